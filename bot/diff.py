@@ -1,0 +1,125 @@
+"""Base vs head -> new, fixed, unchanged escapes (pure).
+
+Identity never relies on line numbers (shared/docs/architecture.md, "Identity of an escape"):
+an escape is its package, file, enclosing function, kind and normalised expression; several
+identical ones in a function are told apart by the text of their source line, then by their
+order. Matching runs in passes from strict to loose, each pass only over what is still
+unmatched:
+
+1. package, file, function, kind, expression and the line's text;
+2. package, file, function, kind, expression (in source order: the ordinal);
+3. package, function, kind, expression (the function moved to another file of the package);
+4. package, file, kind, expression and the line's text (the enclosing function was renamed).
+
+Renamed files (git's rename detection) are mapped before matching.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from bot.gc.model import Escape, Kind
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_expression(expression: str) -> str:
+    """Whitespace-insensitive expression text."""
+    return _SPACE.sub(" ", expression).strip()
+
+
+def fingerprint(escape: Escape) -> str:
+    """A stable identity string (SARIF partialFingerprints, allow-lists): no line number."""
+    return "|".join(
+        (escape.package, escape.file, escape.function, escape.kind.value, normalize_expression(escape.expression))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DiffResult:
+    """What changed between two snapshots. `count` on each record says how many units."""
+
+    new: tuple[Escape, ...]
+    fixed: tuple[Escape, ...]
+    unchanged: tuple[Escape, ...]  # head's records
+
+    def counts(self, kinds: Iterable[Kind] | None = None) -> dict[str, int]:
+        """Units new / fixed / unchanged, optionally only of some kinds."""
+        wanted = set(kinds) if kinds is not None else set(Kind)
+
+        def total(records: Sequence[Escape]) -> int:
+            return sum(e.count for e in records if e.kind in wanted)
+
+        return {"new": total(self.new), "fixed": total(self.fixed), "unchanged": total(self.unchanged)}
+
+
+_Unit = tuple[int, Escape]  # (ordinal among the escape's `count`, record)
+_Key = Callable[[Escape], Hashable]
+
+
+def _passes() -> list[_Key]:
+    def expr(e: Escape) -> str:
+        return normalize_expression(e.expression)
+
+    return [
+        lambda e: (e.package, e.file, e.function, e.kind, expr(e), e.line_text or None),
+        lambda e: (e.package, e.file, e.function, e.kind, expr(e)),
+        lambda e: (e.package, e.function, e.kind, expr(e)),
+        lambda e: (e.package, e.file, e.kind, expr(e), e.line_text or None),
+    ]
+
+
+def _units(records: Iterable[Escape]) -> list[_Unit]:
+    ordered = sorted(records, key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+    return [(i, e) for e in ordered for i in range(e.count)]
+
+
+def _match(base: list[_Unit], head: list[_Unit], key: _Key) -> tuple[list[_Unit], list[_Unit], list[_Unit]]:
+    """Pair units with equal keys in source order; returns (unmatched base, unmatched head, matched head)."""
+    pool: dict[Hashable, list[_Unit]] = defaultdict(list)
+    for unit in base:
+        k = key(unit[1])
+        if k is not None and None not in (k if isinstance(k, tuple) else (k,)):
+            pool[k].append(unit)
+    left_head: list[_Unit] = []
+    matched: list[_Unit] = []
+    taken: set[int] = set()
+    cursor: Counter[Hashable] = Counter()
+    for unit in head:
+        k = key(unit[1])
+        candidates = pool.get(k) if k is not None else None
+        if candidates and cursor[k] < len(candidates):
+            taken.add(id(candidates[cursor[k]]))
+            cursor[k] += 1
+            matched.append(unit)
+        else:
+            left_head.append(unit)
+    left_base = [u for u in base if id(u) not in taken]
+    return left_base, left_head, matched
+
+
+def _regroup(units: Iterable[_Unit]) -> tuple[Escape, ...]:
+    """Units back into records, `count` = how many units of each record are in the set."""
+    counts: Counter[int] = Counter()
+    records: dict[int, Escape] = {}
+    for _, e in units:
+        counts[id(e)] += 1
+        records[id(e)] = e
+    out = [e if counts[i] == e.count else replace(e, count=counts[i]) for i, e in records.items()]
+    out.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+    return tuple(out)
+
+
+def diff(base: Iterable[Escape], head: Iterable[Escape], renames: Mapping[str, str] | None = None) -> DiffResult:
+    """Compare two snapshots' escapes. `renames` maps base file paths to head file paths."""
+    renames = renames or {}
+    base_units = _units(replace(e, file=renames.get(e.file, e.file)) for e in base)
+    head_units = _units(head)
+    matched: list[_Unit] = []
+    for key in _passes():
+        base_units, head_units, now = _match(base_units, head_units, key)
+        matched.extend(now)
+    return DiffResult(new=_regroup(head_units), fixed=_regroup(base_units), unchanged=_regroup(matched))

@@ -1,0 +1,57 @@
+"""The BotError hierarchy: expected failures with one-line messages and exit codes.
+
+Nothing below the CLI calls `sys.exit`; the CLI turns these into a line on stderr and the
+documented exit code (docs/usage.md#exit-codes).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_GATE = 1
+EXIT_USAGE = 2
+EXIT_FAILURE = 3
+EXIT_UNEXPECTED = 4
+
+
+class BotError(Exception):
+    """An expected failure: the message is shown to the user as one line."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details  # extra lines (compiler output), shown indented under the message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(BotError):
+    """Bad options or configuration (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class GitError(BotError):
+    """Not a git repository, unknown revision, worktree failure."""
+
+
+class BuildError(BotError):
+    """The Go build failed: never to be mistaken for 'no escapes'."""
+
+
+class ToolchainError(BotError):
+    """No usable Go toolchain."""
+
+
+class ParseError(BotError):
+    """A compiler log could not be read (with --strict: unknown lines)."""
+
+
+class StoreError(BotError):
+    """The database cannot be used as it is."""
+
+
+class SchemaOutdatedError(StoreError):
+    """The database is at an older schema revision."""

@@ -1,0 +1,178 @@
+"""Flow explanation -> cause id (pure, table-driven).
+
+The decisive evidence is the root of the last flow (`{heap}`, a result slot, `{storage for X}`,
+a variable) and the last `from` note, as described in shared/docs/compiler.md ("Cause
+taxonomy"). Rules are tried in order; the first that matches wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.gc.model import Cause, Flow, Kind, Step
+
+HEAP = "{heap}"
+_RESULT = re.compile(r"^~r\d+$")
+_STORAGE = re.compile(r"^&?\{storage for (.*)\}$")
+_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+
+# `from WHERE (WHY)` reasons, grouped by what they mean for the cause.
+SIZE_REASONS = frozenset({"too large for stack", "too aligned for stack"})
+UNKNOWN_SIZE_REASONS = frozenset({"non-constant size", "zero-sized element"})
+UNSAFE_REASONS = frozenset({"//go:uintptrescapes", "conversion to unsafe.Pointer"})
+CLOSURE_REASONS = frozenset({"captured by a closure", "reference"})
+ASSIGN_REASONS = frozenset(
+    {
+        "assign",
+        "assign-pair",
+        "assign-pair-dot-type",
+        "assign-pair-mapr",
+        "assign-pair-receive",
+        "range",
+        "range-deref",
+        "switch case",
+    }
+)
+CONTAINER_REASONS = frozenset({"key of map put", "appended slice...", "copied slice", "appendee slice"})
+LITERAL_ELEMENT_REASONS = frozenset(
+    {
+        "array literal element",
+        "slice-literal-element",
+        "struct literal element",
+        "map literal key",
+        "map literal value",
+    }
+)
+
+# Expressions that allocate by themselves; anything else that "escapes to heap" is a value
+# boxed into an interface (`fmt.Println(a)` prints `a escapes to heap`).
+_ALLOCATING_PREFIXES = ("&", "new(", "make(", "func literal", "append", "... argument", "[]", "map[")
+
+
+def is_boxed_operand(expression: str) -> bool:
+    """True when an `escapes to heap` subject is a value boxed into an interface."""
+    expr = expression.strip()
+    if expr.startswith(_ALLOCATING_PREFIXES) or expr.endswith("}"):
+        return False
+    # string concatenation and conversions that copy (`string(b)`, `[]byte(s)`) allocate
+    return not (" + " in expr or expr.startswith(("string(", "[]byte(", "[]rune(")))
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the rules look at, computed once per explanation."""
+
+    kind: Kind
+    subject: str
+    flows: tuple[Flow, ...]
+    root: str
+    last: Step | None
+    reasons: frozenset[str]
+
+
+StorageLookup = Callable[[str], Sequence[Flow] | None]
+"""Finds the explanation of `{storage for X}` by X (closures, literals), if the log has one."""
+
+
+def _last_step(flows: Sequence[Flow]) -> Step | None:
+    for flow in reversed(flows):
+        if flow.steps:
+            return flow.steps[-1]
+    return None
+
+
+def _assign_target(where: str) -> str:
+    """Left-hand side of an assignment step (`xs[0] = &v` -> `xs[0]`)."""
+    for sep in (" := ", " = ", " <- "):
+        lhs, found, _ = where.partition(sep)
+        if found:
+            return lhs.split(",")[0].strip()
+    return where.strip()
+
+
+def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause | None:
+    root, last = ev.root, ev.last
+    if _RESULT.match(root) or (last is not None and last.why == "return"):
+        return Cause.RETURNED
+    if root == HEAP:
+        if last is None:
+            return None
+        why = last.why
+        if why == "send":
+            return Cause.CHANNEL_SEND
+        if why in CLOSURE_REASONS:
+            return Cause.CLOSURE_CAPTURE
+        if why in ("call parameter", "callee operand", "call argument"):
+            if last.where.startswith("panic("):
+                return Cause.PANIC
+            if "interface-converted" in ev.reasons or (
+                ev.kind is Kind.ESCAPES_TO_HEAP and is_boxed_operand(ev.subject)
+            ):
+                return Cause.INTERFACE_CONVERSION
+            return Cause.LEAKING_CALL
+        if why in CONTAINER_REASONS:
+            return Cause.STORED_IN_HEAP
+        if why in ASSIGN_REASONS:
+            target = _assign_target(last.where)
+            return Cause.GLOBAL if _IDENT.match(target) else Cause.STORED_IN_HEAP
+        if why == "spill" and ev.reasons <= {"spill"}:
+            # a func literal or go/defer wrapper whose only note is the spill: `defer` in a
+            # loop or a `go` statement keeps the closure beyond the frame
+            return Cause.GO_DEFER
+        if why == "interface-converted":
+            return Cause.INTERFACE_CONVERSION
+        if why in LITERAL_ELEMENT_REASONS or why in ("spill", "address-of", "indirection", "dot of pointer"):
+            return Cause.STORED_IN_HEAP
+        return None
+    storage_match = _STORAGE.match(root)
+    if storage_match:
+        if last is not None and last.why in CLOSURE_REASONS:
+            return Cause.CLOSURE_CAPTURE
+        if "interface-converted" in ev.reasons:
+            return Cause.INTERFACE_CONVERSION
+        target = storage_match.group(1)
+        if target == "func literal" and last is not None and last.why in CLOSURE_REASONS:
+            return Cause.CLOSURE_CAPTURE
+        if storage is not None and depth < 4:
+            # the cause of an element is the cause of the literal that holds it
+            flows = storage(target)
+            if flows:
+                inner = evidence(Kind.ESCAPES_TO_HEAP, target, tuple(flows))
+                return _decide(inner, storage, depth + 1)
+        return None
+    # root is an ordinary variable that is not itself on the heap: it outlives the value
+    # (assigned to a variable of an enclosing scope or loop)
+    if root and not root.startswith("{"):
+        return Cause.OUTLIVES_SCOPE
+    return None
+
+
+def evidence(kind: Kind, subject: str, flows: tuple[Flow, ...]) -> Evidence:
+    """Collect the facts the rules use."""
+    reasons = frozenset(step.why for flow in flows for step in flow.steps)
+    root = flows[-1].dst if flows else ""
+    return Evidence(kind, subject, flows, root, _last_step(flows), reasons)
+
+
+def _decide(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause:
+    if ev.reasons & SIZE_REASONS:
+        return Cause.TOO_LARGE
+    if ev.reasons & UNKNOWN_SIZE_REASONS:
+        return Cause.UNKNOWN_SIZE
+    if ev.reasons & UNSAFE_REASONS:
+        return Cause.UNSAFE
+    if ev.last is not None and ev.last.why in CLOSURE_REASONS:
+        return Cause.CLOSURE_CAPTURE
+    return _from_root(ev, storage, depth) or Cause.UNKNOWN
+
+
+def classify(
+    kind: Kind,
+    subject: str,
+    flows: Sequence[Flow],
+    storage: StorageLookup | None = None,
+) -> Cause:
+    """The cause of one escape or leak from its explanation (`unknown` when none fits)."""
+    return _decide(evidence(kind, subject, tuple(flows)), storage, 0)

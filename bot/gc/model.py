@@ -1,0 +1,165 @@
+"""Records for the Go compiler's escape diagnostics: frozen, slotted, comparable.
+
+These are the core's vocabulary. Every other room (store, diff, report, GitHub) speaks
+in these types; ORM rows and HTTP payloads are converted at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What the compiler said about a value."""
+
+    MOVED_TO_HEAP = "moved-to-heap"  # `moved to heap: x`: a variable is heap-allocated
+    ESCAPES_TO_HEAP = "escapes-to-heap"  # `EXPR escapes to heap`: may allocate
+    LEAKING_PARAM = "leaking-param"  # `leaking param: p`: the function's contract
+    LEAKING_PARAM_CONTENT = "leaking-param-content"  # `leaking param content: p`
+
+    @property
+    def allocates(self) -> bool:
+        """True for kinds that stand for a heap allocation (leaks are contracts)."""
+        return self in (Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP)
+
+
+class Cause(StrEnum):
+    """Why a value escapes. The ids are a public contract (JSON output, configuration)."""
+
+    RETURNED = "returned"
+    CHANNEL_SEND = "channel-send"
+    CLOSURE_CAPTURE = "closure-capture"
+    STORED_IN_HEAP = "stored-in-heap"
+    GLOBAL = "global"
+    INTERFACE_CONVERSION = "interface-conversion"
+    LEAKING_CALL = "leaking-call"
+    GO_DEFER = "go-defer"
+    PANIC = "panic"
+    TOO_LARGE = "too-large"
+    UNKNOWN_SIZE = "unknown-size"
+    OUTLIVES_SCOPE = "outlives-scope"
+    UNSAFE = "unsafe"
+    UNKNOWN = "unknown"
+
+    @property
+    def label(self) -> str:
+        """Human label used in reports."""
+        return CAUSE_LABELS[self]
+
+
+CAUSE_LABELS: dict[Cause, str] = {
+    Cause.RETURNED: "returned to the caller",
+    Cause.CHANNEL_SEND: "sent on a channel",
+    Cause.CLOSURE_CAPTURE: "captured by a closure that outlives the call",
+    Cause.STORED_IN_HEAP: "stored into a heap object",
+    Cause.GLOBAL: "assigned to a package-level variable",
+    Cause.INTERFACE_CONVERSION: "converted to an interface",
+    Cause.LEAKING_CALL: "passed to a function that keeps it",
+    Cause.GO_DEFER: "go statement or defer in a loop",
+    Cause.PANIC: "passed to panic",
+    Cause.TOO_LARGE: "too large for the stack",
+    Cause.UNKNOWN_SIZE: "size not known at compile time",
+    Cause.OUTLIVES_SCOPE: "assigned to a variable that outlives it",
+    Cause.UNSAFE: "uintptr / unsafe conversion",
+    Cause.UNKNOWN: "cause not recognised",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A source position as the compiler prints it (column 0 when omitted)."""
+
+    file: str
+    line: int
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """`from WHERE (WHY) at POS`: one step of a flow edge, nearest the source first."""
+
+    where: str
+    why: str
+    at: Position | None
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """`flow: DST ← SRC:` with its steps."""
+
+    dst: str
+    src: str
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Escape:
+    """One heap-escape site in the user's code, after duplicates were collapsed.
+
+    `file` is relative to the repository root; `function` is the enclosing function as
+    the compiler names it, with generic shapes collapsed (`Gen`, `(*List).Push`).
+    `count` is the multiplicity: `S = []int{1}` allocates twice at one position.
+    """
+
+    package: str
+    file: str
+    line: int
+    column: int
+    function: str
+    kind: Kind
+    expression: str
+    message: str
+    cause: Cause
+    explanation: tuple[Flow, ...] = ()
+    count: int = 1
+    line_text: str = field(default="", compare=False)
+
+    @property
+    def position(self) -> Position:
+        """The escape's position."""
+        return Position(self.file, self.line, self.column)
+
+
+@dataclass(frozen=True, slots=True)
+class Toolchain:
+    """What produced a result; base and head are comparable only when these agree."""
+
+    go_version: str
+    goos: str
+    goarch: str
+    tags: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """A stable text key for storage and comparison."""
+        tags = ",".join(sorted(self.tags))
+        flags = " ".join(self.flags)
+        return f"{self.go_version}/{self.goos}/{self.goarch}/tags={tags}/flags={flags}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseStats:
+    """What the parser saw besides escapes; `unknown_lines` should stay 0."""
+
+    lines: int = 0
+    packages: int = 0
+    unknown_lines: int = 0
+    generated_skipped: int = 0
+    duplicates_collapsed: int = 0
+    unknown_samples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """All escapes of one revision built with one toolchain."""
+
+    revision: str
+    commit: str
+    toolchain: Toolchain
+    escapes: tuple[Escape, ...]
+    stats: ParseStats = ParseStats()

@@ -1,0 +1,119 @@
+"""The git adapter: revisions, commit metadata, temporary worktrees, renames.
+
+The user's working tree is never touched: other revisions are checked out in a temporary
+`git worktree` that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from bot.commit import CommitInfo
+from bot.errors import GitError
+
+
+def _git(repo: Path, *args: str, check: bool = True) -> str:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), *args],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed") from exc
+    if check and proc.returncode != 0:
+        message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output"
+        raise GitError(f"git {args[0]} failed: {message}", details=proc.stderr)
+    return proc.stdout
+
+
+def repo_root(path: Path) -> Path:
+    """The top of the repository containing `path`."""
+    if not path.exists():
+        raise GitError(f"{path} does not exist")
+    proc = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitError(f"{path} is not a git repository")
+    return Path(proc.stdout.strip())
+
+
+def resolve(repo: Path, rev: str) -> str:
+    """A revision -> full commit sha; GitError naming the revision when unknown."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip():
+        raise GitError(f"unknown revision {rev!r} in {repo}")
+    return proc.stdout.strip()
+
+
+_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%s"
+
+
+def commit_info(repo: Path, sha: str, branch: str | None = None) -> CommitInfo:
+    """Metadata of one commit."""
+    out = _git(repo, "show", "-s", f"--format={_FORMAT}", sha)
+    fields = out.rstrip("\n").split("\x00")
+    return CommitInfo(
+        sha=fields[0],
+        parents=tuple(fields[1].split()),
+        author_name=fields[2],
+        author_email=fields[3],
+        authored_at=datetime.fromisoformat(fields[4]),
+        committed_at=datetime.fromisoformat(fields[5]),
+        subject=fields[6],
+        branch=branch,
+    )
+
+
+def merge_base(repo: Path, a: str, b: str) -> str:
+    """`git merge-base a b`."""
+    return _git(repo, "merge-base", a, b).strip()
+
+
+def renames(repo: Path, base: str, head: str) -> dict[str, str]:
+    """Files renamed between two commits (git's rename detection): old path -> new path."""
+    out = _git(repo, "diff", "--name-status", "-M", "-z", base, head)
+    parts = out.split("\x00")
+    result: dict[str, str] = {}
+    i = 0
+    while i < len(parts) - 1:
+        status = parts[i]
+        if status.startswith(("R", "C")):
+            if status.startswith("R"):
+                result[parts[i + 1]] = parts[i + 2]
+            i += 3
+        else:
+            i += 2
+    return result
+
+
+@contextlib.contextmanager
+def worktree(repo: Path, sha: str) -> Iterator[Path]:
+    """A temporary detached worktree of `sha`, removed on exit."""
+    parent = Path(tempfile.mkdtemp(prefix="escape-bot-wt-"))
+    path = parent / "src"
+    _git(repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
+    try:
+        yield path
+    finally:
+        _git(repo, "worktree", "remove", "--force", str(path), check=False)
+        shutil.rmtree(parent, ignore_errors=True)
+        _git(repo, "worktree", "prune", check=False)

@@ -1,0 +1,1 @@
+"""Rendering (pure): JSON, text and Markdown views of snapshots and comparisons."""

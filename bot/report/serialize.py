@@ -1,0 +1,107 @@
+"""Records <-> JSON-ready dicts. The shape is the contract documented in docs/json-output.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.diff import DiffResult, fingerprint
+from bot.gc.model import Cause, Escape, Kind, ParseStats, Snapshot
+
+SCHEMA_VERSION = 1
+
+
+def escape_dict(e: Escape) -> dict[str, Any]:
+    """One escape; `explanation` is the flat list of steps, each naming its flow."""
+    return {
+        "package": e.package,
+        "file": e.file,
+        "line": e.line,
+        "column": e.column,
+        "function": e.function,
+        "kind": e.kind.value,
+        "expression": e.expression,
+        "message": e.message,
+        "cause": e.cause.value,
+        "cause_label": e.cause.label,
+        "count": e.count,
+        "fingerprint": fingerprint(e),
+        "explanation": [
+            {
+                "flow": f"{flow.dst} ← {flow.src}",
+                "where": step.where,
+                "why": step.why,
+                "at": str(step.at) if step.at else None,
+            }
+            for flow in e.explanation
+            for step in flow.steps
+        ],
+    }
+
+
+def side_dict(s: Snapshot) -> dict[str, Any]:
+    """`base` / `head`: which revision, which commit, which toolchain."""
+    return {
+        "revision": s.revision,
+        "commit": s.commit,
+        "go_version": s.toolchain.go_version,
+        "goos": s.toolchain.goos,
+        "goarch": s.toolchain.goarch,
+        "tags": list(s.toolchain.tags),
+        "escapes": sum(e.count for e in s.escapes if e.kind.allocates),
+    }
+
+
+def stats_dict(stats: ParseStats) -> dict[str, Any]:
+    """Parser counters: `unknown_lines` should stay 0."""
+    return {
+        "lines": stats.lines,
+        "packages": stats.packages,
+        "unknown_lines": stats.unknown_lines,
+        "generated_skipped": stats.generated_skipped,
+        "duplicates_collapsed": stats.duplicates_collapsed,
+    }
+
+
+def by_cause(records: tuple[Escape, ...] | list[Escape]) -> dict[str, int]:
+    """Units per cause id, only causes present, in taxonomy order."""
+    counts = {c.value: 0 for c in Cause}
+    for e in records:
+        counts[e.cause.value] += e.count
+    return {k: v for k, v in counts.items() if v}
+
+
+def snapshot_dict(s: Snapshot) -> dict[str, Any]:
+    """`escape-bot collect --format json`."""
+    allocating = [e for e in s.escapes if e.kind.allocates]
+    return {
+        "schema": SCHEMA_VERSION,
+        "head": side_dict(s),
+        "escapes": [escape_dict(e) for e in s.escapes],
+        "counts": {
+            "escapes": sum(e.count for e in allocating),
+            "leaks": sum(e.count for e in s.escapes if not e.kind.allocates),
+            "by_cause": by_cause(allocating),
+            "unknown_cause": sum(e.count for e in allocating if e.cause is Cause.UNKNOWN),
+        },
+        "stats": stats_dict(s.stats),
+    }
+
+
+def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra: Any) -> dict[str, Any]:
+    """`escape-bot diff --format json`."""
+    alloc = [Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP]
+    return {
+        "schema": SCHEMA_VERSION,
+        "base": side_dict(base),
+        "head": side_dict(head),
+        "new": [escape_dict(e) for e in result.new],
+        "fixed": [escape_dict(e) for e in result.fixed],
+        "counts": {
+            **result.counts(alloc),
+            "new_by_cause": by_cause([e for e in result.new if e.kind.allocates]),
+            "fixed_by_cause": by_cause([e for e in result.fixed if e.kind.allocates]),
+            "leaks": result.counts([Kind.LEAKING_PARAM, Kind.LEAKING_PARAM_CONTENT]),
+        },
+        "same_toolchain": base.toolchain == head.toolchain,
+        **extra,
+    }

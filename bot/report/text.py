@@ -1,0 +1,58 @@
+"""Plain-text views for terminals and logs: one escape a line, `file:line:col: message`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.diff import DiffResult
+from bot.gc.model import Escape, Snapshot
+from bot.report.serialize import by_cause
+
+
+def escape_line(e: Escape) -> str:
+    """`file:line:col: message [cause] in function` (the compiler's own order, greppable)."""
+    times = f" ×{e.count}" if e.count > 1 else ""
+    return f"{e.file}:{e.line}:{e.column}: {e.message}{times} [{e.cause.value}] in {e.function}"
+
+
+def cause_summary(records: Iterable[Escape]) -> str:
+    """`returned 3, closure-capture 1`."""
+    return ", ".join(f"{cause} {n}" for cause, n in by_cause(list(records)).items()) or "none"
+
+
+def snapshot_text(s: Snapshot, *, leaks: bool = False) -> str:
+    """All heap escapes of one revision, then a one-line total by cause."""
+    shown = [e for e in s.escapes if leaks or e.kind.allocates]
+    lines = [escape_line(e) for e in shown]
+    allocating = [e for e in s.escapes if e.kind.allocates]
+    total = sum(e.count for e in allocating)
+    lines.append(f"{total} heap escapes ({cause_summary(allocating)}) with {s.toolchain.go_version}")
+    if s.stats.unknown_lines:
+        lines.append(f"warning: {s.stats.unknown_lines} compiler lines not understood")
+    return "\n".join(lines)
+
+
+def comparison_text(base: Snapshot, head: Snapshot, result: DiffResult) -> str:
+    """New and fixed heap escapes, then a verdict line."""
+    new = [e for e in result.new if e.kind.allocates]
+    fixed = [e for e in result.fixed if e.kind.allocates]
+    lines: list[str] = []
+    if new:
+        lines.append("new:")
+        lines += ["  " + escape_line(e) for e in new]
+    if fixed:
+        lines.append("fixed:")
+        lines += ["  " + escape_line(e) for e in fixed]
+    n_new = sum(e.count for e in new)
+    n_fixed = sum(e.count for e in fixed)
+    unchanged = sum(e.count for e in result.unchanged if e.kind.allocates)
+    lines.append(
+        f"{n_new} new heap escape{'s' if n_new != 1 else ''}, {n_fixed} fixed, {unchanged} unchanged "
+        f"({base.revision or base.commit[:12]} → {head.revision or head.commit[:12]})"
+    )
+    if base.toolchain.go_version != head.toolchain.go_version:
+        lines.append(
+            f"warning: base built with {base.toolchain.go_version}, head with {head.toolchain.go_version}: "
+            "differences may come from the toolchain"
+        )
+    return "\n".join(lines)
