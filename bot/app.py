@@ -61,7 +61,9 @@ def checkout(repo: Path, sha: str | None) -> Iterator[Path]:
             yield path
 
 
-def build_snapshot(repo: Path, rev: str | None, options: BuildOptions, progress: Progress = _quiet) -> Snapshot:
+def build_snapshot(
+    repo: Path, rev: str | None, options: BuildOptions, progress: Progress = _quiet
+) -> Snapshot:
     """Build one revision (None: the working tree as it is) and return its escapes."""
     sha = git.resolve(repo, rev) if rev is not None else ""
     with checkout(repo, sha or None) as tree:

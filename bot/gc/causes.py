@@ -70,6 +70,7 @@ class Evidence:
     root: str
     last: Step | None
     reasons: frozenset[str]
+    results: frozenset[str] = frozenset()  # named results of the enclosing function
 
 
 StorageLookup = Callable[[str], Sequence[Flow] | None]
@@ -94,7 +95,7 @@ def _assign_target(where: str) -> str:
 
 def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause | None:
     root, last = ev.root, ev.last
-    if _RESULT.match(root) or (last is not None and last.why == "return"):
+    if _RESULT.match(root) or root in ev.results or (last is not None and last.why == "return"):
         return Cause.RETURNED
     if root == HEAP:
         if last is None:
@@ -107,6 +108,8 @@ def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause
         if why in ("call parameter", "callee operand", "call argument"):
             if last.where.startswith("panic("):
                 return Cause.PANIC
+            if last.where.startswith("append("):
+                return Cause.STORED_IN_HEAP  # the appended element lives in the new backing array
             if "interface-converted" in ev.reasons or (
                 ev.kind is Kind.ESCAPES_TO_HEAP and is_boxed_operand(ev.subject)
             ):
@@ -149,11 +152,13 @@ def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause
     return None
 
 
-def evidence(kind: Kind, subject: str, flows: tuple[Flow, ...]) -> Evidence:
+def evidence(
+    kind: Kind, subject: str, flows: tuple[Flow, ...], results: frozenset[str] = frozenset()
+) -> Evidence:
     """Collect the facts the rules use."""
     reasons = frozenset(step.why for flow in flows for step in flow.steps)
     root = flows[-1].dst if flows else ""
-    return Evidence(kind, subject, flows, root, _last_step(flows), reasons)
+    return Evidence(kind, subject, flows, root, _last_step(flows), reasons, results)
 
 
 def _decide(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause:
@@ -173,6 +178,11 @@ def classify(
     subject: str,
     flows: Sequence[Flow],
     storage: StorageLookup | None = None,
+    results: frozenset[str] = frozenset(),
 ) -> Cause:
-    """The cause of one escape or leak from its explanation (`unknown` when none fits)."""
-    return _decide(evidence(kind, subject, tuple(flows)), storage, 0)
+    """The cause of one escape or leak from its explanation (`unknown` when none fits).
+
+    `storage` finds the explanation of `{storage for X}`; `results` are the enclosing
+    function's named results (from source), which the compiler prints like variables.
+    """
+    return _decide(evidence(kind, subject, tuple(flows), results), storage, 0)

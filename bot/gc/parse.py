@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 
 from bot.gc.causes import classify
 from bot.gc.model import Escape, Flow, Kind, ParseStats, Position, Step
-from bot.gc.names import collapse_generics, is_shaped, is_wrapper_instance
+from bot.gc.names import collapse_generics, is_wrapper_instance
+from bot.gc.signature import named_results
 from bot.gc.source import FuncSpan, enclosing_function, function_spans, is_generated
 
 # Positions of code that is not the user's: runtime wrappers, cgo and test main glue.
@@ -373,7 +374,8 @@ class LogParser:
         if raw_function is None:
             raw_function = self._function_from_source(block, s.file, s.line, s.column)
         function = collapse_generics(raw_function)
-        cause = classify(s.kind, s.subject, flows, self._storage_lookup(block, raw_function))
+        results = self._named_results(s.file, function)
+        cause = classify(s.kind, s.subject, flows, self._storage_lookup(block, raw_function), results)
         escape = Escape(
             package=block.package,
             file=self._files(s.file),
@@ -407,8 +409,10 @@ class LogParser:
                 self.collapsed += 1
                 continue
             callees = block.inlined_at.get((s.file, s.line, s.column), ())
-            if any(c != e.function and c in block.local_funcs and (c, e.kind, e.expression) in sites
-                   for c in callees):
+            if any(
+                c != e.function and c in block.local_funcs and (c, e.kind, e.expression) in sites
+                for c in callees
+            ):
                 self.collapsed += 1
                 continue
             site = (e.file, e.line, e.column, e.kind, e.expression, e.function)
@@ -443,11 +447,28 @@ class LogParser:
             return ""
         return lines[line - 1].strip()
 
-    def _function_from_source(self, block: _Block, file: str, line: int, column: int) -> str:
+    def _file_spans(self, file: str) -> list[FuncSpan] | None:
         if file not in self._spans:
             text = self._source(file)
             self._spans[file] = function_spans(text) if text is not None else None
-        spans = self._spans[file]
+        return self._spans[file]
+
+    def _named_results(self, file: str, function: str) -> frozenset[str]:
+        """Named results of `function` from its source (a flow into `r` means returned)."""
+        spans = self._file_spans(file)
+        span = next((sp for sp in spans or () if sp.name == function), None)
+        if span is None:
+            return frozenset()
+        self._line_text(file, 1)  # fills the line cache
+        lines = self._lines_cache.get(file) or []
+        head = lines[span.start_line - 1 : span.start_line + 20]
+        if not head:
+            return frozenset()
+        head[0] = head[0].encode()[span.start_col - 1 :].decode(errors="ignore")
+        return named_results("\n".join(head))
+
+    def _function_from_source(self, block: _Block, file: str, line: int, column: int) -> str:
+        spans = self._file_spans(file)
         if spans is not None:
             return enclosing_function(spans, line, column) or "init"
         # no source: the nearest function declared above, from `can inline`/`cannot inline`

