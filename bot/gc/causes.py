@@ -156,7 +156,7 @@ def evidence(
     kind: Kind, subject: str, flows: tuple[Flow, ...], results: frozenset[str] = frozenset()
 ) -> Evidence:
     """Collect the facts the rules use."""
-    reasons = frozenset(step.why for flow in flows for step in flow.steps)
+    reasons = frozenset([step.why for flow in flows for step in flow.steps])
     root = flows[-1].dst if flows else ""
     return Evidence(kind, subject, flows, root, _last_step(flows), reasons, results)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.errors import BuildError, ToolchainError
 from bot.gc.model import Escape, ParseStats, Toolchain
-from bot.gc.parse import LogParser, module_file_mapper, parse_lines
+from bot.gc.parse import LogParser, gc_paused, module_file_mapper, parse_lines
 
 _MODULE_LINE = re.compile(r'^\s*module\s+"?([^"\s]+)"?', re.MULTILINE)
 _SKIP_DIRS = frozenset({"vendor", "testdata", "node_modules"})
@@ -268,16 +268,24 @@ def build_module(
         parser = LogParser(files=mapper, sources=sources)
         cmd = _build_command(options, use_json, tests)
         lines = _stream(cmd, cwd, env, use_json)
-        seen = 0
-        for escape in parse_lines(lines, parser):
-            if tests and not escape.file.endswith("_test.go"):
-                continue  # the plain build already reported the package's own files
-            escapes.append(escape)
-            if on_package is not None and parser.packages != seen:
-                seen = parser.packages
-                on_package(escape.package)
+        with gc_paused():
+            escapes.extend(_keep(parse_lines(lines, parser), tests, parser, on_package))
         totals = _add_stats(totals, parser.stats())
     return escapes, totals
+
+
+def _keep(
+    records: Iterator[Escape], tests: bool, parser: LogParser, on_package: Callable[[str], None] | None
+) -> Iterator[Escape]:
+    """Records worth keeping, reporting each new package to `on_package` (progress)."""
+    seen = 0
+    for escape in records:
+        if tests and not escape.file.endswith("_test.go"):
+            continue  # the plain build already reported the package's own files
+        if on_package is not None and parser.packages != seen:
+            seen = parser.packages
+            on_package(escape.package)
+        yield escape
 
 
 def _add_stats(a: ParseStats, b: ParseStats) -> ParseStats:
