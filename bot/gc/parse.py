@@ -418,10 +418,29 @@ class LogParser:
         for _pos, name in block.decls:
             block.local_funcs.add(collapse_generics(name))
         records = [r for r in (self._link(block, s) for s in block.summaries) if r is not None]
+        records += [r for r in (self._link(block, s) for s in self._orphans(block)) if r is not None]
         out.extend(self._collapse(block, records))
         self._positions.clear()  # positions repeat within a package, rarely across
         if len(self._words) > 100_000:
             self._words.clear()
+
+    @staticmethod
+    def _orphans(block: _Block) -> list[_Summary]:
+        """Summaries for explanations the compiler printed without one.
+
+        The wrapper closure of `defer f()` / `go f()` (at the keyword) gets an explanation but
+        no `escapes to heap` line; in a loop it is a real heap allocation per iteration.
+        """
+        out = []
+        for pos, headers in block.headers.items():
+            for h in headers:
+                if h.leak or h.used or not pos:
+                    continue
+                parsed = _parse_pos(pos)
+                if parsed is not None:
+                    message = h.subject + _ESCAPES
+                    out.append(_Summary(pos, Kind.ESCAPES_TO_HEAP, *parsed, h.subject, message))
+        return out
 
     @staticmethod
     def _storage_lookup(block: _Block, function: str) -> Callable[[str], list[Flow] | None]:
