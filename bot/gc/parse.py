@@ -355,6 +355,9 @@ class LogParser:
             return
         if any(infix in line for infix in _SKIP_INFIXES):
             return
+        if line.startswith(_MOVED):  # `moved to heap: #next`: a made-up variable, no position
+            self.generated_skipped += 1
+            return
         self._unknown(line)
 
     def _flows(self, raw: list[str]) -> list[Flow]:
