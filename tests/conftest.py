@@ -20,7 +20,6 @@ GO_ENV = {
     # tests use the standard library only: never reach for the module proxy or a toolchain
     "GOTOOLCHAIN": "local",
     "GOPROXY": "off",
-    "GOFLAGS": "-mod=mod",
     "GOSUMDB": "off",
 }
 

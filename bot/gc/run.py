@@ -259,6 +259,9 @@ def build_module(
     env = _go_env(options)
     if not module.in_workspace:
         env["GOWORK"] = "off"
+    elif "-mod=mod" in env.get("GOFLAGS", ""):
+        # workspace mode refuses -mod=mod ("may only be set to readonly or vendor")
+        env["GOFLAGS"] = " ".join(f for f in env["GOFLAGS"].split() if f != "-mod=mod")
     mapper = module_file_mapper({m.path: m.directory for m in modules})
     sources = _source_reader(repo_root, mapper)
     escapes: list[Escape] = []

@@ -1,0 +1,99 @@
+"""The compiler runner on real modules: multi-module repositories, go.work, tests, tags, GOARCH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.gc.run import BuildOptions, collect, find_modules, workspace_dirs
+from tests.conftest import go_mod, write_files
+
+RET = "package {pkg}\n\nfunc F() *int {{\n\tx := 1\n\treturn &x\n}}\n"
+
+
+def test_nested_modules_vendor_and_testdata_are_handled(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "go.mod": go_mod("example.com/root"),
+            "a/a.go": RET.format(pkg="a"),
+            "tools/go.mod": go_mod("example.com/tools"),
+            "tools/t/t.go": RET.format(pkg="t"),
+            "vendor/example.com/v/go.mod": go_mod("example.com/v"),
+            "a/testdata/go.mod": go_mod("example.com/td"),
+            ".hidden/go.mod": go_mod("example.com/hidden"),
+        },
+    )
+    assert [(m.path, m.directory) for m in find_modules(tmp_path)] == [
+        ("example.com/root", ""),
+        ("example.com/tools", "tools"),
+    ]
+    result = collect(tmp_path, BuildOptions())
+    assert sorted((e.package, e.file) for e in result.escapes) == [
+        ("example.com/root/a", "a/a.go"),
+        ("example.com/tools/t", "tools/t/t.go"),
+    ]
+
+
+def test_go_work_modules_build_in_workspace_mode(tmp_path: Path) -> None:
+    # `app` imports `lib` through the workspace only: without go.work it would not build
+    write_files(
+        tmp_path,
+        {
+            "go.work": "go 1.21\n\nuse (\n\t./app\n\t./lib // the library\n)\n",
+            "lib/go.mod": go_mod("example.com/lib"),
+            "lib/lib.go": RET.format(pkg="lib"),
+            "app/go.mod": go_mod("example.com/app"),
+            "app/app.go": 'package app\n\nimport "example.com/lib"\n\nvar Keep = lib.F()\n',
+            "other/go.mod": go_mod("example.com/other"),
+            "other/o.go": RET.format(pkg="o"),
+        },
+    )
+    assert workspace_dirs(tmp_path) == {"app", "lib"}
+    modules = {m.directory: m.in_workspace for m in find_modules(tmp_path)}
+    assert modules == {"app": True, "lib": True, "other": False}
+    files = sorted({e.file for e in collect(tmp_path, BuildOptions()).escapes})
+    # lib.F is inlined into app: its allocation is also app's (a cross-package call site)
+    assert files == ["app/app.go", "lib/lib.go", "other/o.go"]
+
+
+def test_test_files_are_collected_once(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "go.mod": go_mod(),
+            "p/p.go": RET.format(pkg="p"),
+            "p/p_test.go": 'package p\n\nimport "testing"\n\nvar sink *int\n\n'
+            "func TestF(t *testing.T) {\n\ty := 2\n\tsink = &y\n}\n",
+        },
+    )
+    plain = collect(tmp_path, BuildOptions())
+    assert [e.file for e in plain.escapes] == ["p/p.go"]
+    with_tests = collect(tmp_path, BuildOptions(include_tests=True))
+    moved = sorted((e.file, e.expression) for e in with_tests.escapes if e.kind.allocates)
+    assert moved == [("p/p.go", "x"), ("p/p_test.go", "y")]
+    assert "+tests" in with_tests.toolchain.flags
+
+
+def test_build_tags_and_goarch_change_the_result(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "go.mod": go_mod(),
+            "p/big.go": "package p\n\nfunc Big() int {\n\tc := new([10000]int)\n\treturn c[0]\n}\n",
+            "p/extra.go": "//go:build extra\n\n" + RET.format(pkg="p").replace("F()", "G()"),
+        },
+    )
+    amd64 = collect(tmp_path, BuildOptions(goarch="amd64"))
+    assert [e.expression for e in amd64.escapes] == ["new([10000]int)"]
+    assert amd64.toolchain.goarch == "amd64"
+    i386 = collect(tmp_path, BuildOptions(goarch="386"))
+    assert i386.escapes == [] and i386.toolchain.goarch == "386"
+    tagged = collect(tmp_path, BuildOptions(goarch="amd64", tags=("extra",)))
+    assert sorted(e.function for e in tagged.escapes if e.kind.allocates) == ["Big", "G"]
+    assert tagged.toolchain.key != amd64.toolchain.key
+
+
+def test_package_patterns(tmp_path: Path) -> None:
+    write_files(tmp_path, {"go.mod": go_mod(), "a/a.go": RET.format(pkg="a"), "b/b.go": RET.format(pkg="b")})
+    only_b = collect(tmp_path, BuildOptions(packages=("./b",)))
+    assert {e.file for e in only_b.escapes} == {"b/b.go"}
