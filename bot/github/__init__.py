@@ -1,0 +1,1 @@
+"""The GitHub boundary: the Actions environment, workflow commands and the REST API (PyGithub)."""

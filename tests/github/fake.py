@@ -1,0 +1,318 @@
+"""A stateful fake of the GitHub REST endpoints escape-bot uses, on a real HTTP server (127.0.0.1).
+
+It stands in for api.github.com, which tests cannot reach. It keeps comments, check runs and
+statuses; builds every URL it returns from its own address and prefix (PyGithub asserts they
+share its host, port and base path); answers 422 where GitHub does (comment bodies over 65,536
+characters, more than 50 annotations per request, check summaries over 65,535, status
+descriptions over 140); paginates with `Link` headers; and injects faults on request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+REPOSITORY = "octo/demo"
+BOT = "github-actions[bot]"
+TOKEN = "ghs_faketoken0123456789"
+
+
+@dataclass
+class Comment:
+    id: int
+    issue: int
+    body: str
+    login: str
+
+
+@dataclass
+class CheckRun:
+    id: int
+    name: str
+    head_sha: str
+    status: str
+    conclusion: str | None
+    title: str
+    summary: str
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    details_url: str | None = None
+
+
+@dataclass
+class Status:
+    sha: str
+    state: str
+    description: str
+    context: str
+    target_url: str | None
+
+
+@dataclass
+class Fault:
+    """Answer the next `times` requests matching `method` and `path` (a regex) with `status`.
+
+    `apply`: do what the request asks first, then fail (a gateway timeout after the write).
+    """
+
+    method: str
+    path: str
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    apply: bool = False
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str  # without the prefix
+    query: str
+    json: Any
+    authorization: str
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data), status=status, headers=headers or {}, content_type="application/json")
+
+
+class FakeGitHub:
+    """The fake's state and its request handler."""
+
+    def __init__(self, server: HTTPServer, prefix: str = "", repository: str = REPOSITORY) -> None:
+        self.server = server
+        self.prefix = prefix
+        self.repository = repository
+        self.tokens = {TOKEN: BOT}
+        self.comments: dict[int, Comment] = {}
+        self.check_runs: dict[int, CheckRun] = {}
+        self.statuses: list[Status] = []
+        self.faults: list[Fault] = []
+        self.log: list[Logged] = []
+        self.comment_limit = 65_536
+        self._next_id = 1000
+        server.expect_request(re.compile(".*")).respond_with_handler(self.handle)
+
+    # ---- helpers for tests ----
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url_for(self.prefix or "/").rstrip("/")
+
+    def add_comment(self, issue: int, body: str, login: str) -> Comment:
+        comment = Comment(self._id(), issue, body, login)
+        self.comments[comment.id] = comment
+        return comment
+
+    def comments_on(self, issue: int) -> list[Comment]:
+        return [c for c in self.comments.values() if c.issue == issue]
+
+    def fail(self, method: str, path: str, status: int, message: str, **kw: Any) -> Fault:
+        fault = Fault(method, path, status, {"message": message}, **kw)
+        self.faults.append(fault)
+        return fault
+
+    def requests(self, method: str | None = None, path: str = "") -> list[Logged]:
+        return [r for r in self.log if (method is None or r.method == method) and re.search(path, r.path)]
+
+    # ---- the server side ----
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        if self.prefix:
+            if not path.startswith(self.prefix + "/"):
+                return _json({"message": "Not Found"}, 404)
+            path = path[len(self.prefix) :]
+        payload = request.get_json(silent=True) if request.data else None
+        auth = request.headers.get("Authorization", "")
+        self.log.append(Logged(request.method, path, request.query_string.decode(), payload, auth))
+        login = self.tokens.get(auth.split(" ", 1)[-1]) if auth.startswith(("token ", "Bearer ")) else None
+        if login is None:
+            return _json({"message": "Bad credentials"}, 401)
+        for fault in self.faults:
+            if fault.times > 0 and fault.method == request.method and re.fullmatch(fault.path, path):
+                fault.times -= 1
+                if fault.apply:
+                    self._route(request, path, payload, login)
+                return _json(fault.body, fault.status, fault.headers)
+        return self._route(request, path, payload, login)
+
+    def _base(self, request: Request) -> str:
+        return request.host_url.rstrip("/") + self.prefix
+
+    def _route(self, request: Request, path: str, payload: Any, login: str) -> Response:
+        repo = re.escape(self.repository)
+        routes = [
+            ("GET", rf"/repos/{repo}/issues/(\d+)/comments", self._list_comments),
+            ("POST", rf"/repos/{repo}/issues/(\d+)/comments", self._create_comment),
+            ("PATCH", rf"/repos/{repo}/issues/comments/(\d+)", self._edit_comment),
+            ("DELETE", rf"/repos/{repo}/issues/comments/(\d+)", self._delete_comment),
+            ("POST", rf"/repos/{repo}/check-runs", self._create_check_run),
+            ("PATCH", rf"/repos/{repo}/check-runs/(\d+)", self._edit_check_run),
+            ("POST", rf"/repos/{repo}/statuses/([0-9a-f]+)", self._create_status),
+        ]
+        for method, pattern, handler in routes:
+            m = re.fullmatch(pattern, path)
+            if m and request.method == method:
+                return handler(request, payload, login, *m.groups())
+        return _json({"message": "Not Found"}, 404)
+
+    def _comment_json(self, request: Request, c: Comment) -> dict[str, Any]:
+        base = self._base(request)
+        return {
+            "id": c.id,
+            "node_id": f"IC_{c.id}",
+            "url": f"{base}/repos/{self.repository}/issues/comments/{c.id}",
+            "html_url": f"{request.host_url}{self.repository}/pull/{c.issue}#issuecomment-{c.id}",
+            "issue_url": f"{base}/repos/{self.repository}/issues/{c.issue}",
+            "body": c.body,
+            "user": {"login": c.login, "id": 1, "type": "Bot" if c.login.endswith("[bot]") else "User"},
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+        }
+
+    def _too_long(self, body: str) -> Response | None:
+        if len(body) > self.comment_limit:
+            return _json(
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "resource": "IssueComment",
+                            "code": "custom",
+                            "field": "body",
+                            "message": f"body is too long (maximum is {self.comment_limit} characters)",
+                        }
+                    ],
+                },
+                422,
+            )
+        return None
+
+    def _list_comments(self, request: Request, payload: Any, login: str, issue: str) -> Response:
+        per_page = int(request.args.get("per_page", "30"))
+        page = int(request.args.get("page", "1"))
+        everything = self.comments_on(int(issue))
+        chunk = everything[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(everything):
+            url = f"{self._base(request)}/repos/{self.repository}/issues/{issue}/comments"
+            last = (len(everything) + per_page - 1) // per_page
+            headers["Link"] = (
+                f'<{url}?per_page={per_page}&page={page + 1}>; rel="next", '
+                f'<{url}?per_page={per_page}&page={last}>; rel="last"'
+            )
+        return _json([self._comment_json(request, c) for c in chunk], 200, headers)
+
+    def _create_comment(self, request: Request, payload: Any, login: str, issue: str) -> Response:
+        body = str(payload["body"])
+        if (error := self._too_long(body)) is not None:
+            return error
+        comment = self.add_comment(int(issue), body, login)
+        return _json(self._comment_json(request, comment), 201)
+
+    def _edit_comment(self, request: Request, payload: Any, login: str, id_: str) -> Response:
+        comment = self.comments.get(int(id_))
+        if comment is None:
+            return _json({"message": "Not Found"}, 404)
+        body = str(payload["body"])
+        if (error := self._too_long(body)) is not None:
+            return error
+        comment.body = body
+        return _json(self._comment_json(request, comment))
+
+    def _delete_comment(self, request: Request, payload: Any, login: str, id_: str) -> Response:
+        if self.comments.pop(int(id_), None) is None:
+            return _json({"message": "Not Found"}, 404)
+        return Response(status=204)
+
+    def _check_output(self, output: Any) -> Response | None:
+        if output is None:
+            return None
+        if not output.get("title") or "summary" not in output:
+            return _json({"message": 'Invalid request.\n\n"title", "summary" weren\'t supplied.'}, 422)
+        if len(output["summary"]) > 65_535:
+            return _json({"message": "Invalid request.\n\nOnly 65535 characters are allowed; 'summary'"}, 422)
+        if len(output.get("annotations", [])) > 50:
+            return _json({"message": "Invalid request.\n\nNo more than 50 annotations."}, 422)
+        return None
+
+    def _check_json(self, request: Request, run: CheckRun) -> dict[str, Any]:
+        base = self._base(request)
+        return {
+            "id": run.id,
+            "url": f"{base}/repos/{self.repository}/check-runs/{run.id}",
+            "html_url": f"{request.host_url}{self.repository}/runs/{run.id}",
+            "name": run.name,
+            "head_sha": run.head_sha,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "output": {
+                "title": run.title,
+                "summary": run.summary,
+                "annotations_count": len(run.annotations),
+            },
+        }
+
+    def _create_check_run(self, request: Request, payload: Any, login: str) -> Response:
+        if not payload.get("name") or not payload.get("head_sha"):
+            return _json({"message": "Invalid request."}, 422)
+        if (error := self._check_output(payload.get("output"))) is not None:
+            return error
+        output = payload.get("output") or {}
+        run = CheckRun(
+            id=self._id(),
+            name=payload["name"],
+            head_sha=payload["head_sha"],
+            status=payload.get("status", "queued"),
+            conclusion=payload.get("conclusion"),
+            title=output.get("title", ""),
+            summary=output.get("summary", ""),
+            annotations=list(output.get("annotations", [])),
+            details_url=payload.get("details_url"),
+        )
+        self.check_runs[run.id] = run
+        return _json(self._check_json(request, run), 201)
+
+    def _edit_check_run(self, request: Request, payload: Any, login: str, id_: str) -> Response:
+        run = self.check_runs.get(int(id_))
+        if run is None:
+            return _json({"message": "Not Found"}, 404)
+        if (error := self._check_output(payload.get("output"))) is not None:
+            return error
+        if "output" in payload:
+            run.title = payload["output"]["title"]
+            run.summary = payload["output"]["summary"]
+            run.annotations.extend(payload["output"].get("annotations", []))  # PATCH appends
+        run.status = payload.get("status", run.status)
+        run.conclusion = payload.get("conclusion", run.conclusion)
+        return _json(self._check_json(request, run))
+
+    def _create_status(self, request: Request, payload: Any, login: str, sha: str) -> Response:
+        description = payload.get("description") or ""
+        if len(description) > 140:
+            return _json({"message": "Validation Failed", "errors": [{"field": "description"}]}, 422)
+        status = Status(
+            sha, payload["state"], description, payload.get("context", "default"), payload.get("target_url")
+        )
+        self.statuses.append(status)
+        return _json(
+            {
+                "id": self._id(),
+                "url": f"{self._base(request)}/repos/{self.repository}/statuses/{sha}",
+                "state": status.state,
+                "description": status.description,
+                "context": status.context,
+                "target_url": status.target_url,
+            },
+            201,
+        )

@@ -1,0 +1,154 @@
+"""`bot.ci.run_ci` in process: push events and the store, with real git and the real compiler.
+
+`MemoryStore` stands in for bot.store.repo.Store, which has its own tests (tests/store): a dict
+keyed like the store's snapshots (repository, sha, toolchain key). Pull requests end to end,
+with GitHub, are in test_ci_e2e.py.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.ci import Settings, check_annotations, run_ci, status_description
+from bot.commit import CommitInfo
+from bot.errors import UsageError
+from bot.gc.model import Snapshot
+from bot.github.actions import WorkflowCommands
+from bot.github.context import ActionsEnvironment, OtherEvent, PullRequest, Push
+from tests.conftest import GitRepo, go_mod
+from tests.github.fake import REPOSITORY
+from tests.github.workflow import BASE_GO, HEAD_GO
+
+
+class MemoryStore:
+    """Records snapshots once per (repository, sha, toolchain), like the real store."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[tuple[str, str, str], tuple[CommitInfo, Snapshot]] = {}
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        key = (repository, commit.sha, snapshot.toolchain.key)
+        if key in self.snapshots:
+            return False
+        self.snapshots[key] = (commit, snapshot)
+        return True
+
+
+class MemoryStoreWithLookup(MemoryStore):
+    """The store as a pull request uses it: snapshots recorded earlier are not built again."""
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        found = self.snapshots.get((repository, sha, toolchain_key))
+        return found[1] if found else None
+
+
+def _environment(tmp_path: Path, event: str, sha: str) -> ActionsEnvironment:
+    return ActionsEnvironment(
+        event_name=event,
+        event_path=tmp_path / "event.json",
+        repository=REPOSITORY,
+        sha=sha,
+        step_summary=tmp_path / "summary.md",
+        output=tmp_path / "output.txt",
+        runner_temp=tmp_path / "runner-temp",
+    )
+
+
+def _outputs(tmp_path: Path) -> dict[str, str]:
+    text = (tmp_path / "output.txt").read_text()
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def test_push_to_the_default_branch_is_recorded_once(repo: GitRepo, tmp_path: Path) -> None:
+    sha = repo.commit({"go.mod": go_mod(), "p/p.go": HEAD_GO}, "add escapes")
+    store = MemoryStore()
+    push = Push(ref="refs/heads/main", after=sha, default_branch="main")
+    log = io.StringIO()
+    outcome = run_ci(
+        Settings(repo=repo.path),
+        _environment(tmp_path, "push", sha),
+        push,
+        commands=WorkflowCommands(log),
+        store=store,
+    )
+    assert (outcome.exit_code, outcome.recorded) == (0, True)
+    ((key, (commit, snapshot)),) = store.snapshots.items()
+    assert key[:2] == (REPOSITORY, sha)
+    assert (commit.sha, commit.branch, commit.subject) == (sha, "main", "add escapes")
+    assert sorted(e.expression for e in snapshot.escapes if e.kind.allocates) == ["g", "n", "t"]
+    assert _outputs(tmp_path)["escape-count"] == "3"
+    assert Path(_outputs(tmp_path)["report-path"]).is_file()
+    assert "3 heap escapes in" in (tmp_path / "summary.md").read_text()
+
+    again = run_ci(
+        Settings(repo=repo.path),
+        _environment(tmp_path, "push", sha),
+        push,
+        commands=WorkflowCommands(log),
+        store=store,
+    )
+    assert again.recorded is False and len(store.snapshots) == 1
+    assert "already recorded" in (tmp_path / "summary.md").read_text()
+
+
+def test_other_pushes_are_skipped(repo: GitRepo, tmp_path: Path) -> None:
+    sha = repo.commit({"go.mod": go_mod(), "p/p.go": HEAD_GO}, "work")
+    store = MemoryStore()
+    log = io.StringIO()
+    env = _environment(tmp_path, "push", sha)
+    feature = Push(ref="refs/heads/feature", after=sha, default_branch="main")
+    outcome = run_ci(Settings(repo=repo.path), env, feature, commands=WorkflowCommands(log), store=store)
+    assert (outcome.exit_code, outcome.snapshot, store.snapshots) == (0, None, {})
+    assert "::notice::escape-bot records pushes to the default branch (main) only" in log.getvalue()
+    main = Push(ref="refs/heads/main", after=sha, default_branch="main")
+    outcome = run_ci(Settings(repo=repo.path), env, main, commands=WorkflowCommands(log), store=None)
+    assert outcome.recorded is None and outcome.snapshot is not None
+    assert "::notice::escape-bot has no store (--db): the snapshot was not recorded" in log.getvalue()
+
+
+def test_pull_requests_reuse_stored_snapshots(repo: GitRepo, tmp_path: Path) -> None:
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE_GO}, "base")
+    head = repo.commit({"p/p.go": HEAD_GO}, "head")
+    pr = PullRequest(
+        number=1,
+        base_sha=base,
+        head_sha=head,
+        base_ref="main",
+        head_repository=REPOSITORY,
+        base_repository=REPOSITORY,
+    )
+    settings = Settings(repo=repo.path, comment=False, check="none")  # nothing to publish: no token needed
+    store = MemoryStoreWithLookup()
+    env = _environment(tmp_path, "pull_request", head)
+    first = run_ci(settings, env, pr, commands=WorkflowCommands(io.StringIO()), store=store)
+    assert first.comparison is not None and first.comparison.base_source == "built"
+    second = run_ci(settings, env, pr, commands=WorkflowCommands(io.StringIO()), store=store)
+    assert second.comparison is not None
+    assert (second.comparison.base_source, second.comparison.head_source) == ("store", "store")
+    assert second.exit_code == 1 and second.decision is not None and second.decision.new_units == 3
+
+
+def test_settings_and_report_helpers(repo: GitRepo, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="invalid --name 'a b'"):
+        Settings(repo=repo.path, name="a b")
+    settings = Settings(repo=repo.path, name="linux", token="ghs_secret")
+    assert "ghs_secret" not in repr(settings)
+    assert (settings.check_name, settings.status_context) == ("escape-bot (linux)", "escape-bot/linux")
+    with pytest.raises(UsageError, match="handles pull_request and push events, not 'schedule'"):
+        run_ci(settings, _environment(tmp_path, "schedule", "a" * 40), OtherEvent("schedule"),
+               commands=WorkflowCommands(io.StringIO()))  # fmt: skip
+
+
+def test_status_description_and_annotations(repo: GitRepo, tmp_path: Path) -> None:
+    from tests.report.conftest import BASE_SHA, HEAD_SHA, corpus_report, corpus_snapshot
+
+    report = corpus_report(corpus_snapshot("go1.21.13", BASE_SHA), corpus_snapshot("go1.27.3", HEAD_SHA))
+    description = status_description(report)
+    assert len(description) <= 140 and description.startswith("14 new heap escapes, 12 fixed (")
+    annotations = check_annotations(report)
+    assert len(annotations) == len([e for e in report.result.new if e.kind.allocates])
+    assert {a.level for a in annotations} == {"failure"}
+    assert all(a.raw_details for a in annotations)
