@@ -1,0 +1,161 @@
+"""Canonical serialisation of escapes and the content digests the store addresses them by.
+
+Pure: no database. The digest of a file's or a package's escapes depends only on their
+content (never on the order the parser produced them, the backend or the Python run), so
+identical results computed anywhere share one stored row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.gc.model import Cause, Escape, Flow, Kind, Position, Step
+
+# Bumped whenever the serialisation changes, so old and new digests can never collide.
+_FILE_PREFIX = b"escape-bot file-result v1\n"
+_PACKAGE_PREFIX = b"escape-bot package-result v1\n"
+
+# Everything about an escape except its package and file, in the stored column order.
+SiteRow = tuple[int, int, str, str, str, str, str, int, str, str]
+
+
+# One encoder, built once: json.dumps with options builds a new one per call.
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_KINDS = {kind.value: kind for kind in Kind}
+_CAUSES = {cause.value: cause for cause in Cause}
+
+
+def explanation_to_json(flows: Sequence[Flow]) -> str:
+    """`[{"dst","src","steps":[{"where","why","at":[file,line,column]|null}]}]`, compact."""
+    if not flows:
+        return "[]"
+    return _compact(
+        [
+            {
+                "dst": flow.dst,
+                "src": flow.src,
+                "steps": [
+                    {
+                        "where": step.where,
+                        "why": step.why,
+                        "at": None if step.at is None else [step.at.file, step.at.line, step.at.column],
+                    }
+                    for step in flow.steps
+                ],
+            }
+            for flow in flows
+        ]
+    )
+
+
+def explanation_from_json(text: str) -> tuple[Flow, ...]:
+    """The inverse of `explanation_to_json`."""
+    if text == "[]":  # most escapes: skip the parser
+        return ()
+    return tuple(
+        Flow(
+            dst=flow["dst"],
+            src=flow["src"],
+            steps=tuple(
+                Step(
+                    where=step["where"],
+                    why=step["why"],
+                    at=None if step["at"] is None else Position(*step["at"]),
+                )
+                for step in flow["steps"]
+            ),
+        )
+        for flow in json.loads(text)
+    )
+
+
+def site_row(escape: Escape) -> SiteRow:
+    """An escape's stored fields below its file; sorting these gives the canonical order."""
+    return (
+        escape.line,
+        escape.column,
+        escape.function,
+        escape.kind.value,
+        escape.expression,
+        escape.message,
+        escape.cause.value,
+        escape.count,
+        escape.line_text,
+        explanation_to_json(escape.explanation),
+    )
+
+
+def escape_from_row(package: str, file: str, row: Sequence[Any]) -> Escape:
+    """Rebuild an `Escape` from a `SiteRow`-shaped database row."""
+    line, column, function, kind, expression, message, cause, count, line_text, explanation = row
+    return Escape(
+        package=package,
+        file=file,
+        line=line,
+        column=column,
+        function=function,
+        kind=_KINDS[kind],
+        expression=expression,
+        message=message,
+        cause=_CAUSES[cause],
+        explanation=explanation_from_json(explanation),
+        count=count,
+        line_text=line_text,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FileContent:
+    """One file's escapes in canonical order, with their digest."""
+
+    file: str
+    rows: tuple[SiteRow, ...]
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackageContent:
+    """One package's file results (sorted by file), with their digest."""
+
+    package: str
+    files: tuple[FileContent, ...]
+    digest: str
+
+    @property
+    def escape_count(self) -> int:
+        """Escape sites in the package."""
+        return sum(len(f.rows) for f in self.files)
+
+
+def file_content(file: str, rows: Iterable[SiteRow]) -> FileContent:
+    """Sort a file's rows and digest them with the file path."""
+    ordered = tuple(sorted(rows))
+    digest = hashlib.sha256(_FILE_PREFIX + _compact([file, ordered]).encode()).hexdigest()
+    return FileContent(file, ordered, digest)
+
+
+def package_content(package: str, files: Iterable[FileContent]) -> PackageContent:
+    """Digest a package from its path and its files' digests (a Merkle node)."""
+    ordered = tuple(sorted(files, key=lambda f: f.file))
+    payload = _compact([package, [[f.file, f.digest] for f in ordered]])
+    return PackageContent(package, ordered, hashlib.sha256(_PACKAGE_PREFIX + payload.encode()).hexdigest())
+
+
+def split_escapes(escapes: Iterable[Escape]) -> list[PackageContent]:
+    """Group escapes by package and file into digested content, sorted by package."""
+    grouped: dict[str, dict[str, list[SiteRow]]] = {}
+    for escape in escapes:
+        grouped.setdefault(escape.package, {}).setdefault(escape.file, []).append(site_row(escape))
+    return [
+        package_content(package, (file_content(file, rows) for file, rows in files.items()))
+        for package, files in sorted(grouped.items())
+    ]
+
+
+def canonical_order(escapes: Iterable[Escape]) -> tuple[Escape, ...]:
+    """Escapes in the order the store returns them: package, file, then `site_row`."""
+    return tuple(sorted(escapes, key=lambda e: (e.package, e.file, site_row(e))))

@@ -1,0 +1,504 @@
+"""`Store`: the API the rest of escape-bot uses. Core dataclasses in, core dataclasses out.
+
+Writes are one transaction each and idempotent. Shared rows (commits, content-addressed
+results, the snapshot itself) are inserted with `INSERT .. ON CONFLICT DO NOTHING` and
+read back, so concurrent writers never fail on each other's rows: on PostgreSQL the
+second inserter of a row waits for the first transaction and then reuses its row; on
+SQLite writers are serialised by `BEGIN IMMEDIATE` and the busy timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, Integer, column, insert, select, table, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from bot.commit import CommitInfo
+from bot.errors import StoreError
+from bot.gc.model import Escape, ParseStats, Snapshot, Toolchain
+from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
+from bot.store.db import begin_write, check_schema, database_errors, make_engine, redact, store_error
+from bot.store.models import (
+    Base,
+    Commit,
+    EscapeSite,
+    FileResult,
+    PackageFile,
+    PackageResult,
+    Repository,
+    SnapshotCauseCount,
+)
+from bot.store.models import Snapshot as SnapshotRow
+
+T = TypeVar("T")
+
+# The view over `snapshot.package_result_ids` (created by the migrations, not mapped).
+_snapshot_package = table(
+    "snapshot_package", column("snapshot_id", Integer), column("package_result_id", Integer)
+)
+
+OK = "ok"
+FAILED = "failed"
+
+MAX_ERROR_CHARS = 65_536  # a failed build's log tail is plenty; whole logs belong in CI artifacts
+_OPEN_ATTEMPTS = 5  # opening a new SQLite file while others do (see Store.open)
+_IN_CHUNK = 500  # digests per `IN (...)`: far below SQLite's and PostgreSQL's parameter limits
+_ATTEMPTS = 5
+# PostgreSQL states worth retrying the whole transaction for: deadlock, serialization
+# failure, and a unique violation that a concurrent writer's row caused.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001", "23505"})
+# The columns of `escape_site` in the order of (file_result_id, ordinal, *content.SiteRow).
+_SITE_COLUMNS = (
+    "file_result_id",
+    "ordinal",
+    "line",
+    "col",
+    "function",
+    "kind",
+    "expression",
+    "message",
+    "cause",
+    "count",
+    "line_text",
+    "explanation",
+)
+
+
+class _AlreadyStored(Exception):
+    """Raised inside a write transaction to roll it back: another writer stored the snapshot."""
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """Snapshots of many repositories and commits in one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Wrap an engine whose schema was checked; use `Store.open`."""
+        self._engine = engine
+        self._repository_ids: dict[str, int] = {}
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open the database at `url`: create an empty one at head, refuse an outdated one."""
+        engine = make_engine(url)
+        try:
+            for attempt in range(_OPEN_ATTEMPTS):
+                try:
+                    check_schema(engine)
+                    break
+                except StoreError as exc:
+                    # SQLite can refuse at once, without waiting out the busy timeout, while
+                    # another process switches a new file to WAL or recovers its WAL index
+                    if "database is locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
+                        raise
+                    time.sleep(0.1 * 2**attempt)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return redact(self._engine.url)
+
+    def close(self) -> None:
+        """Release the connections."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- writing --------------------------------------------------------------------------
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        """Store a snapshot in one transaction; False when it was already stored.
+
+        A failure recorded earlier for the same commit and toolchain is replaced.
+        """
+        if snapshot.commit != commit.sha:
+            raise ValueError(f"snapshot of {snapshot.commit} recorded as commit {commit.sha}")
+        # Hash and group before taking any lock: the transaction only moves rows.
+        packages = split_escapes(snapshot.escapes)
+        causes = Counter((e.cause.value, e.kind.value) for e in snapshot.escapes)
+        stats = snapshot.stats
+        values = {
+            **_toolchain_values(snapshot.toolchain),
+            "status": OK,
+            "error": None,
+            "escape_count": len(snapshot.escapes),
+            "package_count": len(packages),
+            "lines": stats.lines,
+            "parsed_packages": stats.packages,
+            "unknown_lines": stats.unknown_lines,
+            "generated_skipped": stats.generated_skipped,
+            "duplicates_collapsed": stats.duplicates_collapsed,
+            "unknown_samples": json.dumps(list(stats.unknown_samples), ensure_ascii=False),
+        }
+        repository_id = self._repository_id(repository)
+
+        def work(connection: Connection) -> bool:
+            commit_id = self._commit_id(connection, repository_id, commit)
+            if self._status(connection, commit_id, snapshot.toolchain.key) == OK:
+                return False  # the common case of a re-run: no work at all
+            package_ids = sorted(set(self._package_ids(connection, packages)))
+            snapshot_id = self._put_snapshot(
+                connection,
+                {**values, "commit_id": commit_id, "package_result_ids": _compact_ids(package_ids)},
+            )
+            if snapshot_id is None:
+                raise _AlreadyStored
+            if causes:
+                connection.execute(
+                    self._insert(SnapshotCauseCount),
+                    [
+                        {"snapshot_id": snapshot_id, "cause": cause, "kind": kind, "count": n}
+                        for (cause, kind), n in sorted(causes.items())
+                    ],
+                )
+            return True
+
+        try:
+            return self._write(work)
+        except _AlreadyStored:
+            return False
+
+    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
+        """Remember that this commit could not be analysed; False if anything was stored already."""
+        if len(error) > MAX_ERROR_CHARS:
+            error = error[:MAX_ERROR_CHARS] + "\n... (truncated)"
+        values = {
+            **_toolchain_values(toolchain),
+            "status": FAILED,
+            "error": error,
+            "escape_count": 0,
+            "package_count": 0,
+            "lines": 0,
+            "parsed_packages": 0,
+            "unknown_lines": 0,
+            "generated_skipped": 0,
+            "duplicates_collapsed": 0,
+            "unknown_samples": "[]",
+        }
+        repository_id = self._repository_id(repository)
+
+        def work(connection: Connection) -> bool:
+            commit_id = self._commit_id(connection, repository_id, commit)
+            row = {**values, "commit_id": commit_id, "package_result_ids": "[]"}
+            return self._put_snapshot(connection, row) is not None
+
+        return self._write(work)
+
+    def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in a write transaction, again from scratch after a lost race."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with begin_write(self._engine) as connection:
+                    return work(connection)
+            except (OperationalError, IntegrityError) as exc:
+                if attempt < _ATTEMPTS and _retryable(exc):
+                    time.sleep(0.05 * attempt)
+                    continue
+                if isinstance(exc, IntegrityError):
+                    raise
+                raise store_error(exc, self._engine.url) from None
+        raise AssertionError("unreachable")
+
+    def _insert(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+        # The dialects' own INSERT, for ON CONFLICT DO NOTHING. Always with the unique key
+        # named: any other violation is a bug and must raise, not be skipped.
+        if self._engine.dialect.name == "postgresql":
+            return postgresql.insert(model)
+        return sqlite.insert(model)
+
+    def _repository_id(self, name: str) -> int:
+        # Its own short transaction: a new repository's row must not be held by one
+        # writer's long ingest while the others wait for it.
+        if name not in self._repository_ids:
+
+            def work(connection: Connection) -> int:
+                connection.execute(
+                    self._insert(Repository).values(name=name).on_conflict_do_nothing(index_elements=["name"])
+                )
+                return connection.execute(select(Repository.id).where(Repository.name == name)).scalar_one()
+
+            self._repository_ids[name] = self._write(work)
+        return self._repository_ids[name]
+
+    def _commit_id(self, connection: Connection, repository_id: int, commit: CommitInfo) -> int:
+        connection.execute(
+            self._insert(Commit)
+            .values(
+                repository_id=repository_id,
+                sha=commit.sha,
+                parents=" ".join(commit.parents),
+                branch=commit.branch,
+                author_name=commit.author_name,
+                author_email=commit.author_email,
+                authored_at=commit.authored_at,
+                committed_at=commit.committed_at,
+                subject=commit.subject,
+            )
+            .on_conflict_do_nothing(index_elements=["repository_id", "sha"])
+        )
+        return connection.execute(
+            select(Commit.id).where(Commit.repository_id == repository_id, Commit.sha == commit.sha)
+        ).scalar_one()
+
+    def _status(self, connection: Connection, commit_id: int, toolchain_key: str) -> str | None:
+        return connection.execute(
+            select(SnapshotRow.status).where(
+                SnapshotRow.commit_id == commit_id, SnapshotRow.toolchain_key == toolchain_key
+            )
+        ).scalar_one_or_none()
+
+    def _put_snapshot(self, connection: Connection, row: Mapping[str, Any]) -> int | None:
+        """Insert the snapshot row, or replace a failed one; None when it is stored already.
+
+        The row goes in last, complete, so that it is written once. A concurrent writer of
+        the same snapshot meets it here: on PostgreSQL the second waits on the unique key
+        until the first commits, then finds its row (and rolls its own work back).
+        """
+        row = {**row, "created_at": datetime.now(UTC)}
+        inserted = connection.execute(
+            self._insert(SnapshotRow)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=["commit_id", "toolchain_key"])
+            .returning(SnapshotRow.id)
+        ).scalar_one_or_none()
+        if inserted is not None:
+            return inserted
+        existing = connection.execute(
+            select(SnapshotRow.id, SnapshotRow.status)
+            .where(
+                SnapshotRow.commit_id == row["commit_id"], SnapshotRow.toolchain_key == row["toolchain_key"]
+            )
+            .with_for_update()
+        ).one()
+        if existing.status == OK or row["status"] == FAILED:
+            return None
+        # Results for a commit whose earlier attempt failed: they replace the failure.
+        connection.execute(update(SnapshotRow).where(SnapshotRow.id == existing.id).values(**row))
+        return int(existing.id)
+
+    def _ids_by_digest(
+        self, connection: Connection, model: type[PackageResult | FileResult], digests: Sequence[str]
+    ) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(digests):
+            rows = connection.execute(select(model.digest, model.id).where(model.digest.in_(chunk)))
+            found.update({digest: id_ for digest, id_ in rows})
+        return found
+
+    def _insert_new(
+        self, connection: Connection, model: type[PackageResult | FileResult], rows: list[dict[str, Any]]
+    ) -> dict[str, int]:
+        """Insert content-addressed rows; the ids of those this transaction created.
+
+        Rows go in digest order, so that concurrent PostgreSQL writers wait on each other's
+        unique-key entries in one order and cannot deadlock.
+        """
+        if not rows:
+            return {}
+        rows.sort(key=lambda r: r["digest"])
+        result = connection.execute(
+            self._insert(model)
+            .on_conflict_do_nothing(index_elements=["digest"])
+            .returning(model.digest, model.id),
+            rows,
+        )
+        return {digest: id_ for digest, id_ in result}
+
+    def _file_ids(self, connection: Connection, files: Iterable[FileContent]) -> dict[str, int]:
+        by_digest = {f.digest: f for f in files}
+        ids = self._ids_by_digest(connection, FileResult, sorted(by_digest))
+        missing = [f for d, f in by_digest.items() if d not in ids]
+        created = self._insert_new(
+            connection,
+            FileResult,
+            [{"digest": f.digest, "file": f.file, "escape_count": len(f.rows)} for f in missing],
+        )
+        self._insert_sites(
+            connection,
+            [
+                (created[f.digest], ordinal, *row)
+                for f in missing
+                if f.digest in created
+                for ordinal, row in enumerate(f.rows)
+            ],
+        )
+        ids.update(created)
+        # Rows another writer committed between our SELECT and our INSERT.
+        ids.update(self._ids_by_digest(connection, FileResult, [d for d in by_digest if d not in ids]))
+        return ids
+
+    def _insert_sites(self, connection: Connection, sites: list[tuple[Any, ...]]) -> None:
+        """Insert escape rows, the bulk of an ingest, the fastest way each driver has."""
+        if not sites:
+            return
+        quote = connection.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(name) for name in _SITE_COLUMNS)
+        if self._engine.dialect.name == "postgresql":
+            # COPY streams the rows in one command, no per-row round trip or SQL.
+            cursor: Any = connection.connection.cursor()
+            try:
+                with cursor.copy(f"COPY escape_site ({columns}) FROM STDIN") as copy:
+                    for site in sites:
+                        copy.write_row(site)
+            finally:
+                cursor.close()
+        else:
+            # The sqlite3 module's own executemany; SQLAlchemy's per-row parameter
+            # processing would cost more than SQLite's inserting.
+            marks = ", ".join("?" * len(_SITE_COLUMNS))
+            connection.exec_driver_sql(f"INSERT INTO escape_site ({columns}) VALUES ({marks})", sites)
+
+    def _package_ids(self, connection: Connection, packages: Sequence[PackageContent]) -> list[int]:
+        ids = self._ids_by_digest(connection, PackageResult, sorted({p.digest for p in packages}))
+        missing = {p.digest: p for p in packages if p.digest not in ids}
+        if missing:
+            file_ids = self._file_ids(connection, (f for p in missing.values() for f in p.files))
+            created = self._insert_new(
+                connection,
+                PackageResult,
+                [
+                    {"digest": p.digest, "package": p.package, "escape_count": p.escape_count}
+                    for p in missing.values()
+                ],
+            )
+            links = [
+                {"package_result_id": created[p.digest], "file_result_id": file_ids[f.digest]}
+                for p in missing.values()
+                if p.digest in created
+                for f in p.files
+            ]
+            if links:
+                connection.execute(insert(PackageFile), links)
+            ids.update(created)
+            ids.update(self._ids_by_digest(connection, PackageResult, [d for d in missing if d not in ids]))
+        return [ids[p.digest] for p in packages]
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _snapshot_row(self, connection: Connection, repository: str, sha: str, toolchain_key: str) -> Any:
+        return connection.execute(
+            select(SnapshotRow)
+            .join(Commit, Commit.id == SnapshotRow.commit_id)
+            .join(Repository, Repository.id == Commit.repository_id)
+            .where(
+                Repository.name == repository, Commit.sha == sha, SnapshotRow.toolchain_key == toolchain_key
+            )
+        ).one_or_none()
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        """The stored snapshot (status ok), escapes in canonical order; None if there is none."""
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            row = self._snapshot_row(connection, repository, sha, toolchain_key)
+            if row is None or row.status != OK:
+                return None
+            sites = connection.execute(
+                select(
+                    PackageResult.package,
+                    FileResult.file,
+                    EscapeSite.line,
+                    EscapeSite.col,
+                    EscapeSite.function,
+                    EscapeSite.kind,
+                    EscapeSite.expression,
+                    EscapeSite.message,
+                    EscapeSite.cause,
+                    EscapeSite.count,
+                    EscapeSite.line_text,
+                    EscapeSite.explanation,
+                )
+                .select_from(_snapshot_package)
+                .join(PackageResult, PackageResult.id == _snapshot_package.c.package_result_id)
+                .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
+                .join(FileResult, FileResult.id == PackageFile.file_result_id)
+                .join(EscapeSite, EscapeSite.file_result_id == FileResult.id)
+                .where(_snapshot_package.c.snapshot_id == row.id)
+                .order_by(PackageResult.package, FileResult.file, EscapeSite.ordinal)
+            ).all()
+        escapes: list[Escape] = [escape_from_row(site[0], site[1], site[2:]) for site in sites]
+        toolchain = Toolchain(
+            go_version=row.go_version,
+            goos=row.goos,
+            goarch=row.goarch,
+            tags=tuple(json.loads(row.tags)),
+            flags=tuple(json.loads(row.flags)),
+        )
+        stats = ParseStats(
+            lines=row.lines,
+            packages=row.parsed_packages,
+            unknown_lines=row.unknown_lines,
+            generated_skipped=row.generated_skipped,
+            duplicates_collapsed=row.duplicates_collapsed,
+            unknown_samples=tuple(json.loads(row.unknown_samples)),
+        )
+        return Snapshot(revision=sha, commit=sha, toolchain=toolchain, escapes=tuple(escapes), stats=stats)
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            row = self._snapshot_row(connection, repository, sha, toolchain_key)
+        return None if row is None else str(row.status)
+
+    def failure(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        """The error recorded for a failed snapshot; None when it did not fail."""
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            row = self._snapshot_row(connection, repository, sha, toolchain_key)
+        return None if row is None or row.status != FAILED else str(row.error)
+
+    def stored_commits(
+        self, repository: str, toolchain_key: str | None = None, *, include_failed: bool = False
+    ) -> set[str]:
+        """Shas with a stored snapshot (ok only, unless `include_failed`), for any or one toolchain."""
+        query = (
+            select(Commit.sha)
+            .join(Repository, Repository.id == Commit.repository_id)
+            .join(SnapshotRow, SnapshotRow.commit_id == Commit.id)
+            .where(Repository.name == repository)
+            .distinct()
+        )
+        if toolchain_key is not None:
+            query = query.where(SnapshotRow.toolchain_key == toolchain_key)
+        if not include_failed:
+            query = query.where(SnapshotRow.status == OK)
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            return set(connection.execute(query).scalars())
+
+
+def _compact_ids(ids: Sequence[int]) -> str:
+    return json.dumps(list(ids), separators=(",", ":"))
+
+
+def _toolchain_values(toolchain: Toolchain) -> dict[str, Any]:
+    return {
+        "toolchain_key": toolchain.key,
+        "go_version": toolchain.go_version,
+        "goos": toolchain.goos,
+        "goarch": toolchain.goarch,
+        "tags": json.dumps(list(toolchain.tags), ensure_ascii=False),
+        "flags": json.dumps(list(toolchain.flags), ensure_ascii=False),
+    }
