@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, InterfaceEr
 from bot.errors import SchemaOutdatedError, StoreError
 from bot.store.models import Base
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+# migrations/ at the top of the repository, installed as the package bot.store.migrations
+MIGRATIONS = Path(str(resources.files("bot.store.migrations")))
 
 # How long a SQLite writer waits for another one to commit. An ingest holds the lock for
 # about a second; 60 s leaves room for many queued writers on slow CI disks.
