@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from bot.commit import CommitInfo
 from bot.errors import StoreError
 from bot.gc.model import Escape, ParseStats, Snapshot, Toolchain
+from bot.gc.parse import gc_paused
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
 from bot.store.db import begin_write, check_schema, database_errors, make_engine, redact, store_error
 from bot.store.models import (
@@ -140,7 +141,8 @@ class Store:
         if snapshot.commit != commit.sha:
             raise ValueError(f"snapshot of {snapshot.commit} recorded as commit {commit.sha}")
         # Hash and group before taking any lock: the transaction only moves rows.
-        packages = split_escapes(snapshot.escapes)
+        with gc_paused():
+            packages = split_escapes(snapshot.escapes)
         causes = Counter((e.cause.value, e.kind.value) for e in snapshot.escapes)
         stats = snapshot.stats
         values = {
@@ -440,7 +442,8 @@ class Store:
                 .where(_snapshot_package.c.snapshot_id == row.id)
                 .order_by(PackageResult.package, FileResult.file, EscapeSite.ordinal)
             ).all()
-        escapes: list[Escape] = [escape_from_row(site[0], site[1], site[2:]) for site in sites]
+        with gc_paused():  # hundreds of thousands of acyclic records (see bot.gc.parse)
+            escapes: list[Escape] = [escape_from_row(site[0], site[1], site[2:]) for site in sites]
         toolchain = Toolchain(
             go_version=row.go_version,
             goos=row.goos,
