@@ -73,18 +73,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print("SQLite:")
         t = ingest(f"sqlite:///{tmp}/escapes.db", snapshot, args.runs)
-        print(
-            f"  first ingest {t[0]:.2f} s; same content as further commits: median {statistics.median(t[1:]):.2f} s"
-        )
+        report(t)
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(args.pg, autocommit=True) as c:
         c.execute(f"CREATE SCHEMA {schema}")
     try:
         print("PostgreSQL:")
         t = ingest(f"{args.pg}?options=-csearch_path%3D{schema}", snapshot, args.runs)
-        print(
-            f"  first ingest {t[0]:.2f} s; same content as further commits: median {statistics.median(t[1:]):.2f} s"
-        )
+        report(t)
     finally:
         with psycopg.connect(args.pg, autocommit=True) as c:
             c.execute(f"DROP SCHEMA {schema} CASCADE")
