@@ -14,7 +14,6 @@ the real compiler and git, a fake GitHub server on loopback, and an in-memory st
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +21,10 @@ from typing import Literal, Protocol, runtime_checkable
 
 from bot import app, git
 from bot.commit import CommitInfo
-from bot.errors import EXIT_GATE, EXIT_OK, GitError, UsageError
+from bot.errors import EXIT_GATE, EXIT_OK, BuildError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, evaluate
 from bot.gc.model import Snapshot
-from bot.gc.run import BuildOptions
+from bot.gc.run import BuildOptions, toolchain
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.client import Annotation, CheckRunRef, CommentRef, GitHubError, PermissionDeniedError
 from bot.github.context import ActionsEnvironment, Event, PullRequest, Push
@@ -145,31 +144,6 @@ class Outcome:
 
 def _quiet(_: str) -> None:
     pass
-
-
-def ensure_commit(repo: Path, sha: str, what: str) -> None:
-    """Make sure `sha` is in the clone: fetch it alone when the checkout is shallow."""
-    try:
-        git.resolve(repo, sha)
-        return
-    except GitError:
-        pass
-    # actions/checkout fetches one commit by default; GitHub serves any reachable sha
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "fetch", "--no-tags", "--depth=1", "origin", sha],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=False,
-    )
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        reason = lines[-1] if lines else f"exit {proc.returncode}"
-        raise GitError(
-            f"the {what} commit {sha[:12]} is not in the checkout and `git fetch origin {sha[:12]}` failed "
-            f"({reason}); check out with `fetch-depth: 0`"
-        )
-    git.resolve(repo, sha)
 
 
 def report_directory(settings: Settings, environment: ActionsEnvironment, root: Path) -> Path:
@@ -292,8 +266,8 @@ def _pull_request(
             "or turn publishing off with --no-comment --check none"
         )
     repo = git.repo_root(settings.repo)
-    ensure_commit(repo, environment.sha, "checked-out")
-    ensure_commit(repo, pr.base_sha, "base")
+    git.ensure_commit(repo, environment.sha, "checked-out")
+    git.ensure_commit(repo, pr.base_sha, "base")
     lookup = store if isinstance(store, _SnapshotLookup) else None
     with (
         commands.group(f"escape-bot: build {pr.base_sha[:12]} and {environment.sha[:12]}"),
@@ -412,9 +386,18 @@ def _push(
         )
         return Outcome(exit_code=EXIT_OK, event="push")
     repo = git.repo_root(settings.repo)
-    ensure_commit(repo, environment.sha, "pushed")
-    with commands.group(f"escape-bot: build {environment.sha[:12]}"), commands.untrusted():
-        snapshot = app.build_snapshot(repo, environment.sha, settings.build, progress)
+    git.ensure_commit(repo, environment.sha, "pushed")
+    try:
+        with commands.group(f"escape-bot: build {environment.sha[:12]}"), commands.untrusted():
+            snapshot = app.build_snapshot(repo, environment.sha, settings.build, progress)
+    except BuildError as exc:
+        # the history keeps the commit as failed, with the compiler's error, and goes on
+        record_failure = getattr(store, "record_failure", None)
+        if callable(record_failure):
+            commit = git.commit_info(repo, environment.sha, branch=push.branch)
+            tc = toolchain(settings.build, repo)
+            record_failure(environment.repository, commit, tc, f"{exc.message}\n{exc.details}")
+        raise
     recorded: bool | None = None
     if store is not None:
         commit = git.commit_info(repo, environment.sha, branch=push.branch)

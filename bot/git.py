@@ -117,3 +117,28 @@ def worktree(repo: Path, sha: str) -> Iterator[Path]:
         _git(repo, "worktree", "remove", "--force", str(path), check=False)
         shutil.rmtree(parent, ignore_errors=True)
         _git(repo, "worktree", "prune", check=False)
+
+
+def ensure_commit(repo: Path, sha: str, what: str) -> None:
+    """Make sure `sha` is in the clone: fetch it alone when the checkout is shallow."""
+    try:
+        resolve(repo, sha)
+        return
+    except GitError:
+        pass
+    # actions/checkout fetches one commit by default; GitHub serves any reachable sha
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "fetch", "--no-tags", "--depth=1", "origin", sha],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        reason = lines[-1] if lines else f"exit {proc.returncode}"
+        raise GitError(
+            f"the {what} commit {sha[:12]} is not in the checkout and `git fetch origin {sha[:12]}` failed "
+            f"({reason}); check out with `fetch-depth: 0`"
+        )
+    resolve(repo, sha)

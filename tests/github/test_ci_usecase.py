@@ -152,3 +152,25 @@ def test_status_description_and_annotations(repo: GitRepo, tmp_path: Path) -> No
     assert len(annotations) == len([e for e in report.result.new if e.kind.allocates])
     assert {a.level for a in annotations} == {"failure"}
     assert all(a.raw_details for a in annotations)
+
+
+def test_push_that_does_not_build_is_recorded_as_failed(repo: GitRepo, tmp_path: Path) -> None:
+    """With the real store (SQLite): the history keeps the failure, and the job still fails."""
+    from bot.errors import BuildError
+    from bot.gc.run import BuildOptions, toolchain
+    from bot.store import Store
+
+    sha = repo.commit({"go.mod": go_mod(), "p/p.go": "package p\n\nfunc F() { missing() }\n"}, "broken")
+    push = Push(ref="refs/heads/main", after=sha, default_branch="main")
+    with Store.open(f"sqlite:///{tmp_path}/escapes.db") as store:
+        with pytest.raises(BuildError, match="go build failed"):
+            run_ci(
+                Settings(repo=repo.path),
+                _environment(tmp_path, "push", sha),
+                push,
+                commands=WorkflowCommands(io.StringIO()),
+                store=store,
+            )
+        key = toolchain(BuildOptions(), repo.path).key
+        assert store.snapshot_status(REPOSITORY, sha, key) == "failed"
+        assert "undefined: missing" in (store.failure(REPOSITORY, sha, key) or "")
