@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
 from bot import git
+from bot.annotations import Annotations, scan
 from bot.commit import CommitInfo
 from bot.diff import DiffResult, diff
-from bot.gc.model import Snapshot
+from bot.gc.model import Escape, Snapshot
 from bot.gc.run import BuildOptions, collect, toolchain
 
 Progress = Callable[[str], None]
@@ -99,6 +100,16 @@ def snapshot_of(
     return snapshot, "built"
 
 
+def annotations_at(repo: Path, sha: str, files: Iterable[str]) -> dict[str, Annotations]:
+    """The `//escape-bot:allow` and `//gcassert:noescape` comments of `files` at commit `sha`."""
+    found = {}
+    for file in sorted(set(files)):
+        text = git.file_at(repo, sha, file)
+        if text is not None:
+            found[file] = scan(text)
+    return found
+
+
 def compare(
     repo: Path,
     base_rev: str,
@@ -107,13 +118,21 @@ def compare(
     *,
     store: SnapshotStore | None = None,
     progress: Progress = _quiet,
+    keep: Callable[[Escape], bool] | None = None,
 ) -> Comparison:
-    """Build (or load) base and head and diff them. Both builds share the Go build cache."""
+    """Build (or load) base and head and diff them. Both builds share the Go build cache.
+
+    `keep` filters the escapes of both sides before they are compared (include/exclude globs);
+    snapshots are stored unfiltered.
+    """
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
     base, base_source = snapshot_of(root, base_rev, options, store, progress)
     head, head_source = snapshot_of(root, head_rev, options, store, progress)
     renames = git.renames(root, base_sha, head_sha)
+    if keep is not None:
+        base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
+        head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
     result = diff(base.escapes, head.escapes, renames)
     return Comparison(base, head, result, base_source, head_source, renames)

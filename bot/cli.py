@@ -131,7 +131,17 @@ def collect(
 @click.option("--base", "base_rev", required=True, help="Base revision (e.g. origin/main).")
 @click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--fail-on-new", is_flag=True, help="Exit 1 when head has new heap escapes.")
+@click.option(
+    "--fail-on-new", is_flag=True, help="Exit 1 when the gate fails (by default: any new heap escape)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="ESCAPE_BOT_CONFIG",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: .escape-bot.toml at the repository root).",
+)
 @click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
 @click.option(
     "--store/--no-store",
@@ -147,6 +157,7 @@ def diff_command(
     head_rev: str,
     fmt: str,
     fail_on_new: bool,
+    config_path: Path | None,
     db_url: str | None,
     use_store: bool,
     packages: tuple[str, ...],
@@ -156,40 +167,93 @@ def diff_command(
     tests: bool,
     go: str | None,
 ) -> None:
-    """New and fixed heap escapes between two revisions (each built in a temporary worktree)."""
-    from bot import app
+    """New and fixed heap escapes between two revisions (each built in a temporary worktree).
 
-    options = build_options(packages, tags, goos, goarch, tests, go)
+    Each build configuration of the configuration file is compared and reported on its own;
+    --tags/--goos/--goarch replace them with one.
+    """
+    from bot import app, git
+    from bot.config import BuildConfig, load_config
+    from bot.gate import GatePolicy, evaluate
+
+    root = git.repo_root(repo)
+    config = load_config(config_path, root)
+    builds = config.builds
+    if tags or goos or goarch:
+        builds = (
+            BuildConfig(
+                name="command-line", tags=tuple(t for t in tags.split(",") if t), goos=goos, goarch=goarch
+            ),
+        )
+    policy = GatePolicy.from_config(config)
+    outputs = []
+    failed = False
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(open_store(db_url, repo)) if use_store else None
+        store = stack.enter_context(open_store(db_url, root)) if use_store else None
         progress = stack.enter_context(progress_reporter(True))
-        comparison = app.compare(repo, base_rev, head_rev, options, store=store, progress=progress)
-    _print_comparison(comparison, fmt)
-    if fail_on_new and comparison.result.counts(_allocating())["new"]:
+        for build in builds:
+            options = build_options(
+                packages, ",".join(build.tags), build.goos, build.goarch, tests or config.include_tests, go
+            )
+            comparison = app.compare(
+                root,
+                base_rev,
+                head_rev,
+                options,
+                store=store,
+                progress=progress,
+                keep=lambda e: config.wants(e.file),
+            )
+            new_files = [e.file for e in comparison.result.new]
+            annotations = app.annotations_at(root, comparison.head.commit, new_files)
+            decision = evaluate(comparison.result, policy, annotations)
+            failed = failed or not decision.passed
+            outputs.append((build.name, comparison, decision))
+    _print_comparisons(outputs, fmt)
+    if fail_on_new and failed:
         raise _GateFailed
-
-
-def _allocating() -> list[Any]:
-    from bot.gc.model import Kind
-
-    return [Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP]
 
 
 class _GateFailed(Exception):
     """Raised inside a command to exit 1 after printing."""
 
 
-def _print_comparison(comparison: Any, fmt: str) -> None:
+def _print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str) -> None:
+    """One comparison as before; several (build configurations) each under its name."""
+    if fmt == "json":
+        docs = [_comparison_json(c, d) | {"build": name} for name, c, d in outputs]
+        click.echo(json.dumps(docs[0] if len(docs) == 1 else {"builds": docs}, indent=2))
+        return
+    for name, comparison, decision in outputs:
+        if len(outputs) > 1:
+            click.echo(f"## build {name}\n" if fmt == "markdown" else f"== build {name} ==")
+        _print_comparison(comparison, fmt, decision)
+
+
+def _comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
+    from bot.report.serialize import comparison_dict, escape_dict
+
+    extra = {"base_source": comparison.base_source, "head_source": comparison.head_source}
+    if decision is not None:
+        extra["gate"] = {
+            "verdict": decision.verdict.value,
+            "reason": decision.reason,
+            "allowed": [escape_dict(w.escape) | {"reason": w.reason} for w in decision.waived],
+            "broken_annotations": [escape_dict(e) for e in decision.broken],
+            "exceeded": list(decision.exceeded),
+        }
+    return comparison_dict(comparison.base, comparison.head, comparison.result, **extra)
+
+
+def _print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
     from bot.report.markdown import comparison_markdown
-    from bot.report.serialize import comparison_dict
     from bot.report.text import comparison_text
 
     base, head, result = comparison.base, comparison.head, comparison.result
     if fmt == "json":
-        extra = {"base_source": comparison.base_source, "head_source": comparison.head_source}
-        click.echo(json.dumps(comparison_dict(base, head, result, **extra), indent=2))
+        click.echo(json.dumps(_comparison_json(comparison, decision), indent=2))
     elif fmt == "markdown":
-        click.echo(comparison_markdown(base, head, result), nl=False)
+        click.echo(comparison_markdown(base, head, result, decision), nl=False)
     else:
         click.echo(comparison_text(base, head, result))
         for side, snap, source in (
@@ -198,6 +262,10 @@ def _print_comparison(comparison: Any, fmt: str) -> None:
         ):
             how = "taken from the store" if source == "store" else "built"
             click.echo(f"{side} {snap.commit[:12]}: {how}")
+        if decision is not None:
+            for w in decision.waived:
+                click.echo(f"allowed: {w.escape.file}:{w.escape.line}: {w.escape.message}: {w.reason}")
+            click.echo(f"gate: {decision.verdict.value}: {decision.reason}")
 
 
 @cli.command()
@@ -229,6 +297,36 @@ def demo(keep: Path | None, fmt: str, go: str | None) -> None:
 
 
 cli.add_command(ci)
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check the configuration file (.escape-bot.toml)."""
+
+
+@config_group.command("check")
+@click.option(
+    "--config",
+    "config_path",
+    envvar="ESCAPE_BOT_CONFIG",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Configuration file (default: .escape-bot.toml at the repository root).",
+)
+@click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+def config_check(config_path: Path | None, repo: Path) -> None:
+    """Validate the configuration and print the effective configuration (JSON)."""
+    from bot import git
+    from bot.config import effective, load_config
+
+    try:
+        root = git.repo_root(repo)
+    except BotError:
+        root = repo
+    config = load_config(config_path, root)
+    click.echo(json.dumps(effective(config), indent=2))
 
 
 @cli.group()

@@ -142,3 +142,16 @@ def ensure_commit(repo: Path, sha: str, what: str) -> None:
             f"({reason}); check out with `fetch-depth: 0`"
         )
     resolve(repo, sha)
+
+
+def file_at(repo: Path, sha: str, path: str) -> str | None:
+    """The text of `path` at commit `sha`, or None when it does not exist there."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "show", f"{sha}:{path}"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
+    return proc.stdout if proc.returncode == 0 else None

@@ -198,6 +198,14 @@ def _side(s: Snapshot, links: Links | None) -> Side:
     return Side(s.commit[:12] or s.revision, s.toolchain.go_version, _platform(s.toolchain), url)
 
 
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """A new escape the gate let through, and the reason given for it."""
+
+    row: Row
+    reason: str
+
+
 def _units(records: Iterable[Escape]) -> int:
     return sum(e.count for e in records)
 
@@ -246,6 +254,15 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "limit": limit.size if limit else 0,
         "limit_unit": limit.unit if limit else "characters",
         "flavour": flavour.value,
+        "gate_reason": report.decision.reason,
+        "gate_verdict": {Verdict.PASS: "passed", Verdict.WARN: "passed with a warning", Verdict.FAIL: "failed"}[
+            report.decision.verdict
+        ],
+        "accepted_by": report.decision.accepted_by,
+        "broken": tuple(_row(e, report.head.commit, links) for e in report.decision.broken),
+        "allowed": tuple(
+            Allowed(_row(w.escape, report.head.commit, links), w.reason) for w in report.decision.waived
+        ),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
     return _Model(groups, fixed_rows, context)
