@@ -222,6 +222,7 @@ def headline(new: int, fixed: int, verdict: Verdict) -> str:
     return ", ".join(parts)
 
 
+_VERDICT_WORDS = {Verdict.PASS: "passed", Verdict.WARN: "passed with a warning", Verdict.FAIL: "failed"}
 _ICONS = {Verdict.PASS: ":white_check_mark: ", Verdict.WARN: ":warning: ", Verdict.FAIL: ":x: "}
 
 
@@ -255,9 +256,7 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "limit_unit": limit.unit if limit else "characters",
         "flavour": flavour.value,
         "gate_reason": report.decision.reason,
-        "gate_verdict": {Verdict.PASS: "passed", Verdict.WARN: "passed with a warning", Verdict.FAIL: "failed"}[
-            report.decision.verdict
-        ],
+        "gate_verdict": _VERDICT_WORDS[report.decision.verdict],
         "accepted_by": report.decision.accepted_by,
         "broken": tuple(_row(e, report.head.commit, links) for e in report.decision.broken),
         "allowed": tuple(
