@@ -18,7 +18,16 @@ from typing import Any
 import click
 
 from bot import __version__
-from bot.commands import DB_HELP, build_flags, build_options, database_url, open_store
+from bot.commands import (
+    DB_HELP,
+    build_flags,
+    build_options,
+    config_option,
+    database_url,
+    db_option,
+    open_store,
+    repo_option,
+)
 from bot.commands.ci import ci
 from bot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, BotError, ParseError
 from bot.gc.model import Snapshot, Toolchain
@@ -51,9 +60,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@repo_option
 @click.option(
     "--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree)."
 )
@@ -125,24 +132,15 @@ def collect(
 
 
 @cli.command("diff")
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@repo_option
 @click.option("--base", "base_rev", required=True, help="Base revision (e.g. origin/main).")
 @click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--fail-on-new", is_flag=True, help="Exit 1 when the gate fails (by default: any new heap escape)."
 )
-@click.option(
-    "--config",
-    "config_path",
-    envvar="ESCAPE_BOT_CONFIG",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Configuration file (default: .escape-bot.toml at the repository root).",
-)
-@click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
+@config_option
+@db_option
 @click.option(
     "--store/--no-store",
     "use_store",
@@ -305,17 +303,8 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.option(
-    "--config",
-    "config_path",
-    envvar="ESCAPE_BOT_CONFIG",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Configuration file (default: .escape-bot.toml at the repository root).",
-)
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@config_option
+@repo_option
 def config_check(config_path: Path | None, repo: Path) -> None:
     """Validate the configuration and print the effective configuration (JSON)."""
     from bot import git
@@ -335,10 +324,8 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@db_option
+@repo_option
 def db_upgrade(db_url: str | None, repo: Path) -> None:
     """Upgrade the database to this escape-bot's schema (creates an empty one)."""
     from bot.store.db import redact, upgrade
@@ -353,10 +340,8 @@ def db_upgrade(db_url: str | None, repo: Path) -> None:
 
 
 @db.command("current")
-@click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@db_option
+@repo_option
 def db_current(db_url: str | None, repo: Path) -> None:
     """Print the database's schema revision and whether it is this escape-bot's."""
     from bot.store.db import current, head_revision, redact

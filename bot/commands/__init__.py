@@ -81,3 +81,27 @@ def open_store(db_url: str | None, repo: Path) -> Iterator[Any]:
         yield store
     finally:
         store.close()
+
+
+def repo_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--repo DIR` (default the current directory)."""
+    return click.option(
+        "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+    )(func)
+
+
+def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--db URL` (ESCAPE_BOT_DATABASE_URL)."""
+    return click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)(func)
+
+
+def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--config PATH` (ESCAPE_BOT_CONFIG)."""
+    return click.option(
+        "--config",
+        "config_path",
+        envvar="ESCAPE_BOT_CONFIG",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Configuration file (default: .escape-bot.toml at the repository root).",
+    )(func)
