@@ -29,6 +29,7 @@ from bot.commands import (
     repo_option,
 )
 from bot.commands.ci import ci
+from bot.commands.history import backfill, blame, top, trend
 from bot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, BotError, ParseError
 from bot.gc.model import Snapshot, Toolchain
 from bot.gc.run import BuildOptions, go_binary
@@ -295,6 +296,8 @@ def demo(keep: Path | None, fmt: str, go: str | None) -> None:
 
 
 cli.add_command(ci)
+for _command in (backfill, trend, blame, top):
+    cli.add_command(_command)
 
 
 @cli.group("config")

@@ -1,0 +1,558 @@
+"""Trend, top and blame as a rich table, CSV, JSON, and the trend as one self-contained HTML page.
+
+Pure: strings and rich renderables out, nothing printed. Untrusted text (package paths, function
+names, commit subjects, author names) is never read as markup: rich cells are `Text`, the HTML
+template autoescapes everything (and its Content-Security-Policy forbids scripts and any load
+from the network), and CSV cells that a spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import PackageLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from bot.commit import CommitInfo
+from bot.gc.model import Cause
+from bot.history.links import pr_number
+from bot.history.model import (
+    Blame,
+    GroupBy,
+    Selection,
+    Top,
+    TopBy,
+    Trend,
+    TrendPoint,
+    TrendReport,
+    counts_by_group,
+)
+
+SCHEMA_VERSION = 1
+TABLE_GROUPS = 6  # group columns in the terminal table; the rest are summed in "other"
+
+# One colour per cause, stable across reports (ColorBrewer-like, readable on white).
+CAUSE_COLORS: dict[str, str] = {
+    Cause.RETURNED: "#4e79a7",
+    Cause.INTERFACE_CONVERSION: "#f28e2b",
+    Cause.STORED_IN_HEAP: "#e15759",
+    Cause.LEAKING_CALL: "#76b7b2",
+    Cause.CLOSURE_CAPTURE: "#59a14f",
+    Cause.GLOBAL: "#edc948",
+    Cause.CHANNEL_SEND: "#b07aa1",
+    Cause.GO_DEFER: "#ff9da7",
+    Cause.PANIC: "#9c755f",
+    Cause.TOO_LARGE: "#bab0ac",
+    Cause.UNKNOWN_SIZE: "#17becf",
+    Cause.OUTLIVES_SCOPE: "#d37295",
+    Cause.UNSAFE: "#8cd17d",
+    Cause.UNKNOWN: "#79706e",
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# ---- shared ------------------------------------------------------------------------------
+
+
+def _iso(commit: CommitInfo) -> str:
+    return commit.committed_at.isoformat()
+
+
+def _commit_dict(commit: CommitInfo) -> dict[str, Any]:
+    return {
+        "sha": commit.sha,
+        "committed_at": _iso(commit),
+        "author": commit.author_name,
+        "subject": commit.subject,
+        "pr": pr_number(commit.subject),
+    }
+
+
+def _selection_dict(s: Selection) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA_VERSION,
+        "repository": s.repository,
+        "branch": s.branch,
+        "toolchain": s.toolchain_key,
+        "ordering": s.ordering,
+        "kinds": [k.value for k in s.kinds],
+        "package": s.package,
+        "cause": s.cause.value if s.cause else None,
+    }
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell no spreadsheet runs as a formula (OWASP "CSV injection"): a leading `'`."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _csv(rows: Sequence[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow([spreadsheet_safe(v) if isinstance(v, str) else v for v in row])
+    return out.getvalue()
+
+
+def _when(commit: CommitInfo) -> str:
+    return commit.committed_at.strftime("%Y-%m-%d %H:%M")
+
+
+def _what(s: Selection) -> str:
+    kinds = "heap escapes" if len(s.kinds) == 2 else "escapes (every kind)"
+    filters = "".join(
+        [f", package {s.package}" if s.package else "", f", cause {s.cause.value}" if s.cause else ""]
+    )
+    return f"{kinds}{filters}"
+
+
+# ---- trend -------------------------------------------------------------------------------
+
+
+def trend_dict(trend: Trend) -> dict[str, Any]:
+    """`escape-bot trend --format json`."""
+    return {
+        **_selection_dict(trend.selection),
+        "by": trend.by.value,
+        "groups": list(trend.groups),
+        "commits": [
+            {
+                **_commit_dict(p.commit),
+                "go_version": p.go_version,
+                "total": p.total,
+                "counts": {g: p.counts[g] for g in trend.groups if g in p.counts},
+            }
+            for p in trend.points
+        ],
+        "failed": [_commit_dict(c) for c in trend.failed],
+    }
+
+
+def trend_csv(trend: Trend) -> str:
+    """One row per commit, one column per group (every group, unlike the table)."""
+    header: list[object] = ["sha", "committed_at", "author", "subject", "total", *trend.groups]
+    rows: list[list[object]] = [header]
+    for p in trend.points:
+        rows.append(
+            [
+                p.commit.sha,
+                _iso(p.commit),
+                p.commit.author_name,
+                p.commit.subject,
+                p.total,
+                *[p.counts.get(g, 0) for g in trend.groups],
+            ]
+        )
+    return _csv(rows)
+
+
+def _framed(title: str, table: Table, *notes: str) -> Group:
+    """A title line, the table, then dim notes: lines that never wrap to the table's width."""
+    return Group(Text(title, style="bold"), table, *(Text(n, style="dim") for n in notes))
+
+
+def trend_table(trend: Trend) -> Group:
+    """Commits oldest first with the total, its change, and the largest groups."""
+    shown = trend.groups[:TABLE_GROUPS]
+    rest = trend.groups[TABLE_GROUPS:]
+    s = trend.selection
+    title = f"{s.repository}: {_what(s)} per commit by {trend.by.value} ({s.branch or 'all branches'})"
+    table = Table()
+    for name in ["commit", "date", "total", "±"]:
+        table.add_column(name, justify="right" if name in ("total", "±") else "left", no_wrap=True)
+    for g in shown:
+        table.add_column(Text(g), justify="right")
+    if rest:
+        table.add_column(f"{len(rest)} other", justify="right")
+    table.add_column("subject", overflow="ellipsis", no_wrap=True, max_width=50)
+    previous: TrendPoint | None = None
+    for p in trend.points:
+        change = "" if previous is None else f"{p.total - previous.total:+d}"
+        cells = [Text(p.commit.sha[:12]), Text(_when(p.commit)), Text(str(p.total)), Text(change)]
+        cells += [Text(str(p.counts.get(g, 0))) for g in shown]
+        if rest:
+            cells.append(Text(str(sum(p.counts.get(g, 0) for g in rest))))
+        cells.append(Text(p.commit.subject))
+        table.add_row(*cells)
+        previous = p
+    return _framed(title, table, f"toolchain {s.toolchain_key}")
+
+
+# ---- top ---------------------------------------------------------------------------------
+
+
+def _share(count: int, total: int) -> float:
+    return round(100 * count / total, 1) if total else 0.0
+
+
+def top_dict(top: Top) -> dict[str, Any]:
+    """`escape-bot top --format json`."""
+    return {
+        **_selection_dict(top.selection),
+        "commit": _commit_dict(top.commit),
+        "go_version": top.go_version,
+        "by": top.by.value,
+        "total": top.total,
+        "entries": [
+            {"name": e.name, "package": e.package, "count": e.count, "share": _share(e.count, top.total)}
+            for e in top.entries
+        ],
+        "others": top.others,
+    }
+
+
+def top_csv(top: Top) -> str:
+    """rank, name, package, count, share (percent of the total)."""
+    rows: list[list[object]] = [["rank", "name", "package", "count", "share"]]
+    rows += [
+        [i, e.name, e.package, e.count, _share(e.count, top.total)] for i, e in enumerate(top.entries, 1)
+    ]
+    return _csv(rows)
+
+
+def top_table(top: Top) -> Group:
+    """Largest first, with the share of the total."""
+    s = top.selection
+    title = f"{s.repository} at {top.commit.sha[:12]}: {top.total} {_what(s)} by {top.by.value}"
+    table = Table()
+    table.add_column("#", justify="right")
+    table.add_column(top.by.value)
+    if top.by is TopBy.FUNCTION:
+        table.add_column("package")
+    table.add_column("escapes", justify="right")
+    table.add_column("share", justify="right")
+    for i, e in enumerate(top.entries, 1):
+        cells = [Text(str(i)), Text(e.name)]
+        if top.by is TopBy.FUNCTION:
+            cells.append(Text(e.package))
+        cells += [Text(str(e.count)), Text(f"{_share(e.count, top.total):.1f} %")]
+        table.add_row(*cells)
+    if top.others:
+        filler = [Text("")] * (1 if top.by is TopBy.FUNCTION else 0)
+        table.add_row(Text(""), Text("(others)"), *filler, Text(str(top.others)), Text(""))
+    return _framed(title, table, f"toolchain {s.toolchain_key}")
+
+
+# ---- blame -------------------------------------------------------------------------------
+
+
+def blame_dict(blame: Blame) -> dict[str, Any]:
+    """`escape-bot blame --format json`."""
+    return {
+        **_selection_dict(blame.selection),
+        "commit": _commit_dict(blame.commit),
+        "escapes": [
+            {
+                "package": e.escape.package,
+                "file": e.escape.file,
+                "line": e.escape.line,
+                "column": e.escape.column,
+                "function": e.escape.function,
+                "kind": e.escape.kind.value,
+                "cause": e.escape.cause.value,
+                "expression": e.escape.expression,
+                "message": e.escape.message,
+                "units": e.units,
+                "origin": _commit_dict(e.origin),
+                "previous": e.previous.sha if e.previous else None,
+                "exact": e.exact,
+            }
+            for e in blame.entries
+        ],
+    }
+
+
+def blame_table(blame: Blame) -> Group:
+    """One row per escape: where it is now and the commit it came with."""
+    s = blame.selection
+    table = Table()
+    for name in ("where", "function", "escape", "cause", "since", "date", "author", "PR", "subject"):
+        table.add_column(name, no_wrap=name in ("where", "since", "date"))
+    for e in blame.entries:
+        pr = pr_number(e.origin.subject)
+        table.add_row(
+            Text(f"{e.escape.file}:{e.escape.line}"),
+            Text(e.escape.function),
+            Text(e.escape.message + (f" (×{e.units})" if e.units > 1 else "")),
+            Text(e.escape.cause.value),
+            Text(("" if e.exact else "~") + e.origin.sha[:12]),
+            Text(_when(e.origin)),
+            Text(e.origin.author_name),
+            Text(f"#{pr}" if pr else ""),
+            Text(e.origin.subject),
+        )
+    return _framed(
+        f"{s.repository} at {blame.commit.sha[:12]}: {_what(s)}",
+        table,
+        f"toolchain {s.toolchain_key}",
+        "~: appeared in this commit, or in an earlier one that the database does not have",
+    )
+
+
+# ---- HTML --------------------------------------------------------------------------------
+
+_W, _H = 960, 320  # chart size in SVG units
+_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 12, 28
+_SPARK_W, _SPARK_H = 140, 28
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    cause: str
+    label: str
+    color: str
+    path: str
+    latest: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    x: str
+    width: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    at: str
+    label: str
+    anchor: str = "middle"
+
+
+@dataclass(frozen=True, slots=True)
+class _PackageRow:
+    package: str
+    latest: int
+    change: str
+    low: int
+    peak: int
+    spark: str
+    dot_x: str
+    dot_y: str
+
+
+@dataclass(frozen=True, slots=True)
+class _CommitRow:
+    sha: str
+    short: str
+    url: str | None
+    date: str
+    author: str
+    subject: str
+    pr: int | None
+    pr_url: str | None
+    total: int
+    change: str
+
+
+def _f(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def nice_ceiling(value: int) -> tuple[int, int]:
+    """(axis maximum, tick step): the smallest 1-2-5 step giving at most five ticks above 0."""
+    value = max(value, 1)
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            if math.ceil(value / step) <= 5:
+                return step * math.ceil(value / step), step
+        magnitude *= 10
+
+
+def _xs(n: int) -> list[float]:
+    plot = _W - _LEFT - _RIGHT
+    if n == 1:
+        return [_LEFT, _LEFT + plot]  # one commit: a band across the chart
+    return [_LEFT + plot * i / (n - 1) for i in range(n)]
+
+
+def _chart(trend: Trend) -> tuple[list[_Series], list[_Tick]]:
+    """Stacked areas, the largest cause at the bottom, and the y axis's ticks."""
+    points = trend.points
+    top, step = nice_ceiling(max((p.total for p in points), default=0))
+    plot_h = _H - _TOP - _BOTTOM
+    xs = _xs(len(points))
+
+    def y(v: int) -> float:
+        return _TOP + plot_h * (1 - v / top)
+
+    below = [0] * len(points)
+    series = []
+    for group in trend.groups:
+        values = list(counts_by_group(points, group))
+        above = [b + v for b, v in zip(below, values, strict=True)]
+        upper, lower = above, below
+        if len(points) == 1:
+            upper, lower = above * 2, below * 2
+        line = [f"{_f(x)},{_f(y(v))}" for x, v in zip(xs, upper, strict=True)]
+        back = [f"{_f(x)},{_f(y(v))}" for x, v in reversed(list(zip(xs, lower, strict=True)))]
+        path = "M" + " L".join(line + back) + " Z"
+        label = Cause(group).label if group in set(Cause) else group
+        series.append(
+            _Series(group, label, CAUSE_COLORS.get(group, "#999999"), path, values[-1] if values else 0)
+        )
+        below = above
+    ticks = [_Tick(_f(y(v)), str(v)) for v in range(0, top + 1, step)]
+    return series, ticks
+
+
+def _columns(trend: Trend, commit_url: str | None) -> list[_Column]:
+    """Transparent hover targets centred on each commit, with a tooltip and a link."""
+    n = len(trend.points)
+    xs = _xs(n)
+    width = (xs[-1] - xs[0]) / max(n - 1, 1)
+    columns = []
+    for i, p in enumerate(trend.points):
+        parts = [f"{g}: {p.counts[g]}" for g in trend.groups if p.counts.get(g)]
+        title = "\n".join([f"{p.commit.sha[:12]} {_when(p.commit)} — {p.total}", p.commit.subject, *parts])
+        x = xs[0] if n == 1 else min(max(xs[i] - width / 2, _LEFT), _W - _RIGHT - width)
+        url = commit_url + p.commit.sha if commit_url else None
+        columns.append(_Column(_f(x), _f(width), title, url))
+    return columns
+
+
+def _x_ticks(trend: Trend) -> list[_Tick]:
+    """Up to five dates under the chart; times too when the commits span less than two days."""
+    points = trend.points
+    xs = _xs(len(points))
+    span = points[-1].commit.committed_at - points[0].commit.committed_at
+    form = "%m-%d %H:%M" if span.days < 2 else "%Y-%m-%d"
+    if len(points) == 1:
+        return [_Tick(_f((xs[0] + xs[1]) / 2), points[0].commit.committed_at.strftime(form))]
+    wanted = sorted({round(i * (len(points) - 1) / 4) for i in range(5)})
+    last = len(points) - 1
+    return [
+        _Tick(
+            _f(xs[i]),
+            points[i].commit.committed_at.strftime(form),
+            "start" if i == 0 else "end" if i == last else "middle",
+        )
+        for i in wanted
+    ]
+
+
+def _sparkline(values: Sequence[int]) -> tuple[str, str, str]:
+    """The path of a sparkline scaled from the package's lowest to its highest count (changes of
+    a few escapes in a large package stay visible), and where its last point is."""
+    low, high = min(values, default=0), max(values, default=0)
+    n = len(values)
+    xs = [2 + (_SPARK_W - 4) * i / max(n - 1, 1) for i in range(n)]
+    span = _SPARK_H - 6
+    ys = [_SPARK_H / 2 if high == low else _SPARK_H - 3 - span * (v - low) / (high - low) for v in values]
+    if n == 1:
+        return f"M2,{_f(ys[0])} L{_SPARK_W - 2},{_f(ys[0])}", _f(_SPARK_W - 2), _f(ys[0])
+    path = "M" + " L".join(f"{_f(x)},{_f(y)}" for x, y in zip(xs, ys, strict=True))
+    return path, _f(xs[-1]), _f(ys[-1])
+
+
+def _package_rows(trend: Trend) -> list[_PackageRow]:
+    rows = []
+    for package in trend.groups:
+        values = counts_by_group(trend.points, package)
+        spark, dot_x, dot_y = _sparkline(values)
+        change = values[-1] - values[0]
+        rows.append(
+            _PackageRow(
+                package=package,
+                latest=values[-1],
+                change=f"{change:+d}" if change else "0",
+                low=min(values),
+                peak=max(values),
+                spark=spark,
+                dot_x=dot_x,
+                dot_y=dot_y,
+            )
+        )
+    return rows
+
+
+def _commit_rows(trend: Trend, commit_url: str | None, pull_url: str | None) -> list[_CommitRow]:
+    rows = []
+    previous: TrendPoint | None = None
+    for p in trend.points:
+        pr = pr_number(p.commit.subject)
+        change = "" if previous is None else f"{p.total - previous.total:+d}"
+        rows.append(
+            _CommitRow(
+                sha=p.commit.sha,
+                short=p.commit.sha[:12],
+                url=commit_url + p.commit.sha if commit_url else None,
+                date=_when(p.commit),
+                author=p.commit.author_name,
+                subject=p.commit.subject,
+                pr=pr,
+                pr_url=f"{pull_url}{pr}" if pull_url and pr else None,
+                total=p.total,
+                change=change,
+            )
+        )
+        previous = p
+    rows.reverse()  # newest first
+    return rows
+
+
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    # HTML: autoescape on, so every value is escaped unless a template marks it safe (ours
+    # never do); strict undefined, so a typo fails the rendering instead of printing nothing.
+    return SandboxedEnvironment(
+        loader=PackageLoader("bot.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def trend_html(report: TrendReport) -> str:
+    """The self-contained page: stacked chart per cause, packages with sparklines, commits."""
+    causes, packages = report.causes, report.packages
+    if causes.by is not GroupBy.CAUSE or packages.by is not GroupBy.PACKAGE:
+        raise ValueError("the HTML report needs a trend by cause and one by package")
+    series, y_ticks = _chart(causes) if causes.points else ([], [])
+    s = causes.selection
+    context = {
+        "title": f"{s.repository}: {_what(s)} over time",
+        "repository": s.repository,
+        "branch": s.branch or "all branches",
+        "toolchain": s.toolchain_key,
+        "ordering": s.ordering,
+        "what": _what(s),
+        "generated": report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "width": _W,
+        "height": _H,
+        "left": _LEFT,
+        "right": _W - _RIGHT,
+        "bottom": _H - _BOTTOM,
+        "series": series,
+        "columns": _columns(causes, report.commit_url) if causes.points else [],
+        "y_ticks": y_ticks,
+        "x_ticks": _x_ticks(causes) if causes.points else [],
+        "packages": _package_rows(packages) if packages.points else [],
+        "spark_w": _SPARK_W,
+        "spark_h": _SPARK_H,
+        "commits": _commit_rows(causes, report.commit_url, report.pull_url),
+        "failed": [
+            {
+                "sha": c.sha[:12],
+                "url": report.commit_url + c.sha if report.commit_url else None,
+                "subject": c.subject,
+            }
+            for c in causes.failed
+        ],
+        "latest_total": causes.points[-1].total if causes.points else 0,
+        "first_total": causes.points[0].total if causes.points else 0,
+        "n_commits": len(causes.points),
+    }
+    return _environment().get_template("trend.html.j2").render(context)
