@@ -7,6 +7,13 @@
   summary and at most 10 annotations carry the result; the exit code still follows the gate.
 - `push` to the default branch: build the commit and record it in the store; nothing is posted.
 
+Modes (`Settings.mode`, docs/action.md): `auto` does the above in one job. The fork-safe pair
+splits a pull request in two: `analyze` (on `pull_request`, read-only token) builds, gates and
+writes the reports plus a results artifact, and posts nothing; `publish` (on `workflow_run`,
+write token) reads that artifact as untrusted data (bot/github/artifact.py), confirms with the
+API that the PR's head is still the commit it was made for, recomputes the gate from it and
+posts exactly what `auto` would have posted.
+
 Adapters come in as parameters (`publisher`, `store`, `commands`), so this module is tested with
 the real compiler and git, a fake GitHub server on loopback, and an in-memory store.
 """
@@ -23,9 +30,17 @@ from bot import app, git
 from bot.commit import CommitInfo
 from bot.errors import EXIT_GATE, EXIT_OK, BuildError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, evaluate
-from bot.gc.model import Snapshot
+from bot.gc.model import Escape, Snapshot
 from bot.gc.run import BuildOptions, toolchain
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
+from bot.github.artifact import (
+    ArtifactError,
+    PullRequestHead,
+    Results,
+    WorkflowRun,
+    read_artifact,
+    write_artifact,
+)
 from bot.github.client import Annotation, CheckRunRef, CommentRef, GitHubError, PermissionDeniedError
 from bot.github.context import ActionsEnvironment, Event, PullRequest, Push
 from bot.report import safe
@@ -45,6 +60,7 @@ from bot.report.sarif import sarif_log
 from bot.report.serialize import by_cause, comparison_dict, snapshot_dict
 
 CheckMode = Literal["check-run", "status", "none"]
+Mode = Literal["auto", "analyze", "publish"]
 DEFAULT_AUTHOR = "github-actions[bot]"
 MAX_COMMAND_ANNOTATIONS = 10  # the runner shows 10 errors + 10 warnings per step
 Progress = Callable[[str], None]
@@ -65,6 +81,8 @@ class Settings:
         None  # default: $RUNNER_TEMP/escape-bot/NAME, else REPO/.escape-bot/reports/NAME
     )
     token: str | None = field(default=None, repr=False)
+    mode: Mode = "auto"
+    artifact: Path | None = None  # analyze: where the results go (default REPORT_DIR/artifact); publish: read
 
     def __post_init__(self) -> None:
         if not safe.valid_name(self.name):
@@ -73,7 +91,9 @@ class Settings:
     @property
     def publishes(self) -> bool:
         """True when the run talks to the GitHub API (and so needs a token)."""
-        return self.comment or self.check != "none"
+        if self.mode == "analyze":
+            return False
+        return self.mode == "publish" or self.comment or self.check != "none"
 
     @property
     def check_name(self) -> str:
@@ -111,6 +131,14 @@ class Publisher(Protocol):
         """A commit status."""
 
 
+@runtime_checkable
+class ArtifactPublisher(Publisher, Protocol):
+    """The publish job also reads the pull request, to confirm its head commit."""
+
+    def pull_request(self, number: int) -> PullRequestHead:
+        """The pull request as it is now."""
+
+
 class SnapshotRecorder(Protocol):
     """The part of the store a push needs (bot/store/repo.py)."""
 
@@ -140,6 +168,23 @@ class Outcome:
     degraded: tuple[str, ...] = ()  # permissions that were missing
     comment: CommentRef | None = None
     check_run: CheckRunRef | None = None
+    artifact_path: Path | None = None  # --mode analyze: the directory to upload
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a pull request's result goes: its comment thread and its head commit."""
+
+    number: int
+    head_sha: str
+    from_fork: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    comment: CommentRef | None
+    check_run: CheckRunRef | None
+    denied: tuple[str, ...]
 
 
 def _quiet(_: str) -> None:
@@ -196,7 +241,7 @@ def _degrade(
     commands: WorkflowCommands,
     report: Report,
     denied: list[PermissionDeniedError],
-    pr: PullRequest,
+    target: _Target,
     annotate: bool,
 ) -> None:
     """No permission to publish: a warning naming it, and (unless a check run carries them) the
@@ -204,7 +249,7 @@ def _degrade(
     for exc in denied:
         why = (
             "pull requests from forks get a read-only token"
-            if pr.from_fork
+            if target.from_fork
             else f"add `{exc.permission}` to the workflow's `permissions:`"
         )
         commands.annotate(
@@ -233,7 +278,7 @@ def _degrade(
 def run_ci(
     settings: Settings,
     environment: ActionsEnvironment,
-    event: Event,
+    event: Event | WorkflowRun,
     *,
     commands: WorkflowCommands,
     publisher: Publisher | None = None,
@@ -241,14 +286,21 @@ def run_ci(
     progress: Progress = _quiet,
 ) -> Outcome:
     """Handle one workflow event; raises BotError for failures (GitHubError after the reports)."""
+    if settings.mode == "publish":
+        if not isinstance(event, WorkflowRun):
+            raise UsageError("--mode publish runs on workflow_run events (docs/action.md)")
+        return _publish_artifact(settings, environment, event, commands, publisher)
     if isinstance(event, PullRequest):
         return _pull_request(settings, environment, event, commands, publisher, store, progress)
     if isinstance(event, Push):
         return _push(settings, environment, event, commands, store, progress)
-    raise UsageError(
-        f"escape-bot ci handles pull_request and push events, not {event.name!r} "
-        "(for pull_request_target use the pull_request + workflow_run pattern, docs/ci.md)"
+    name = "workflow_run" if isinstance(event, WorkflowRun) else event.name
+    hint = (
+        "--mode publish posts a pull_request run's results from workflow_run"
+        if name == "workflow_run"
+        else "for pull_request_target use the pull_request + workflow_run pattern, docs/action.md"
     )
+    raise UsageError(f"escape-bot ci handles pull_request and push events, not {name!r} ({hint})")
 
 
 def _pull_request(
@@ -285,78 +337,31 @@ def _pull_request(
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
     )
+    target = _Target(pr.number, pr.head_sha, pr.from_fork)
     directory = report_directory(settings, environment, repo)
-    data = comparison_dict(
-        comparison.base,
-        comparison.head,
-        comparison.result,
-        base_source=comparison.base_source,
-        head_source=comparison.head_source,
-        name=settings.name,
-        pull_request={"number": pr.number, "head_sha": pr.head_sha},
-        gate={"verdict": decision.verdict.value, "reason": decision.reason},
-    )
-    report_path = _write_json(directory / "report.json", data)
-    sarif_path = _write_json(directory / "report.sarif", sarif_log(report))
-    new = sum(e.count for e in comparison.result.new if e.kind.allocates)
-    fixed = sum(e.count for e in comparison.result.fixed if e.kind.allocates)
-    if environment.output is not None:
-        write_outputs(
-            environment.output,
-            {
-                "new-count": new,
-                "fixed-count": fixed,
-                "verdict": decision.verdict.value,
-                "report-path": str(report_path),
-                "sarif-path": str(sarif_path),
-            },
+    artifact_path = None
+    extra: dict[str, str | int] = {}
+    if settings.mode == "analyze":
+        artifact_path = write_artifact(
+            settings.artifact.resolve() if settings.artifact else directory / "artifact",
+            name=settings.name,
+            repository=environment.repository,
+            number=pr.number,
+            head_sha=pr.head_sha,
+            base=comparison.base,
+            head=comparison.head,
+            result=comparison.result,
+            policy=settings.gate,
+            base_source=comparison.base_source,
+            head_source=comparison.head_source,
         )
-    if environment.step_summary is not None:
-        append_summary(environment.step_summary, render(report, Flavour.SUMMARY, limit=STEP_SUMMARY_LIMIT))
-
-    denied: list[PermissionDeniedError] = []
-    failed: list[GitHubError] = []
-    comment: CommentRef | None = None
-    check_run: CheckRunRef | None = None
-    if publisher is not None and settings.comment:
-        try:
-            body = render(report, Flavour.COMMENT, limit=COMMENT_LIMIT)
-            comment = publisher.upsert_comment(
-                pr.number, safe.marker(settings.name), settings.author_login, body
-            )
-        except PermissionDeniedError as exc:
-            denied.append(exc)
-        except GitHubError as exc:
-            failed.append(exc)
-    target = (comment.url if comment else None) or environment.run_url
-    if publisher is not None and settings.check != "none":
-        try:
-            if settings.check == "check-run":
-                check_run = publisher.create_check_run(
-                    name=settings.check_name,
-                    head_sha=pr.head_sha,  # not the merge commit: checks must attach to the PR
-                    conclusion=decision.verdict.conclusion,
-                    title=headline(new, fixed, decision.verdict),
-                    summary=render(report, Flavour.CHECK, limit=CHECK_SUMMARY_LIMIT),
-                    annotations=check_annotations(report),
-                    details_url=target,
-                )
-            else:
-                publisher.create_status(
-                    sha=pr.head_sha,
-                    state=decision.verdict.state,
-                    description=status_description(report),
-                    context=settings.status_context,
-                    target_url=target,
-                )
-        except PermissionDeniedError as exc:
-            denied.append(exc)
-        except GitHubError as exc:
-            failed.append(exc)
-    if denied:
-        _degrade(commands, report, denied, pr, annotate=check_run is None)
-    if failed:
-        raise failed[0]
+        extra["artifact-path"] = str(artifact_path)
+    report_path, sarif_path = _write_reports(
+        environment, directory, report, target, (comparison.base_source, comparison.head_source), extra
+    )
+    published = _Published(None, None, ())
+    if settings.mode != "analyze":
+        published = _publish(settings, environment, report, target, commands, publisher)
     return Outcome(
         exit_code=EXIT_OK if decision.passed else EXIT_GATE,
         event="pull_request",
@@ -364,10 +369,205 @@ def _pull_request(
         comparison=comparison,
         report_path=report_path,
         sarif_path=sarif_path,
-        degraded=tuple(exc.permission for exc in denied),
-        comment=comment,
-        check_run=check_run,
+        degraded=published.denied,
+        comment=published.comment,
+        check_run=published.check_run,
+        artifact_path=artifact_path,
     )
+
+
+def _write_reports(
+    environment: ActionsEnvironment,
+    directory: Path,
+    report: Report,
+    target: _Target,
+    sources: tuple[str, str],
+    extra_outputs: dict[str, str | int],
+) -> tuple[Path, Path]:
+    """report.json, report.sarif, the step outputs and the job summary."""
+    data = comparison_dict(
+        report.base,
+        report.head,
+        report.result,
+        base_source=sources[0],
+        head_source=sources[1],
+        name=report.name,
+        pull_request={"number": target.number, "head_sha": target.head_sha},
+        gate={"verdict": report.decision.verdict.value, "reason": report.decision.reason},
+    )
+    report_path = _write_json(directory / "report.json", data)
+    sarif_path = _write_json(directory / "report.sarif", sarif_log(report))
+    if environment.output is not None:
+        write_outputs(
+            environment.output,
+            {
+                "new-count": _units(report.result.new),
+                "fixed-count": _units(report.result.fixed),
+                "verdict": report.decision.verdict.value,
+                "report-path": str(report_path),
+                "sarif-path": str(sarif_path),
+                **extra_outputs,
+            },
+        )
+    if environment.step_summary is not None:
+        append_summary(environment.step_summary, render(report, Flavour.SUMMARY, limit=STEP_SUMMARY_LIMIT))
+    return report_path, sarif_path
+
+
+def _units(records: tuple[Escape, ...]) -> int:
+    """Heap-allocation units (leaking-param records are contracts, not allocations)."""
+    return sum(e.count for e in records if e.kind.allocates)
+
+
+def _publish(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    report: Report,
+    target: _Target,
+    commands: WorkflowCommands,
+    publisher: Publisher | None,
+) -> _Published:
+    """The sticky comment and the check run (or status) on the PR's head commit."""
+    denied: list[PermissionDeniedError] = []
+    failed: list[GitHubError] = []
+    comment: CommentRef | None = None
+    check_run: CheckRunRef | None = None
+    decision = report.decision
+    if publisher is not None and settings.comment:
+        try:
+            body = render(report, Flavour.COMMENT, limit=COMMENT_LIMIT)
+            comment = publisher.upsert_comment(
+                target.number, safe.marker(settings.name), settings.author_login, body
+            )
+        except PermissionDeniedError as exc:
+            denied.append(exc)
+        except GitHubError as exc:
+            failed.append(exc)
+    link = (comment.url if comment else None) or environment.run_url
+    if publisher is not None and settings.check != "none":
+        try:
+            if settings.check == "check-run":
+                check_run = publisher.create_check_run(
+                    name=settings.check_name,
+                    head_sha=target.head_sha,  # not the merge commit: checks must attach to the PR
+                    conclusion=decision.verdict.conclusion,
+                    title=headline(_units(report.result.new), _units(report.result.fixed), decision.verdict),
+                    summary=render(report, Flavour.CHECK, limit=CHECK_SUMMARY_LIMIT),
+                    annotations=check_annotations(report),
+                    details_url=link,
+                )
+            else:
+                publisher.create_status(
+                    sha=target.head_sha,
+                    state=decision.verdict.state,
+                    description=status_description(report),
+                    context=settings.status_context,
+                    target_url=link,
+                )
+        except PermissionDeniedError as exc:
+            denied.append(exc)
+        except GitHubError as exc:
+            failed.append(exc)
+    if denied:
+        _degrade(commands, report, denied, target, annotate=check_run is None)
+    if failed:
+        raise failed[0]
+    return _Published(comment, check_run, tuple(exc.permission for exc in denied))
+
+
+def _publish_artifact(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    run: WorkflowRun,
+    commands: WorkflowCommands,
+    publisher: Publisher | None,
+) -> Outcome:
+    """`--mode publish`: post the results a pull_request run left in its artifact."""
+    if run.event != "pull_request":
+        commands.annotate(
+            "notice",
+            f"escape-bot publishes the results of pull_request runs; this run was triggered by "
+            f"{run.event}: nothing to publish",
+        )
+        return Outcome(exit_code=EXIT_OK, event="workflow_run")
+    if settings.artifact is None:
+        raise UsageError("--mode publish needs --artifact DIR: where download-artifact put the results")
+    if not isinstance(publisher, ArtifactPublisher):
+        raise UsageError(
+            "no GitHub token: --mode publish reads the pull request and posts to it; "
+            "set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}) or pass --token"
+        )
+    results = read_artifact(settings.artifact)
+    _check_artifact(settings, environment, run, results)
+    current = publisher.pull_request(results.number)
+    if current.head_sha != results.head_sha:
+        raise ArtifactError(
+            f"not published: pull request #{results.number} is at {current.head_sha[:12]} now and the "
+            f"results are for {results.head_sha[:12]}; the run for the newer commit publishes its own"
+        )
+    if (
+        run.head_repository
+        and current.head_repository
+        and run.head_repository.lower() != current.head_repository.lower()
+    ):
+        raise ArtifactError(
+            f"not published: pull request #{results.number} comes from {current.head_repository}, "
+            f"the workflow run from {run.head_repository}"
+        )
+    # the verdict follows from the artifact's escapes and recorded policy, never from a field in it
+    decision = evaluate(results.result, results.policy, results.annotations)
+    report = Report(
+        base=results.base,
+        head=results.head,
+        result=results.result,
+        decision=decision,
+        name=settings.name,
+        links=Links(server_url=environment.server_url, repository=environment.repository),
+    )
+    target = _Target(results.number, results.head_sha, from_fork=False)
+    directory = report_directory(settings, environment, settings.repo.resolve())
+    sources = (results.base_source, results.head_source)
+    report_path, sarif_path = _write_reports(environment, directory, report, target, sources, {})
+    published = _publish(settings, environment, report, target, commands, publisher)
+    return Outcome(
+        exit_code=EXIT_OK if decision.passed else EXIT_GATE,
+        event="workflow_run",
+        decision=decision,
+        comparison=app.Comparison(
+            results.base, results.head, results.result, results.base_source, results.head_source, {}
+        ),
+        report_path=report_path,
+        sarif_path=sarif_path,
+        degraded=published.denied,
+        comment=published.comment,
+        check_run=published.check_run,
+    )
+
+
+def _check_artifact(
+    settings: Settings, environment: ActionsEnvironment, run: WorkflowRun, results: Results
+) -> None:
+    """The artifact must be for this repository, this configuration and the run's own commit."""
+    if results.repository.lower() != environment.repository.lower():
+        raise ArtifactError(
+            f"not published: the results are for {results.repository}, this is {environment.repository}"
+        )
+    if results.name != settings.name:
+        raise ArtifactError(
+            f"not published: the results are for configuration {results.name!r}, this step publishes "
+            f"{settings.name!r} (--name)"
+        )
+    # GitHub wrote run.head_sha: an artifact cannot claim another PR's commit
+    if results.head_sha != run.head_sha:
+        raise ArtifactError(
+            f"not published: the results are for {results.head_sha[:12]}, the workflow run that "
+            f"uploaded them built {run.head_sha[:12]}"
+        )
+    if run.pull_requests and results.number not in run.pull_requests:
+        raise ArtifactError(
+            f"not published: the results name pull request #{results.number}, the workflow run "
+            f"belongs to {', '.join(f'#{n}' for n in run.pull_requests)}"
+        )
 
 
 def _push(

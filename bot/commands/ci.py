@@ -20,6 +20,7 @@ from bot.errors import EXIT_GATE, BotError
 from bot.gate import GateFailed, GatePolicy
 
 CHECK_MODES = ("check-run", "status", "none")
+MODES = ("auto", "analyze", "publish")
 
 
 @click.command("ci")
@@ -91,6 +92,21 @@ CHECK_MODES = ("check-run", "status", "none")
     help="Seconds between GitHub write requests (GitHub's advice against secondary rate limits); "
     "0 turns all pacing off.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="auto",
+    show_default=True,
+    help="auto: analyse and publish in one job. Fork-safe pair: analyze (pull_request: build, gate, "
+    "write the results artifact, post nothing) and publish (workflow_run: post an artifact's results).",
+)
+@click.option(
+    "--artifact",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The results artifact directory: written by --mode analyze (default: REPORT_DIR/artifact), "
+    "read by --mode publish (required: where download-artifact put it).",
+)
 @click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
 @click.option(
     "--store/--no-store",
@@ -112,6 +128,8 @@ def ci(
     retry_backoff: float,
     max_wait: float,
     write_interval: float,
+    mode: str,
+    artifact: Path | None,
     db_url: str | None,
     use_store: bool,
     packages: tuple[str, ...],
@@ -122,10 +140,11 @@ def ci(
     go: str | None,
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
-    from bot.ci import CheckMode, Settings, run_ci
+    from bot.ci import CheckMode, Mode, Settings, run_ci
     from bot.github.actions import WorkflowCommands
+    from bot.github.artifact import PublishClient, WorkflowRun, load_workflow_run
     from bot.github.client import GitHubClient, RetryPolicy
-    from bot.github.context import PullRequest, load_event, read_environment
+    from bot.github.context import Event, PullRequest, load_event, read_environment
     from bot.report.text import comparison_text
 
     commands = WorkflowCommands(sys.stdout)
@@ -135,28 +154,36 @@ def ci(
 
     try:
         environment = read_environment(os.environ)
-        event = load_event(environment)
-        mode: CheckMode = "check-run" if check == "check-run" else "status" if check == "status" else "none"
+        run_mode: Mode = "analyze" if mode == "analyze" else "publish" if mode == "publish" else "auto"
+        event: Event | WorkflowRun = (
+            load_workflow_run(environment) if run_mode == "publish" else load_event(environment)
+        )
+        check_mode: CheckMode = (
+            "check-run" if check == "check-run" else "status" if check == "status" else "none"
+        )
         settings = Settings(
             repo=repo,
             name=name,
             comment=comment,
-            check=mode,
+            check=check_mode,
             author_login=author_login,
             build=build_options(packages, tags, goos, goarch, tests, go),
             gate=GatePolicy(fail_on_new=fail_on_new),
             report_dir=report_dir,
             token=token or None,
+            mode=run_mode,
+            artifact=artifact,
         )
         publisher = None
-        if isinstance(event, PullRequest) and settings.publishes and settings.token:
+        if isinstance(event, PullRequest | WorkflowRun) and settings.publishes and settings.token:
             policy = RetryPolicy(
                 backoff=retry_backoff,
                 max_wait=max_wait,
                 write_interval=write_interval or None,
                 request_interval=None if write_interval == 0 else RetryPolicy().request_interval,
             )
-            publisher = GitHubClient(
+            client = PublishClient if isinstance(event, WorkflowRun) else GitHubClient
+            publisher = client(
                 api_url=environment.api_url,
                 token=settings.token,
                 repository=environment.repository,
@@ -164,7 +191,9 @@ def ci(
             )
         try:
             with contextlib.ExitStack() as stack:
-                store = stack.enter_context(open_store(db_url, repo)) if use_store else None
+                # publishing an artifact builds nothing: no store (and no checkout) needed
+                wants_store = use_store and run_mode != "publish"
+                store = stack.enter_context(open_store(db_url, repo)) if wants_store else None
                 outcome = run_ci(
                     settings,
                     environment,
@@ -192,5 +221,7 @@ def ci(
             click.echo(comparison_text(c.base, c.head, c.result))
     if outcome.report_path is not None:
         click.echo(f"escape-bot: report {outcome.report_path}")
+    if outcome.artifact_path is not None:
+        click.echo(f"escape-bot: results artifact {outcome.artifact_path} (upload it for --mode publish)")
     if outcome.exit_code == EXIT_GATE and outcome.decision is not None:
         raise GateFailed(f"gate failed: {outcome.decision.reason}")

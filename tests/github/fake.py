@@ -53,6 +53,15 @@ class Status:
 
 
 @dataclass
+class Pull:
+    number: int
+    head_sha: str
+    head_repo: str | None  # None: the fork was deleted
+    base_sha: str
+    state: str = "open"
+
+
+@dataclass
 class Fault:
     """Answer the next `times` requests matching `method` and `path` (a regex) with `status`.
 
@@ -92,6 +101,7 @@ class FakeGitHub:
         self.comments: dict[int, Comment] = {}
         self.check_runs: dict[int, CheckRun] = {}
         self.statuses: list[Status] = []
+        self.pulls: dict[int, Pull] = {}
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.comment_limit = 65_536
@@ -108,6 +118,14 @@ class FakeGitHub:
         comment = Comment(self._id(), issue, body, login)
         self.comments[comment.id] = comment
         return comment
+
+    def add_pull(
+        self, number: int, head_sha: str, *, head_repo: str | None = None, base_sha: str = "0" * 40
+    ) -> Pull:
+        """A pull request as `GET /pulls/{number}` shows it (its head moves with `pull.head_sha`)."""
+        pull = Pull(number, head_sha, head_repo if head_repo is not None else self.repository, base_sha)
+        self.pulls[number] = pull
+        return pull
 
     def comments_on(self, issue: int) -> list[Comment]:
         return [c for c in self.comments.values() if c.issue == issue]
@@ -159,6 +177,7 @@ class FakeGitHub:
             ("POST", rf"/repos/{repo}/check-runs", self._create_check_run),
             ("PATCH", rf"/repos/{repo}/check-runs/(\d+)", self._edit_check_run),
             ("POST", rf"/repos/{repo}/statuses/([0-9a-f]+)", self._create_status),
+            ("GET", rf"/repos/{repo}/pulls/(\d+)", self._get_pull),
         ]
         for method, pattern, handler in routes:
             m = re.fullmatch(pattern, path)
@@ -315,4 +334,30 @@ class FakeGitHub:
                 "target_url": status.target_url,
             },
             201,
+        )
+
+    def _get_pull(self, request: Request, payload: Any, login: str, number: str) -> Response:
+        pull = self.pulls.get(int(number))
+        if pull is None:
+            return _json({"message": "Not Found"}, 404)
+        base = self._base(request)
+
+        def repo(full_name: str | None) -> dict[str, Any] | None:
+            if full_name is None:
+                return None
+            return {
+                "full_name": full_name,
+                "name": full_name.split("/")[1],
+                "url": f"{base}/repos/{full_name}",
+            }
+
+        return _json(
+            {
+                "number": pull.number,
+                "state": pull.state,
+                "url": f"{base}/repos/{self.repository}/pulls/{pull.number}",
+                "html_url": f"{request.host_url}{self.repository}/pull/{pull.number}",
+                "head": {"sha": pull.head_sha, "ref": "feature", "repo": repo(pull.head_repo)},
+                "base": {"sha": pull.base_sha, "ref": "main", "repo": repo(self.repository)},
+            }
         )

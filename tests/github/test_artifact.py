@@ -1,0 +1,271 @@
+"""The results artifact in process (bot/github/artifact.py): what is written reads back as the
+same records and the same gate decision, and what is not ours is refused with one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.annotations import Annotations, Suppression
+from bot.config import AllowEntry, Budget, Glob
+from bot.diff import DiffResult
+from bot.errors import UsageError
+from bot.gate import GatePolicy, evaluate
+from bot.gc.model import Cause, Escape, Flow, Kind, Position, Snapshot, Step, Toolchain
+from bot.github import artifact
+from bot.github.artifact import (
+    ArtifactError,
+    parse_artifact,
+    parse_workflow_run,
+    read_artifact,
+    write_artifact,
+)
+from bot.report.render import explanation_lines
+
+BASE, HEAD, MERGE = "1" * 40, "2" * 40, "3" * 40
+TC = Toolchain("go1.27.3", "linux", "amd64", ("netgo",))
+
+
+def _escape(line: int, **kw: Any) -> Escape:
+    fields: dict[str, Any] = {
+        "package": "example.com/m/hot",
+        "file": "hot/h.go",
+        "line": line,
+        "column": 2,
+        "function": f"F{line}",
+        "kind": Kind.MOVED_TO_HEAP,
+        "expression": "t",
+        "message": "moved to heap: t",
+        "cause": Cause.RETURNED,
+        "explanation": (
+            Flow(
+                "~r0",
+                "&t",
+                (Step("spill", "address-of", Position("hot/h.go", line, 9)), Step("x", "y", None)),
+            ),
+            Flow("t", "{heap}", (Step("w", "z", Position("we:ird.go", 3)),)),
+        ),
+    }
+    fields.update(kw)
+    return Escape(**fields)
+
+
+POLICY = GatePolicy(
+    fail_on_new=True,
+    kinds=frozenset({Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP}),
+    budget=1,
+    budgets=(
+        Budget(Glob("example.com/m/cold/**", key="gate.budget[0].package"), None, 5, "gate.budget[0]"),
+        Budget(None, Cause.GLOBAL, None, "gate.budget[1]"),
+    ),
+    allow=(
+        AllowEntry(
+            Glob("example.com/m/*", key="allow[0].package"),
+            Glob("F1?", key="allow[0].function"),
+            "a pool",
+            expression="t",
+            cause=Cause.RETURNED,
+            key="allow[0]",
+        ),
+    ),
+)
+ANNOTATIONS = {
+    "hot/h.go": Annotations(
+        suppressions=(Suppression(19, "measured: not hot"),),
+        noescape_lines=frozenset({30}),
+        noescape_functions=frozenset({"F40"}),
+    )
+}
+RESULT = DiffResult(
+    new=(
+        _escape(10),  # allowed by allow[0] (F10)
+        _escape(20),  # allowed inline (the comment on line 19)
+        _escape(30),  # gcassert:noescape line
+        _escape(40, count=2),  # gcassert:noescape function
+        _escape(50, cause=Cause.GLOBAL),  # budget "never"
+        _escape(60, kind=Kind.LEAKING_PARAM, message="leaking param: p"),
+        _escape(70, package="example.com/m/cold", file="cold/c.go"),
+    ),
+    fixed=(_escape(5, file="hot/old.go", explanation=()),),
+    unchanged=(_escape(1, count=4), _escape(2, kind=Kind.LEAKING_PARAM)),
+)
+
+
+def _write(tmp_path: Path, **kw: Any) -> Path:
+    args: dict[str, Any] = {
+        "name": "linux",
+        "repository": "octo/demo",
+        "number": 7,
+        "head_sha": HEAD,
+        "base": Snapshot("abc", BASE, TC, ()),
+        "head": Snapshot("def", MERGE, TC, ()),
+        "result": RESULT,
+        "policy": POLICY,
+        "annotations": ANNOTATIONS,
+        "head_source": "store",
+    }
+    args.update(kw)
+    return write_artifact(tmp_path / "artifact", **args)
+
+
+def _document(tmp_path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((_write(tmp_path) / artifact.ARTIFACT_FILE).read_text())
+    return data
+
+
+def _parse(document: object) -> artifact.Results:
+    return parse_artifact(json.dumps(document).encode())
+
+
+def test_round_trip_gives_the_same_records_and_the_same_decision(tmp_path: Path) -> None:
+    results = read_artifact(_write(tmp_path))
+    assert (results.name, results.repository, results.number) == ("linux", "octo/demo", 7)
+    assert (results.head_sha, results.base_sha, results.head.commit) == (HEAD, BASE, MERGE)
+    assert results.base.toolchain == TC and (results.base_source, results.head_source) == ("built", "store")
+    assert results.result.new == RESULT.new  # explanations included (Escape equality ignores line_text)
+    assert results.result.fixed == RESULT.fixed
+    assert results.result.counts([Kind.MOVED_TO_HEAP]) == RESULT.counts([Kind.MOVED_TO_HEAP])
+    assert results.policy == POLICY
+    assert dict(results.annotations) == ANNOTATIONS
+    original = evaluate(RESULT, POLICY, ANNOTATIONS)
+    again = evaluate(results.result, results.policy, results.annotations)
+    assert again == original
+    assert original.verdict.value == "fail" and len(original.waived) == 2 and len(original.broken) == 2
+
+
+def test_ambiguous_explanations_read_back_as_the_same_text(tmp_path: Path) -> None:
+    # the JSON keeps a flow as `DST ← SRC` and a position as `FILE:LINE:COL`: text that may
+    # split differently, and is shown the same
+    odd = _escape(10, explanation=(Flow("a ← b", "c", (Step("w", "z", Position("x.go:5", 6)),)),))
+    results = read_artifact(_write(tmp_path, result=DiffResult(new=(odd,), fixed=(), unchanged=())))
+    (back,) = results.result.new
+    assert back != odd
+    assert explanation_lines(back) == explanation_lines(odd) == ("a ← b ← c", "    w (z) at x.go:5:6")
+
+
+def test_the_artifact_records_every_field_of_the_gate_policy() -> None:
+    # a new GatePolicy field must be written into the artifact too, or publish would decide
+    # without it: extend gate_dict, _policy and SCHEMA, then this list
+    assert [f.name for f in dataclasses.fields(GatePolicy)] == [
+        "fail_on_new",
+        "kinds",
+        "budget",
+        "budgets",
+        "allow",
+    ]
+    assert set(artifact.gate_dict(POLICY, {})) == {
+        *[f.name for f in dataclasses.fields(GatePolicy)],
+        "annotations",
+    }
+
+
+def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    node: Any = document
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("results.new.0.line", "14", "at $.results.new[0].line: '14' is not of type 'integer'"),
+        ("results.new.0.kind", "allocates", "at $.results.new[0].kind: 'allocates' is not one of"),
+        ("results.new.0.count", 0, "at $.results.new[0].count: 0 is less than the minimum of 1"),
+        ("results.new.0.message", "x" * 70_000, "at $.results.new[0].message: 'xxxxx"),
+        (
+            "results.head.commit",
+            "HEAD; rm -rf /",
+            "at $.results.head.commit: 'HEAD; rm -rf /' does not match",
+        ),
+        ("pull_request.number", -1, "at $.pull_request.number: -1 is less than the minimum of 1"),
+        ("name", "a b", "at $.name: 'a b' does not match"),
+        ("schema", 2, "at $.schema: 1 was expected"),
+        ("verdict", "pass", "Additional properties are not allowed ('verdict' was unexpected)"),
+        ("gate.allow.0.function", "[a", "invalid glob '[a'"),
+        ("results.base.commit", "4" * 40, "results.base.commit is not pull_request.base_sha"),
+        ("results.new.0.explanation.0.at", "nowhere", "explanation position 'nowhere' is not FILE:LINE"),
+    ],
+)
+def test_malformed_artifacts_are_refused_with_one_line(
+    tmp_path: Path, path: str, value: Any, message: str
+) -> None:
+    document = _set(_document(tmp_path), path, value)
+    with pytest.raises(ArtifactError) as info:
+        _parse(document)
+    assert message in info.value.message
+    assert info.value.exit_code == 3 and "\n" not in info.value.message and len(info.value.message) < 300
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"format": "escape-bot-results", "format": "x"}', "duplicate key 'format'"),
+        (b'{"schema": NaN}', "NaN is not JSON"),
+        (b'{"name": "\\ud800"}', "surrogates not allowed"),
+        (b"\xff\xfe{}", "is not valid JSON"),
+        (b"[" * 100_000, "is not valid JSON"),
+        (b'{"format": "escape-bot-results"', "is not valid JSON"),
+        (b"[]", "is malformed at $: [] is not of type 'object'"),
+    ],
+)
+def test_not_json_is_refused(data: bytes, message: str) -> None:
+    with pytest.raises(ArtifactError, match="results artifact") as info:
+        parse_artifact(data)
+    assert message in info.value.message
+
+
+def test_files_that_are_not_a_plain_small_file_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = _write(tmp_path)
+    monkeypatch.setattr(artifact, "MAX_BYTES", 1000)
+    with pytest.raises(ArtifactError, match="larger than"):
+        read_artifact(directory)
+    monkeypatch.undo()
+    elsewhere = tmp_path / "elsewhere.json"
+    (directory / artifact.ARTIFACT_FILE).rename(elsewhere)
+    with pytest.raises(ArtifactError, match=r"no escape-bot results at .*did the analyze job upload"):
+        read_artifact(directory)
+    (directory / artifact.ARTIFACT_FILE).symlink_to(elsewhere)
+    with pytest.raises(ArtifactError, match="cannot read the results artifact"):
+        read_artifact(directory)
+    (directory / artifact.ARTIFACT_FILE).unlink()
+    os.mkfifo(directory / artifact.ARTIFACT_FILE)
+    with pytest.raises(ArtifactError, match="is not a regular file"):
+        read_artifact(directory)
+
+
+def test_workflow_run_payload() -> None:
+    run = parse_workflow_run(
+        {
+            "workflow_run": {
+                "id": 5,
+                "event": "pull_request",
+                "head_sha": HEAD,
+                "head_repository": {"full_name": "forker/demo"},
+                "pull_requests": [{"number": 7}, {"number": 9}],
+            }
+        }
+    )
+    assert (run.id, run.event, run.head_sha, run.head_repository, run.pull_requests) == (
+        5,
+        "pull_request",
+        HEAD,
+        "forker/demo",
+        (7, 9),
+    )
+    with pytest.raises(UsageError, match="no usable head_sha"):
+        parse_workflow_run({"workflow_run": {"id": 5, "event": "push"}})
+    with pytest.raises(UsageError, match="no usable"):
+        parse_workflow_run({"workflow_run": None})
