@@ -28,6 +28,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 from bot import app, git
 from bot.commit import CommitInfo
+from bot.config import Config
 from bot.errors import EXIT_GATE, EXIT_OK, BuildError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, evaluate
 from bot.gc.model import Escape, Snapshot
@@ -43,6 +44,7 @@ from bot.github.artifact import (
 )
 from bot.github.client import Annotation, CheckRunRef, CommentRef, GitHubError, PermissionDeniedError
 from bot.github.context import ActionsEnvironment, Event, PullRequest, Push
+from bot.github.labels import Acceptance
 from bot.report import safe
 from bot.report.render import (
     CHECK_SUMMARY_LIMIT,
@@ -83,6 +85,8 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     mode: Mode = "auto"
     artifact: Path | None = None  # analyze: where the results go (default REPORT_DIR/artifact); publish: read
+    config: Config = field(default_factory=Config)  # include/exclude globs (the gate is in `gate`)
+    acceptance: Acceptance | None = None  # the PR carries the acceptance label
 
     def __post_init__(self) -> None:
         if not safe.valid_name(self.name):
@@ -111,6 +115,9 @@ class Publisher(Protocol):
 
     def upsert_comment(self, number: int, marker: str, author: str, body: str) -> CommentRef:
         """Create or edit the sticky comment."""
+
+    def label_actor(self, number: int, label: str) -> str | None:
+        """Who added `label` to the PR."""
 
     def create_check_run(
         self,
@@ -211,20 +218,29 @@ def status_description(report: Report) -> str:
 
 
 def check_annotations(report: Report) -> list[Annotation]:
-    """One check-run annotation per new heap escape, on its line in the head commit."""
-    level: Literal["failure", "warning"] = "failure" if report.decision.verdict is Verdict.FAIL else "warning"
+    """One check-run annotation per new heap escape, on its line in the head commit.
+
+    Escapes that block the gate are failures (warnings when the gate does not fail); allowed
+    ones are notices that say why they were allowed.
+    """
+    blocking_level: Literal["failure", "warning"] = (
+        "failure" if report.decision.verdict is Verdict.FAIL else "warning"
+    )
+    allowed = {id(w.escape): w.reason for w in report.decision.waived}
     out = []
     for e in report.result.new:
         if not e.kind.allocates:
             continue
         times = f" ({e.count} allocations)" if e.count > 1 else ""
+        reason = allowed.get(id(e))
         out.append(
             Annotation(
                 path=e.file,
                 line=max(e.line, 1),
-                level=level,
-                title=f"New heap escape: {e.cause.label}",
-                message=f"{e.message}{times} in {e.function} [{e.cause.value}]",
+                level="notice" if reason is not None else blocking_level,
+                title=f"New heap escape: {e.cause.label}" + (" (allowed)" if reason is not None else ""),
+                message=f"{e.message}{times} in {e.function} [{e.cause.value}]"
+                + (f"; {reason}" if reason is not None else ""),
                 raw_details="\n".join(explanation_lines(e)),
             )
         )
@@ -303,6 +319,21 @@ def run_ci(
     raise UsageError(f"escape-bot ci handles pull_request and push events, not {name!r} ({hint})")
 
 
+def _accepted_by(settings: Settings, pr: PullRequest, publisher: Publisher | None) -> str | None:
+    """Who accepted a failing gate with the PR's label: the labelling event's sender, else the
+    timeline's last `labeled` event (asked only when there is a token)."""
+    acceptance = settings.acceptance
+    if acceptance is None:
+        return None
+    if acceptance.by:
+        return f"@{acceptance.by}"
+    if publisher is not None:
+        actor = publisher.label_actor(pr.number, acceptance.label)
+        if actor:
+            return f"@{actor}"
+    return "an unknown user"
+
+
 def _pull_request(
     settings: Settings,
     environment: ActionsEnvironment,
@@ -326,9 +357,17 @@ def _pull_request(
         commands.untrusted(),
     ):
         comparison = app.compare(
-            repo, pr.base_sha, environment.sha, settings.build, store=lookup, progress=progress
+            repo,
+            pr.base_sha,
+            environment.sha,
+            settings.build,
+            store=lookup,
+            progress=progress,
+            keep=lambda e: settings.config.wants(e.file),
         )
-    decision = evaluate(comparison.result, settings.gate)
+    annotations = app.annotations_at(repo, comparison.head.commit, [e.file for e in comparison.result.new])
+    accepted_by = _accepted_by(settings, pr, publisher)
+    decision = evaluate(comparison.result, settings.gate, annotations, accepted_by)
     report = Report(
         base=comparison.base,
         head=comparison.head,
@@ -352,6 +391,7 @@ def _pull_request(
             head=comparison.head,
             result=comparison.result,
             policy=settings.gate,
+            annotations=annotations,
             base_source=comparison.base_source,
             head_source=comparison.head_source,
         )

@@ -123,7 +123,7 @@ def evaluate(
     """Decide from the new escapes of `result`.
 
     `annotations` are the head's source comments of the files with new escapes (by repository
-    path); `accepted_by` is the login that put the acceptance label on the PR, if any.
+    path); `accepted_by` names who put the acceptance label on the PR (`@login`), if anyone.
     """
     annotations = annotations or {}
     for file, found in annotations.items():
@@ -189,7 +189,7 @@ def evaluate(
         verdict, reason = Verdict.FAIL, f"{units} {_noun(units)}{over}{allowed}"
     if verdict is Verdict.FAIL and accepted_by:
         return decision(
-            verdict=Verdict.PASS, reason=f"{reason}; accepted by @{accepted_by}", accepted_by=accepted_by
+            verdict=Verdict.PASS, reason=f"{reason}; accepted by {accepted_by}", accepted_by=accepted_by
         )
     return decision(verdict=verdict, reason=reason)
 

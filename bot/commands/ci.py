@@ -9,15 +9,20 @@ between `::stop-commands::` fences.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
-from bot.commands import DB_HELP, build_flags, build_options, open_store
+from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
+from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError
 from bot.gate import GateFailed, GatePolicy
+from bot.github import labels
 
 CHECK_MODES = ("check-run", "status", "none")
 MODES = ("auto", "analyze", "publish")
@@ -115,6 +120,7 @@ MODES = ("auto", "analyze", "publish")
     show_default=True,
     help="Take the base from the database when stored, record what was built (pushes: the history).",
 )
+@config_option
 @build_flags
 def ci(
     repo: Path,
@@ -132,6 +138,7 @@ def ci(
     artifact: Path | None,
     db_url: str | None,
     use_store: bool,
+    config_path: Path | None,
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -161,19 +168,43 @@ def ci(
         check_mode: CheckMode = (
             "check-run" if check == "check-run" else "status" if check == "status" else "none"
         )
-        settings = Settings(
-            repo=repo,
-            name=name,
-            comment=comment,
-            check=check_mode,
-            author_login=author_login,
-            build=build_options(packages, tags, goos, goarch, tests, go),
-            gate=GatePolicy(fail_on_new=fail_on_new),
-            report_dir=report_dir,
-            token=token or None,
-            mode=run_mode,
-            artifact=artifact,
-        )
+        root = _config_root(repo)
+        config = load_config(config_path, root) if run_mode != "publish" else Config()
+        gate = GatePolicy.from_config(config)
+        if not fail_on_new:
+            gate = replace(gate, fail_on_new=False)
+        acceptance = None
+        if isinstance(event, PullRequest) and environment.event_path is not None:
+            acceptance = labels.acceptance(_payload(environment.event_path), config.accept_label)
+        builds = _builds(config, name, tags, goos, goarch)
+        runs = [
+            Settings(
+                repo=repo,
+                name=build_name,
+                comment=comment,
+                check=check_mode,
+                author_login=author_login,
+                build=build_options(
+                    packages,
+                    ",".join(build.tags),
+                    build.goos,
+                    build.goarch,
+                    tests or config.include_tests,
+                    go,
+                ),
+                gate=gate,
+                report_dir=report_dir / build_name
+                if report_dir is not None and len(builds) > 1
+                else report_dir,
+                token=token or None,
+                mode=run_mode,
+                artifact=_per_build(artifact, build_name, len(builds)),
+                config=config,
+                acceptance=acceptance,
+            )
+            for build_name, build in builds
+        ]
+        settings = runs[0]
         publisher = None
         if isinstance(event, PullRequest | WorkflowRun) and settings.publishes and settings.token:
             policy = RetryPolicy(
@@ -194,15 +225,18 @@ def ci(
                 # publishing an artifact builds nothing: no store (and no checkout) needed
                 wants_store = use_store and run_mode != "publish"
                 store = stack.enter_context(open_store(db_url, repo)) if wants_store else None
-                outcome = run_ci(
-                    settings,
-                    environment,
-                    event,
-                    commands=commands,
-                    publisher=publisher,
-                    store=store,
-                    progress=progress,
-                )
+                outcomes = [
+                    run_ci(
+                        one,
+                        environment,
+                        event,
+                        commands=commands,
+                        publisher=publisher,
+                        store=store,
+                        progress=progress,
+                    )
+                    for one in runs
+                ]
         finally:
             if publisher is not None:
                 publisher.close()
@@ -215,13 +249,57 @@ def ci(
             exc.details = ""
         raise
 
-    if outcome.comparison is not None:
-        c = outcome.comparison
-        with commands.untrusted():
-            click.echo(comparison_text(c.base, c.head, c.result))
-    if outcome.report_path is not None:
-        click.echo(f"escape-bot: report {outcome.report_path}")
-    if outcome.artifact_path is not None:
-        click.echo(f"escape-bot: results artifact {outcome.artifact_path} (upload it for --mode publish)")
-    if outcome.exit_code == EXIT_GATE and outcome.decision is not None:
-        raise GateFailed(f"gate failed: {outcome.decision.reason}")
+    failed = []
+    for outcome in outcomes:
+        if outcome.comparison is not None:
+            c = outcome.comparison
+            with commands.untrusted():
+                click.echo(comparison_text(c.base, c.head, c.result))
+        if outcome.report_path is not None:
+            click.echo(f"escape-bot: report {outcome.report_path}")
+        if outcome.artifact_path is not None:
+            click.echo(f"escape-bot: results artifact {outcome.artifact_path} (upload it for --mode publish)")
+        if outcome.exit_code == EXIT_GATE and outcome.decision is not None:
+            failed.append(outcome.decision.reason)
+    if failed:
+        raise GateFailed(f"gate failed: {'; '.join(failed)}")
+
+
+def _per_build(path: Path | None, name: str, builds: int) -> Path | None:
+    """A directory of its own per build configuration when there are several."""
+    return path / name if path is not None and builds > 1 else path
+
+
+def _config_root(repo: Path) -> Path:
+    """Where `.escape-bot.toml` is looked for: the repository root, else `repo` itself."""
+    from bot import git
+
+    try:
+        return git.repo_root(repo)
+    except BotError:
+        return repo
+
+
+def _payload(path: Path) -> dict[str, Any]:
+    """The event payload (already validated by load_event)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def _builds(
+    config: Config, name: str, tags: str, goos: str | None, goarch: str | None
+) -> list[tuple[str, BuildConfig]]:
+    """(configuration name, build) pairs to run: the command line's, the one `--name` picks, or all."""
+    if tags or goos or goarch:
+        return [
+            (
+                name,
+                BuildConfig(name=name, tags=tuple(t for t in tags.split(",") if t), goos=goos, goarch=goarch),
+            )
+        ]
+    chosen = [b for b in config.builds if b.name == name]
+    if chosen:
+        return [(name, chosen[0])]
+    if len(config.builds) == 1:
+        return [(name, config.builds[0])]
+    return [(b.name, b) for b in config.builds]

@@ -227,6 +227,17 @@ class GitHubClient:
                 self._sleep(self.policy.delay(attempt))
         return post()
 
+    # ---- labels ----
+
+    def label_actor(self, number: int, label: str) -> str | None:
+        """Who last added `label` to PR `number` (the issue's timeline events), or None."""
+        with self._api("read the pull request's events", "pull-requests: read"):
+            actor = None
+            for event in self._repo.get_issue(number).get_events():
+                if event.event == "labeled" and event.label is not None and event.label.name == label:
+                    actor = event.actor.login if event.actor is not None else None
+            return actor
+
     # ---- the sticky comment ----
 
     def our_comments(self, number: int, marker: str, author: str) -> list[IssueComment]:

@@ -102,6 +102,7 @@ class FakeGitHub:
         self.check_runs: dict[int, CheckRun] = {}
         self.statuses: list[Status] = []
         self.pulls: dict[int, Pull] = {}
+        self.label_events: dict[int, list[tuple[str, str]]] = {}  # issue -> (label, actor) added
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.comment_limit = 65_536
@@ -126,6 +127,10 @@ class FakeGitHub:
         pull = Pull(number, head_sha, head_repo if head_repo is not None else self.repository, base_sha)
         self.pulls[number] = pull
         return pull
+
+    def add_label_event(self, issue: int, label: str, actor: str) -> None:
+        """`actor` added `label` to the issue (as `GET /issues/{n}/events` lists it)."""
+        self.label_events.setdefault(issue, []).append((label, actor))
 
     def comments_on(self, issue: int) -> list[Comment]:
         return [c for c in self.comments.values() if c.issue == issue]
@@ -178,6 +183,7 @@ class FakeGitHub:
             ("PATCH", rf"/repos/{repo}/check-runs/(\d+)", self._edit_check_run),
             ("POST", rf"/repos/{repo}/statuses/([0-9a-f]+)", self._create_status),
             ("GET", rf"/repos/{repo}/pulls/(\d+)", self._get_pull),
+            ("GET", rf"/repos/{repo}/issues/(\d+)/events", self._list_events),
         ]
         for method, pattern, handler in routes:
             m = re.fullmatch(pattern, path)
@@ -335,6 +341,21 @@ class FakeGitHub:
             },
             201,
         )
+
+    def _list_events(self, request: Request, payload: Any, login: str, number: str) -> Response:
+        base = self._base(request)
+        events = [
+            {
+                "id": i + 1,
+                "url": f"{base}/repos/{self.repository}/issues/events/{i + 1}",
+                "event": "labeled",
+                "label": {"name": label, "color": "ededed"},
+                "actor": {"login": actor, "id": 7, "type": "User"},
+                "created_at": "2026-01-01T00:00:00Z",
+            }
+            for i, (label, actor) in enumerate(self.label_events.get(int(number), []))
+        ]
+        return _json(events)
 
     def _get_pull(self, request: Request, payload: Any, login: str, number: str) -> Response:
         pull = self.pulls.get(int(number))
