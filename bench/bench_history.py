@@ -27,26 +27,22 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "store"))
 sys.path.insert(0, str(ROOT))
 
 from factories import edit_package, make_commit, make_escapes, sha_for, snapshot_of  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
+from bench.bench_store import postgresql_url, sqlite_url  # noqa: E402
 from bot.gc.model import Kind  # noqa: E402
 from bot.gc.run import go_binary  # noqa: E402
 from bot.history.blame import Target, blame  # noqa: E402
 from bot.history.model import ALL_KINDS, GroupBy, TopBy  # noqa: E402
 from bot.history.queries import Filters, Scope, top, trend  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.store.db import make_engine  # noqa: E402
 
 REPOSITORY = "acme/service"
 DEFAULT_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -65,28 +61,6 @@ def median_time(action: Callable[[], object], runs: int = 5) -> float:
         action()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    """A new SQLite file."""
-    with tempfile.TemporaryDirectory() as directory:
-        yield f"sqlite:///{directory}/escapes.db"
-
-
-@contextmanager
-def postgresql_url(base: str) -> Iterator[str]:
-    """A throwaway schema of the PostgreSQL database at `base`."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    engine = make_engine(base)
-    with engine.begin() as db:
-        db.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}', safe='')}"
-    finally:
-        with engine.begin() as db:
-            db.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
 
 
 # ---- 1. queries --------------------------------------------------------------------------

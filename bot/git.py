@@ -18,9 +18,10 @@ from bot.commit import CommitInfo
 from bot.errors import GitError
 
 
-def _git(repo: Path, *args: str, check: bool = True) -> str:
+def run_git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`git -C repo ARGS`, output captured as text; never raises for a non-zero exit."""
     try:
-        proc = subprocess.run(
+        return subprocess.run(
             ["git", "-C", str(repo), *args],
             capture_output=True,
             text=True,
@@ -30,6 +31,10 @@ def _git(repo: Path, *args: str, check: bool = True) -> str:
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
+
+
+def _git(repo: Path, *args: str, check: bool = True) -> str:
+    proc = run_git(repo, *args)
     if check and proc.returncode != 0:
         message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output"
         raise GitError(f"git {args[0]} failed: {message}", details=proc.stderr)
@@ -127,13 +132,7 @@ def ensure_commit(repo: Path, sha: str, what: str) -> None:
     except GitError:
         pass
     # actions/checkout fetches one commit by default; GitHub serves any reachable sha
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "fetch", "--no-tags", "--depth=1", "origin", sha],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        check=False,
-    )
+    proc = run_git(repo, "fetch", "--no-tags", "--depth=1", "origin", sha)
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         reason = lines[-1] if lines else f"exit {proc.returncode}"
@@ -146,12 +145,5 @@ def ensure_commit(repo: Path, sha: str, what: str) -> None:
 
 def file_at(repo: Path, sha: str, path: str) -> str | None:
     """The text of `path` at commit `sha`, or None when it does not exist there."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "show", f"{sha}:{path}"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-    )
+    proc = run_git(repo, "show", f"{sha}:{path}")
     return proc.stdout if proc.returncode == 0 else None

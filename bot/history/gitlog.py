@@ -11,23 +11,14 @@ from pathlib import Path
 
 from bot.commit import CommitInfo
 from bot.errors import GitError
+from bot.git import run_git
 
 # one line per field; -z puts a NUL between commits (%s is one line, names cannot hold newlines)
 _FORMAT = "%H%n%P%n%an%n%ae%n%aI%n%cI%n%s"
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(root), *args],
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed") from exc
+    return run_git(root, *args)
 
 
 def first_parent_commits(
