@@ -62,7 +62,7 @@ class DiffResult:
         return {"new": total(self.new), "fixed": total(self.fixed), "unchanged": total(self.unchanged)}
 
 
-_Unit = tuple[int, Escape]  # (ordinal among the escape's `count`, record)
+Unit = tuple[int, Escape]  # (ordinal among the escape's `count`, record)
 _Key = Callable[[Escape], Hashable]
 
 
@@ -78,36 +78,55 @@ def _passes() -> list[_Key]:
     ]
 
 
-def _units(records: Iterable[Escape]) -> list[_Unit]:
+def _units(records: Iterable[Escape]) -> list[Unit]:
     ordered = sorted(records, key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
     return [(i, e) for e in ordered for i in range(e.count)]
 
 
-def _match(base: list[_Unit], head: list[_Unit], key: _Key) -> tuple[list[_Unit], list[_Unit], list[_Unit]]:
-    """Pair units with equal keys in source order; returns (unmatched base, unmatched head, matched head)."""
-    pool: dict[Hashable, list[_Unit]] = defaultdict(list)
+def _match(
+    base: list[Unit], head: list[Unit], key: _Key
+) -> tuple[list[Unit], list[Unit], list[tuple[Unit, Unit]]]:
+    """Pair units with equal keys in source order; returns (unmatched base, unmatched head, pairs)."""
+    pool: dict[Hashable, list[Unit]] = defaultdict(list)
     for unit in base:
         k = key(unit[1])
         if k is not None and None not in (k if isinstance(k, tuple) else (k,)):
             pool[k].append(unit)
-    left_head: list[_Unit] = []
-    matched: list[_Unit] = []
+    left_head: list[Unit] = []
+    pairs: list[tuple[Unit, Unit]] = []
     taken: set[int] = set()
     cursor: Counter[Hashable] = Counter()
     for unit in head:
         k = key(unit[1])
         candidates = pool.get(k) if k is not None else None
         if candidates and cursor[k] < len(candidates):
-            taken.add(id(candidates[cursor[k]]))
+            match = candidates[cursor[k]]
+            taken.add(id(match))
             cursor[k] += 1
-            matched.append(unit)
+            pairs.append((match, unit))
         else:
             left_head.append(unit)
     left_base = [u for u in base if id(u) not in taken]
-    return left_base, left_head, matched
+    return left_base, left_head, pairs
 
 
-def _regroup(units: Iterable[_Unit]) -> tuple[Escape, ...]:
+def pair_units(
+    base: Iterable[Escape], head: Iterable[Escape]
+) -> tuple[list[tuple[Unit, Unit]], list[Unit], list[Unit]]:
+    """The matching itself: (base unit, head unit) pairs, then the unmatched base and head units.
+
+    Base file paths must already be mapped through the renames. Blame (bot/history) follows one
+    escape back with these pairs; `diff` counts them.
+    """
+    base_units, head_units = _units(base), _units(head)
+    pairs: list[tuple[Unit, Unit]] = []
+    for key in _passes():
+        base_units, head_units, now = _match(base_units, head_units, key)
+        pairs.extend(now)
+    return pairs, base_units, head_units
+
+
+def _regroup(units: Iterable[Unit]) -> tuple[Escape, ...]:
     """Units back into records, `count` = how many units of each record are in the set."""
     counts: Counter[int] = Counter()
     records: dict[int, Escape] = {}
@@ -124,10 +143,5 @@ def diff(
 ) -> DiffResult:
     """Compare two snapshots' escapes. `renames` maps base file paths to head file paths."""
     renames = renames or {}
-    base_units = _units(replace(e, file=renames.get(e.file, e.file)) for e in base)
-    head_units = _units(head)
-    matched: list[_Unit] = []
-    for key in _passes():
-        base_units, head_units, now = _match(base_units, head_units, key)
-        matched.extend(now)
-    return DiffResult(new=_regroup(head_units), fixed=_regroup(base_units), unchanged=_regroup(matched))
+    pairs, fixed, new = pair_units((replace(e, file=renames.get(e.file, e.file)) for e in base), head)
+    return DiffResult(new=_regroup(new), fixed=_regroup(fixed), unchanged=_regroup(h for _, h in pairs))
