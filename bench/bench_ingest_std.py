@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
 
 from bench.bench_parse import std_log  # noqa: E402
+from bench.bench_store import postgresql_url, sqlite_url  # noqa: E402
 from bot.commit import CommitInfo  # noqa: E402
 from bot.gc.model import Snapshot, Toolchain  # noqa: E402
 from bot.gc.parse import parse_log  # noqa: E402
@@ -70,20 +68,12 @@ def main() -> None:
     steps = sum(len(fl.steps) for e in records for fl in e.explanation)
     heap = sum(1 for e in records if e.kind.allocates)
     print(f"snapshot: {len(records):,} records ({heap:,} heap escapes), {steps:,} explanation steps")
-    with tempfile.TemporaryDirectory() as tmp:
+    with sqlite_url() as url:
         print("SQLite:")
-        t = ingest(f"sqlite:///{tmp}/escapes.db", snapshot, args.runs)
-        report(t)
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(args.pg, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    try:
+        report(ingest(url, snapshot, args.runs))
+    with postgresql_url(args.pg) as url:
         print("PostgreSQL:")
-        t = ingest(f"{args.pg}?options=-csearch_path%3D{schema}", snapshot, args.runs)
-        report(t)
-    finally:
-        with psycopg.connect(args.pg, autocommit=True) as c:
-            c.execute(f"DROP SCHEMA {schema} CASCADE")
+        report(ingest(url, snapshot, args.runs))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,10 +34,9 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
-from bot.store.repo import OK, Store
+from bot.store.repo import OK, Store, chunks
 
 T = TypeVar("T")
-_IN_CHUNK = 500  # values per `IN (...)`, far below both backends' parameter limits
 
 CauseKind = tuple[str, str]
 """(cause id, kind), as `snapshot_cause_count` keys its rows."""
@@ -70,11 +69,6 @@ class FunctionCount:
     package: str
     function: str
     count: int
-
-
-def _chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _engine(store: Store) -> Engine:
@@ -130,7 +124,7 @@ def snapshots(
         else:
             wanted = sorted(set(shas))
             rows = [
-                r for chunk in _chunks(wanted) for r in connection.execute(query.where(Commit.sha.in_(chunk)))
+                r for chunk in chunks(wanted) for r in connection.execute(query.where(Commit.sha.in_(chunk)))
             ]
     return [
         StoredSnapshot(
@@ -160,7 +154,7 @@ def cause_counts(store: Store, snapshot_ids: Iterable[int]) -> dict[int, dict[Ca
     result: dict[int, dict[CauseKind, int]] = {i: {} for i in ids}
     table = SnapshotCauseCount
     with _reading(store) as connection:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             query = select(table.snapshot_id, table.cause, table.kind, table.count).where(
                 table.snapshot_id.in_(chunk)
             )
@@ -174,7 +168,7 @@ def package_result_ids(store: Store, snapshot_ids: Iterable[int]) -> dict[int, t
     ids = sorted(set(snapshot_ids))
     result: dict[int, tuple[int, ...]] = {}
     with _reading(store) as connection:
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             # The JSON column itself rather than the view: SQLite's json_each costs more than
             # json.loads here (the view exists for SQL users, docs/storage.md).
             query = select(SnapshotRow.id, SnapshotRow.package_result_ids).where(SnapshotRow.id.in_(chunk))
@@ -188,7 +182,7 @@ def package_counts(store: Store, ids: Iterable[int]) -> dict[int, PackageCount]:
     wanted = sorted(set(ids))
     result: dict[int, PackageCount] = {}
     with _reading(store) as connection:
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             query = select(PackageResult.id, PackageResult.package, PackageResult.escape_count).where(
                 PackageResult.id.in_(chunk)
             )
@@ -203,7 +197,7 @@ def content_cause_counts(store: Store, ids: Iterable[int]) -> dict[int, dict[Cau
     wanted = sorted(set(ids))
     result: dict[int, dict[CauseKind, int]] = {i: {} for i in wanted}
     with _reading(store) as connection:
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             query = (
                 select(PackageFile.package_result_id, EscapeSite.cause, EscapeSite.kind, func.count())
                 .join(EscapeSite, EscapeSite.file_result_id == PackageFile.file_result_id)
@@ -223,7 +217,7 @@ def function_counts(
     wanted = sorted(set(ids))
     result: list[FunctionCount] = []
     with _reading(store) as connection:
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             query = (
                 select(PackageResult.package, EscapeSite.function, func.count())
                 .select_from(PackageResult)
@@ -243,7 +237,7 @@ def package_escapes(store: Store, ids: Iterable[int]) -> dict[int, tuple[Escape,
     wanted = sorted(set(ids))
     grouped: dict[int, list[Escape]] = defaultdict(list)
     with _reading(store) as connection:
-        for chunk in _chunks(wanted):
+        for chunk in chunks(wanted):
             query = (
                 select(
                     PackageResult.id,

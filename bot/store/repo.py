@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -81,7 +81,8 @@ def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
 
 
-def _chunks(items: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[str]]:
+def chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
+    """`items` in slices small enough for one `IN (...)` on either backend."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -308,7 +309,7 @@ class Store:
         self, connection: Connection, model: type[PackageResult | FileResult], digests: Sequence[str]
     ) -> dict[str, int]:
         found: dict[str, int] = {}
-        for chunk in _chunks(digests):
+        for chunk in chunks(digests):
             rows = connection.execute(select(model.digest, model.id).where(model.digest.in_(chunk)))
             found.update({digest: id_ for digest, id_ in rows})
         return found

@@ -9,18 +9,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from bot.gc.run import BuildOptions, toolchain
 from tests.conftest import GitRepo
-from tests.store.conftest import postgresql_server, with_search_path
+from tests.store.conftest import database, postgresql_server
 
 from . import scripted
 
@@ -41,23 +38,6 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     return subprocess.run(
         cli_command(*args), capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout, check=False
     )
-
-
-@contextmanager
-def database(kind: str, request: pytest.FixtureRequest, tmp: Path) -> Iterator[str]:
-    """An empty database: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp}/escapes.db"
-        return
-    base = request.getfixturevalue("postgresql_server")
-    schema = f"h_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield with_search_path(base, schema)
-    finally:
-        with psycopg.connect(base, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
@@ -52,11 +54,11 @@ def with_password(url: str, password: str = "secret") -> str:
     return parsed.set(password=password).render_as_string(hide_password=False)
 
 
-def _database(
-    kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+@contextmanager
+def database(kind: str, request: pytest.FixtureRequest, directory: Path) -> Iterator[str]:
+    """An empty database: a SQLite file in `directory`, or a fresh PostgreSQL schema dropped after."""
     if kind == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db')}/escapes.db"
+        yield f"sqlite:///{directory}/escapes.db"
         return
     base = request.getfixturevalue("postgresql_server")
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -72,13 +74,15 @@ def _database(
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A URL of an empty database, on each backend."""
-    yield from _database(request.param, request, tmp_path_factory)
+    with database(request.param, request, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A URL of an empty PostgreSQL schema, for behaviour only PostgreSQL has."""
-    yield from _database("postgresql", request, tmp_path_factory)
+    with database("postgresql", request, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture
