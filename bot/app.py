@@ -4,6 +4,7 @@ the CLI only parses options and prints what these return."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -12,10 +13,12 @@ from typing import Literal, Protocol
 
 from bot import git
 from bot.annotations import Annotations, scan
+from bot.attribution import Attribution, ChangedLines, attribute
 from bot.commit import CommitInfo
 from bot.diff import DiffResult, diff
 from bot.gc.model import Escape, Snapshot
-from bot.gc.run import BuildOptions, collect, toolchain
+from bot.gc.parse import module_file_mapper
+from bot.gc.run import BuildOptions, collect, find_modules, toolchain
 
 Progress = Callable[[str], None]
 """Receives short status lines ('building base abc1234', a package name)."""
@@ -136,3 +139,21 @@ def compare(
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
     result = diff(base.escapes, head.escapes, renames)
     return Comparison(base, head, result, base_source, head_source, renames)
+
+
+def attribute_new(root: Path, comparison: Comparison) -> dict[Escape, Attribution]:
+    """Why each new heap escape of a comparison appeared (bot/attribution.py): the change's lines
+    from git, head's sources, and the compiler's file names mapped to repository paths."""
+    base_sha, head_sha = comparison.base.commit, comparison.head.commit
+    if not base_sha or not head_sha:
+        return {}
+    changes = ChangedLines(git.changed_lines(root, base_sha, head_sha))
+    modules = {m.path: m.directory for m in find_modules(root)}
+    return attribute(
+        comparison.result.new,
+        comparison.base,
+        comparison.head,
+        changes,
+        source=functools.cache(lambda file: git.file_at(root, head_sha, file)),
+        files=module_file_mapper(modules),
+    )

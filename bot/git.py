@@ -165,3 +165,22 @@ def file_at(repo: Path, sha: str, path: str) -> str | None:
     """The text of `path` at commit `sha`, or None when it does not exist there."""
     proc = run_git(repo, "show", f"{sha}:{path}")
     return proc.stdout if proc.returncode == 0 else None
+
+
+def changed_lines(repo: Path, base: str, head: str) -> dict[str, frozenset[int]]:
+    """The head lines a change added or modified in each Go file (renames followed), plus, where
+    lines were only deleted, the head line the deletion stands before."""
+    from unidiff.patch import PatchSet
+
+    text = _git(repo, "diff", "-U0", "--no-color", "--no-ext-diff", "-M", base, head, "--", "*.go")
+    changed: dict[str, set[int]] = {}
+    for patched in PatchSet(text):
+        if patched.is_removed_file:
+            continue
+        lines = changed.setdefault(patched.path, set())
+        for hunk in patched:
+            added = [line.target_line_no for line in hunk if line.is_added and line.target_line_no]
+            lines.update(added)
+            if not added and hunk.removed:  # `@@ -5,2 +4,0 @@`: removed after head line 4
+                lines.add(hunk.target_start + 1)
+    return {path: frozenset(lines) for path, lines in changed.items() if lines}
