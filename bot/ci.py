@@ -364,6 +364,7 @@ def _pull_request(
             store=lookup,
             progress=progress,
             keep=lambda e: settings.config.wants(e.file),
+            counting=settings.gate.counting,
         )
     annotations = app.annotations_at(repo, comparison.head.commit, [e.file for e in comparison.result.new])
     accepted_by = _accepted_by(settings, pr, publisher)

@@ -500,7 +500,7 @@ class LogParser:
 
     def _link(self, block: _Block, s: _Summary) -> _Linked | None:
         if is_go_generated(s.file):
-            self.generated_skipped += 1
+            self.generated_skipped += s.kind.allocates  # heap escapes only: leaks are contracts
             return None
         if not self._keep_leaks and not s.kind.allocates:
             return None
