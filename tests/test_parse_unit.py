@@ -265,3 +265,19 @@ def test_module_file_mapper_prefers_longest_module() -> None:
     assert mapper("example.com/m/p/x.go") == "p/x.go"
     assert mapper("example.com/m/sub/q/y.go") == "sub/q/y.go"
     assert mapper("./z.go") == "z.go"
+
+
+def test_function_name_helpers() -> None:
+    from bot.gc.names import enclosing_names, is_closure, strip_internal
+
+    assert strip_internal("init.func1.func1#RMgI/RZtu4k=#") == "init.func1.func1"
+    assert [
+        n for n in ("F", "(*T).M", "init.0", "F.func1", "F.func1.2", "F-range1", "F.gowrap1") if is_closure(n)
+    ] == [
+        "F.func1",
+        "F.func1.2",
+        "F-range1",
+        "F.gowrap1",
+    ]
+    assert enclosing_names("(*T).M.func1.2") == ["(*T).M.func1.2", "(*T).M.func1", "(*T).M"]
+    assert enclosing_names("pool.func1") == ["pool.func1", "pool"]
