@@ -209,8 +209,8 @@ def report_directory(settings: Settings, environment: ActionsEnvironment, root: 
 
 def status_description(report: Report) -> str:
     """`3 new heap escapes, 1 fixed (returned 2, global 1)`, at most 140 characters."""
-    new = [e for e in report.result.new if e.kind.allocates]
-    fixed = [e for e in report.result.fixed if e.kind.allocates]
+    new = report.result.counted(report.result.new)  # constants boxed into interfaces do not count
+    fixed = report.result.counted(report.result.fixed)
     text = headline(sum(e.count for e in new), sum(e.count for e in fixed), report.decision.verdict)
     causes = ", ".join(f"{c} {n}" for c, n in by_cause(new).items())
     text = f"{text} ({causes})" if causes else text
@@ -228,9 +228,7 @@ def check_annotations(report: Report) -> list[Annotation]:
     )
     allowed = {id(w.escape): w.reason for w in report.decision.waived}
     out = []
-    for e in report.result.new:
-        if not e.kind.allocates:
-            continue
+    for e in report.result.counted(report.result.new):
         times = f" ({e.count} allocations)" if e.count > 1 else ""
         reason = allowed.get(id(e))
         out.append(
@@ -276,7 +274,7 @@ def _degrade(
     if not annotate:
         return
     level: Literal["error", "warning"] = "error" if report.decision.verdict is Verdict.FAIL else "warning"
-    new = [e for e in report.result.new if e.kind.allocates]
+    new = report.result.counted(report.result.new)
     for e in new[:MAX_COMMAND_ANNOTATIONS]:
         commands.annotate(
             level,
@@ -364,6 +362,7 @@ def _pull_request(
             store=lookup,
             progress=progress,
             keep=lambda e: settings.config.wants(e.file),
+            counting=settings.gate.counting,
         )
     annotations = app.annotations_at(repo, comparison.head.commit, [e.file for e in comparison.result.new])
     accepted_by = _accepted_by(settings, pr, publisher)

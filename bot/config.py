@@ -156,6 +156,8 @@ class GateConfig:
     kinds: tuple[Kind, ...] = DEFAULT_KINDS
     max_new: int = 0  # for escapes no budget covers
     budgets: tuple[Budget, ...] = ()
+    constants: bool = False  # count constants boxed into interfaces (they allocate nothing)
+    generated: bool = False  # gate files with a `// Code generated ... DO NOT EDIT.` header
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,7 @@ class Config:
 
 _TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept"}
 _BUILD = {"name", "tags", "goos", "goarch"}
-_GATE = {"fail-on", "kinds", "max-new", "budget"}
+_GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated"}
 _BUDGET = {"package", "cause", "max-new"}
 _ALLOW = {"package", "function", "expression", "cause", "reason"}
 _ACCEPT = {"label"}
@@ -313,11 +315,19 @@ def _gate(value: Any) -> GateConfig:
                 key=key,
             )
         )
+    flags = {}
+    for name in ("constants", "generated"):
+        flag = table.get(name, False)
+        if not isinstance(flag, bool):
+            raise ConfigError(f"gate.{name}: expected true or false, got {_type(flag)}")
+        flags[name] = flag
     return GateConfig(
         fail_on="new" if fail_on == "new" else "never",
         kinds=kinds,
         max_new=0 if max_new is None else max_new,
         budgets=tuple(budgets),
+        constants=flags["constants"],
+        generated=flags["generated"],
     )
 
 
@@ -406,6 +416,8 @@ def effective(config: Config) -> dict[str, Any]:
             "fail-on": config.gate.fail_on,
             "kinds": [k.value for k in config.gate.kinds],
             "max-new": config.gate.max_new,
+            "constants": config.gate.constants,
+            "generated": config.gate.generated,
             "budget": [
                 {
                     "package": b.package.pattern if b.package else None,

@@ -757,3 +757,49 @@ func R(seq func(func(int) bool)) {
         assert enclosing_function(spans, line, col) == name.split("-range")[0], (line, col, name)
     # range bodies do not use up R's literal numbers
     assert {"R-range1", "R-range1-range1", "R.func1", "R.func2"} <= seen
+
+
+# --- package-level initialisers named by their variable -------------------------------------------
+
+
+def test_initialiser_literals_named_by_variable() -> None:
+    src = textwrap.dedent(
+        """\
+        package p
+
+        var pool = sync.Pool{New: func() any { return new(T) }}
+
+        var (
+        \tx = 1
+        \th = wrap(
+        \t\tfunc() {},
+        \t)
+        )
+
+        var handlers = map[string]func(){
+        \t"a": func() {},
+        \t"b": func() { func() {}() },
+        }
+
+        func F() { _ = func() {} }
+        """
+    )
+    spans = function_spans(src, by_variable=True)
+    assert [(s.name, s.package_level) for s in spans] == [
+        ("pool.func1", True),
+        ("h.func1", True),
+        ("handlers.func1", True),
+        ("handlers.func2", True),
+        ("handlers.func2.1", False),
+        ("F", False),
+        ("F.func1", False),
+    ]
+    # the compiler's own numbering without by_variable; a literal's keyword is in the initialiser
+    assert [s.name for s in function_spans(src)][:4] == [
+        "init.func1",
+        "init.func2",
+        "init.func3",
+        "init.func4",
+    ]
+    assert enclosing_function(spans, 3, 27) is None
+    assert enclosing_function(spans, 3, 40) == "pool.func1"

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from bot.annotations import Annotations, Suppression
 from bot.config import AllowEntry, Budget, Glob
-from bot.diff import DiffResult
+from bot.diff import Counting, DiffResult
 from bot.errors import EXIT_FAILURE, BotError, UsageError
 from bot.gate import GatePolicy
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Snapshot, Step, Toolchain
@@ -103,7 +103,12 @@ _ESCAPE = _object(
         "cause": _CAUSE,
         "count": _int(1, 1_000_000),
         "explanation": {"type": "array", "maxItems": 1000, "items": _STEP},
+        "no_allocation_reason": _nullable(_text(4096)),
+        "origin": _nullable(_object({"function": _text(4096), "at": _nullable(_text(8192))})),
+        "generated": {"type": "boolean"},
+        "appends": _int(0, 1_000_000),
     },
+    optional=("no_allocation_reason", "origin", "generated", "appends"),
     closed=False,  # derived fields (fingerprint, cause_label) are ignored, never shown
 )
 _SIDE = _object(
@@ -125,11 +130,13 @@ _RESULTS = _object(
         "head": _SIDE,
         "new": _ESCAPES,
         "fixed": _ESCAPES,
+        "new_leaks": _ESCAPES,
+        "fixed_leaks": _ESCAPES,
         "counts": _object({"unchanged": _int(0, 1_000_000_000)}, closed=False),
         "base_source": {"enum": ["built", "store"]},
         "head_source": {"enum": ["built", "store"]},
     },
-    optional=("base_source", "head_source"),
+    optional=("base_source", "head_source", "new_leaks", "fixed_leaks"),
     closed=False,  # `escape-bot diff --format json` may grow; what is not read is not shown
 )
 _GLOB = {"type": "string", "minLength": 1, "maxLength": 256}
@@ -138,6 +145,7 @@ _GATE = _object(
         "fail_on_new": {"type": "boolean"},
         "kinds": {"type": "array", "maxItems": len(Kind), "uniqueItems": True, "items": _KIND},
         "budget": _int(0, 1_000_000_000),
+        "counting": _object({"constants": {"type": "boolean"}, "generated": {"type": "boolean"}}),
         "budgets": {
             "type": "array",
             "maxItems": 1000,
@@ -180,7 +188,8 @@ _GATE = _object(
                 }
             ),
         },
-    }
+    },
+    optional=("counting",),
 )
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -267,6 +276,7 @@ def gate_dict(policy: GatePolicy, annotations: Mapping[str, Annotations]) -> dic
         "fail_on_new": policy.fail_on_new,
         "kinds": sorted(k.value for k in policy.kinds),
         "budget": policy.budget,
+        "counting": {"constants": policy.counting.constants, "generated": policy.counting.generated},
         "budgets": [
             {
                 "package": b.package.pattern if b.package is not None else None,
@@ -436,6 +446,11 @@ def _escape(d: dict[str, Any]) -> Escape:
         cause=Cause(d["cause"]),
         explanation=_explanation(d["explanation"]),
         count=d["count"],
+        static=d.get("no_allocation_reason") or "",
+        origin=(d.get("origin") or {}).get("function", ""),
+        origin_at=(d.get("origin") or {}).get("at") or "",
+        generated=d.get("generated", False),
+        appends=d.get("appends", 0),
     )
 
 
@@ -471,6 +486,7 @@ def _policy(gate: dict[str, Any]) -> GatePolicy:
         budget=gate["budget"],
         budgets=budgets,
         allow=allow,
+        counting=Counting(**gate.get("counting", {})),
     )
 
 
@@ -490,8 +506,10 @@ def _records(doc: dict[str, Any]) -> Results:
     pr = doc["pull_request"]
     if results["base"]["commit"] != pr["base_sha"]:
         raise ValueError("results.base.commit is not pull_request.base_sha")
-    new = tuple(_escape(e) for e in results["new"])
-    fixed = tuple(_escape(e) for e in results["fixed"])
+    # heap escapes and leaking parameters travel in separate lists (docs/json-output.md)
+    new = tuple(_escape(e) for e in [*results["new"], *results.get("new_leaks", [])])
+    fixed = tuple(_escape(e) for e in [*results["fixed"], *results.get("fixed_leaks", [])])
+    policy = _policy(doc["gate"])
     # only the number of unchanged escapes is reported; one record carries it
     unchanged_units = results["counts"]["unchanged"]
     unchanged: tuple[Escape, ...] = ()
@@ -507,8 +525,8 @@ def _records(doc: dict[str, Any]) -> Results:
         base_sha=pr["base_sha"],
         base=_snapshot(results["base"]),
         head=_snapshot(results["head"]),
-        result=DiffResult(new=new, fixed=fixed, unchanged=unchanged),
-        policy=_policy(doc["gate"]),
+        result=DiffResult(new=new, fixed=fixed, unchanged=unchanged, counting=policy.counting),
+        policy=policy,
         annotations=_annotations(doc["gate"]["annotations"]),
         base_source=results.get("base_source", "built"),
         head_source=results.get("head_source", "built"),

@@ -25,7 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
 from bot.gc.model import Cause, Escape, Snapshot, Toolchain
-from bot.report import safe
+from bot.report import safe, text
 from bot.report.safe import Md
 
 DEFAULT_NAME = "default"
@@ -105,6 +105,7 @@ class Row:
     cause_label: str
     count: int
     steps: tuple[str, ...]  # explanation, one line per flow and per step
+    notes: str = ""  # `via inlined mk, p/p.go:7`, `3 appends to e.buf`, `constant: no allocation`
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ def _row(e: Escape, sha: str, links: Links | None) -> Row:
         cause_label=e.cause.label,
         count=e.count,
         steps=explanation_lines(e),
+        notes="; ".join(text.notes(e)),
     )
 
 
@@ -228,8 +230,10 @@ _ICONS = {Verdict.PASS: ":white_check_mark: ", Verdict.WARN: ":warning: ", Verdi
 
 def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
     result, links = report.result, report.links
-    new = [e for e in result.new if e.kind.allocates]
-    fixed = [e for e in result.fixed if e.kind.allocates]
+    counted = result.counting.counts
+    new = [e for e in result.new if e.kind.allocates and counted(e)]
+    fixed = [e for e in result.fixed if e.kind.allocates and counted(e)]
+    constants = [e for e in result.new if e.kind.allocates and not counted(e)]
     by_cause: dict[Cause, list[Escape]] = defaultdict(list)
     for e in new:
         by_cause[e.cause].append(e)
@@ -246,7 +250,7 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "name": report.name if report.name != DEFAULT_NAME else None,
         "new_units": n_new,
         "fixed_units": n_fixed,
-        "unchanged": _units(e for e in result.unchanged if e.kind.allocates),
+        "unchanged": _units(e for e in result.unchanged if e.kind.allocates and counted(e)),
         "leaks_new": leaks_new,
         "leaks_fixed": leaks_fixed,
         "base": _side(report.base, links),
@@ -262,6 +266,9 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "allowed": tuple(
             Allowed(_row(w.escape, report.head.commit, links), w.reason) for w in report.decision.waived
         ),
+        # constants boxed into interfaces: shown, never counted unless `[gate] constants`
+        "constants": tuple(_row(e, report.head.commit, links) for e in constants),
+        "skipped": tuple(text.skipped_lines(report.head, result)),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
     return _Model(groups, fixed_rows, context)

@@ -96,15 +96,14 @@ def _result(e: Escape, index: int, level: str, ordinal: int) -> dict[str, Any]:
 
 
 def sarif_log(report: Report) -> dict[str, Any]:
-    """The SARIF log of the new heap escapes of `report` (leaking-param records are not alerts)."""
+    """The SARIF log of the new heap escapes of `report` (leaking-param records and constants boxed
+    into interfaces, which allocate nothing, are not alerts)."""
     causes = list(Cause)
     index = {c: i for i, c in enumerate(causes)}
     blocking = {id(e) for e in report.decision.blocking}
     seen: Counter[str] = Counter()
     results = []
-    for e in report.result.new:
-        if not e.kind.allocates:
-            continue
+    for e in report.result.counted(report.result.new):  # no leaks, no constants (unless counted)
         level = "error" if report.decision.verdict is Verdict.FAIL and id(e) in blocking else "warning"
         identity = fingerprint(e)
         results.append(_result(e, index[e.cause], level, seen[identity]))
