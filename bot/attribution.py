@@ -9,7 +9,8 @@ was caused elsewhere, and the compiler's own evidence says where:
 3. `callee-now-leaks`: a function the value is passed to (a `call parameter` step, or a call on
    a line of the flow: an inlined callee's steps are printed at the call site) leaks its
    parameter in head and did not in base: its new `leaking param` summary is the cause;
-4. `inlining-changed`: such a callee changed without a new leak summary: what the compiler
+4. `inlining-changed`: the helper whose body the compiler inlined at this call site (the
+   escape's `origin`) changed, or a callee changed without a new leak summary: what the compiler
    inlines into the caller changed;
 5. `toolchain`: base and head were built by different Go versions;
 6. `unknown`: none of the above.
@@ -177,6 +178,20 @@ def _by_callee(escape: Escape, callees: Iterable[str], ctx: _Context) -> Attribu
     return changed_callee
 
 
+def _by_origin(escape: Escape, ctx: _Context) -> Attribution | None:
+    """The inlined helper's allocation line, or another line of its body, changed."""
+    file, _, line = escape.origin_at.rpartition(":")
+    if file and line.isdigit() and ctx.changes.touched(file, int(line)):
+        return Attribution(Reason.INLINING_CHANGED, file, int(line), escape.origin)
+    span = (
+        next((s for s in ctx.spans_of(file) if _method_name(s.name) == escape.origin), None) if file else None
+    )
+    changed = ctx.changed_in(file, span)
+    if span is not None and changed is not None:
+        return Attribution(Reason.INLINING_CHANGED, file, changed, span.name)
+    return None
+
+
 def attribute(
     new: Iterable[Escape],
     base: Snapshot,
@@ -221,6 +236,10 @@ def _attribute_one(escape: Escape, ctx: _Context, other_toolchain: bool) -> Attr
             return Attribution(
                 Reason.FLOW_STEP_CHANGED, at.file, at.line, span.name if span else escape.function
             )
+    if escape.origin:  # an inlined helper's allocation, printed at this call site
+        found = _by_origin(escape, ctx)
+        if found is not None:
+            return found
     found = _by_callee(escape, _callees(escape, steps, ctx), ctx)
     if found is not None:
         return found

@@ -167,3 +167,27 @@ def test_files_in_explanations_are_mapped_to_repository_paths(tmp_path: Path) ->
         files=lambda name: name.removeprefix("example.com/m/"),
     )
     assert found == {escape: Attribution(Reason.FLOW_STEP_CHANGED, "p/p.go", 9, "F")}
+
+
+def test_an_inlined_helper_that_now_allocates_is_blamed(repo: GitRepo) -> None:
+    helper = "package p\n\nfunc mk(n int) []byte {\n\treturn make([]byte, 8)\n}\n"
+    use = "package p\n\nvar Sink []byte\n\nfunc Use() {\n\tSink = mk(1)\n}\n"
+    base = repo.commit({"go.mod": go_mod(), "p/mk.go": helper, "p/use.go": use}, "base")
+    head = repo.commit({"p/mk.go": helper.replace("make([]byte, 8)", "make([]byte, n)")}, "mk sizes by n")
+    found = _compare(repo, base, head)
+    # Use's line did not change: the inlined body of mk did (line 4 of mk.go); the compiler
+    # prints the inlined copy with the argument folded in
+    assert found[("Use", "make([]byte, 1)")] == Attribution(Reason.INLINING_CHANGED, "p/mk.go", 4, "mk")
+
+
+def test_the_origin_of_an_inlined_copy_names_the_changed_helper(repo: GitRepo) -> None:
+    helper = "package p\n\nfunc mk() []byte {\n\treturn make([]byte, 64)\n}\n"
+    use = "package p\n\nvar Sink []byte\n\nfunc Use() {\n\tSink = mk()\n}\n"
+    base = repo.commit({"go.mod": go_mod(), "p/mk.go": helper, "p/use.go": use}, "base")
+    head = repo.commit({"p/mk.go": helper.replace("64", "128")}, "a bigger buffer")
+    comparison = app.compare(repo.path, base, head, BuildOptions())
+    (copy,) = [e for e in comparison.result.new if e.function == "Use"]
+    assert (copy.origin, copy.origin_at) == ("mk", "p/mk.go:4")
+    assert app.attribute_new(repo.path, comparison)[copy] == Attribution(
+        Reason.INLINING_CHANGED, "p/mk.go", 4, "mk"
+    )
