@@ -129,6 +129,9 @@ class GateConfig:
     kinds: tuple[Kind, ...] = DEFAULT_KINDS
     max_new: int = 0  # for escapes no budget covers
     budgets: tuple[Budget, ...] = ()
+    # --mode publish: `//escape-bot:allow` comments the pull request adds count too (else only
+    # those on lines unchanged from the base branch); listed as such in the comment
+    pr_suppressions: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +164,7 @@ class Config:
 
 _TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept"}
 _BUILD = {"name", "tags", "goos", "goarch"}
-_GATE = {"fail-on", "kinds", "max-new", "budget"}
+_GATE = {"fail-on", "kinds", "max-new", "budget", "pr-suppressions"}
 _BUDGET = {"package", "cause", "max-new"}
 _ALLOW = {"package", "function", "expression", "cause", "reason"}
 _ACCEPT = {"label"}
@@ -286,11 +289,15 @@ def _gate(value: Any) -> GateConfig:
                 key=key,
             )
         )
+    pr_suppressions = table.get("pr-suppressions", False)
+    if not isinstance(pr_suppressions, bool):
+        raise ConfigError(f"gate.pr-suppressions: expected true or false, got {_type(pr_suppressions)}")
     return GateConfig(
         fail_on="new" if fail_on == "new" else "never",
         kinds=kinds,
         max_new=0 if max_new is None else max_new,
         budgets=tuple(budgets),
+        pr_suppressions=pr_suppressions,
     )
 
 
@@ -387,6 +394,7 @@ def effective(config: Config) -> dict[str, Any]:
                 }
                 for b in config.gate.budgets
             ],
+            "pr-suppressions": config.gate.pr_suppressions,
         },
         "allow": [
             {
