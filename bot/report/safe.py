@@ -52,6 +52,7 @@ _INVISIBLE = re.compile(r"[^\t -~]")  # the characters worth a closer look: not 
 # name with spaces cannot pass for a position or for two names
 _PLAIN_PATH = re.compile(r"^[A-Za-z0-9._+@~/-]+$")
 # what GitHub autolinks outside code spans (GFM's extended autolinks, and GH-123)
+_EMAIL_AT = re.compile(r"(?<=[A-Za-z0-9.+_-])@")
 _AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9+.-])(:)(?=//)|\b(www)(\.)|\b(gh)(-)(?=\d)")
 
 
@@ -112,6 +113,7 @@ def plain(text: str, *, in_table: bool = False) -> Md:
     """Untrusted text outside code spans: HTML-escaped, no mentions, no autolinks (`#1`, `@u`,
     `https://`, `www.`, `GH-1`, e-mail addresses), controls escaped, one line."""
     text = html.escape(one_line(text), quote=True)
+    text = _EMAIL_AT.sub(_ZWSP + "@", text)  # `a@b.com`: GitHub links an address, not `a\u200b@`
     text = text.replace("@", "@" + _ZWSP).replace("#", "#" + _ZWSP)
     text = _AUTOLINK.sub(_no_autolink, text)
     # Markdown punctuation that would change the rendering

@@ -6,13 +6,17 @@ from collections.abc import Iterable
 
 from bot.diff import DiffResult
 from bot.gc.model import Escape, Snapshot
+from bot.report.safe import path, visible
 from bot.report.serialize import by_cause
 
 
 def escape_line(e: Escape) -> str:
-    """`file:line:col: message [cause] in function` (the compiler's own order, greppable)."""
+    """`file:line:col: message [cause] in function` (the compiler's own order, greppable).
+
+    One line whatever the file is called: an odd name is quoted, controls are escaped."""
     times = f" ×{e.count}" if e.count > 1 else ""
-    return f"{e.file}:{e.line}:{e.column}: {e.message}{times} [{e.cause.value}] in {e.function}"
+    where = f"{path(e.file)}:{e.line}:{e.column}"
+    return f"{where}: {visible(e.message)}{times} [{e.cause.value}] in {visible(e.function)}"
 
 
 def cause_summary(records: Iterable[Escape]) -> str:

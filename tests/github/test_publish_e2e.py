@@ -123,6 +123,11 @@ def _report(env: dict[str, str]) -> dict[str, Any]:
     return data
 
 
+def _report_path(env: dict[str, str], output: str) -> str:
+    outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+    return outputs[output]
+
+
 def _last_error(proc: Any) -> str:
     return str(proc.stderr).strip().splitlines()[-1]
 
@@ -530,6 +535,92 @@ def test_malformed_artifacts_exit_3_before_any_request(
     assert line.startswith("escape-bot: error: the results artifact ") and message in line
     assert github.log == []
     assert "\n::error::x" not in proc.stdout  # the value is escaped in the workflow command
+
+
+HIDDEN = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200c-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+TRICKY_FILE = "p/\u202eog.x\nb.go:99"  # shows as `p/x.go` reversed; a second line; a fake position
+URLS = "see https://evil.example/x, www.evil.example and a@b.example"
+
+
+def _gfm(markdown: str) -> list[Any]:
+    """GitHub-flavoured reading: tables, and autolinks of URLs and e-mail addresses (linkify-it;
+    not its fuzzy bare domains, which GitHub does not link; `www.` is checked by hand)."""
+    md = MarkdownIt("gfm-like")
+    md.linkify.set({"fuzzy_link": False})
+    tokens = md.parse(markdown)
+    return [c for t in tokens if t.type == "inline" for c in (t.children or [])]
+
+
+def test_a_file_named_with_bidi_controls_and_a_newline(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    """Read back as GFM: no link but ours, no mention, no raw control character, one record."""
+    config = f'[[allow]]\npackage = "**"\nfunction = "Keep"\nreason = "{URLS}"\n'
+    _pull(github, analyzed, config=config)
+    hostile = analyzed.copy()
+    new = hostile["results"]["new"]
+    new[0].update(
+        file=TRICKY_FILE, function="Ret\u2066@octocat\u2069", expression="t // https://evil.example"
+    )
+    new[2].update(file="p/x.go\n::error file=p/p.go,line=1::forged", message=URLS)
+    hostile["results"]["head"]["go_version"] = "go1.27 https://evil.example/go"
+    hostile["results"]["head"]["tags"] = ["www.evil.example", "\u202egat"]
+    github.fail("POST", r"/repos/octo/demo/check-runs", 403, "Resource not accessible by integration")
+    proc, env = publish(github, tmp_path, analyzed, hostile)
+    assert proc.returncode == 1, proc.stderr
+    (comment,) = github.comments_on(7)
+    body = comment.body
+    _assert_inert(body)
+    inline = _gfm(body)
+    links = [c.attrs["href"] for c in inline if c.type == "link_open"]
+    assert links and all(str(h).startswith("https://github.example/octo/demo/") for h in links), links
+    for c in inline:
+        if c.type == "text":
+            assert not re.search(r"(?i)\bwww\.", c.content), c.content
+            assert not re.search(r"@(?!\u200b)\w", c.content), c.content
+    assert not HIDDEN.search(body), [hex(ord(ch)) for ch in HIDDEN.findall(body)]
+    # the name is shown quoted, with what is hidden in it spelled out
+    assert '`"p/\\u202eog.x\\nb.go:99":14`' in body
+    assert (
+        "a pool" not in body
+        and "see https:\u200b//evil.example/x, www\u200b.evil.example and a\u200b@\u200bb.example" in body
+    )
+    assert "go1.27 https:\u200b//evil.example/go" in body
+
+    # the check run was refused: the annotations went out as workflow commands, one line each
+    lines = proc.stdout.splitlines()
+    commands = [line for line in lines if line.startswith("::error")]
+    assert len(commands) == 3, commands  # one per new escape
+    assert all(not HIDDEN.search(line) for line in lines)
+    assert "::error file=p/\\u202eog.x\\nb.go%3A99,line=14,title=" in commands[0], commands
+    assert "file=p/x.go\\n%3A%3Aerror file=p/p.go%2Cline=1%3A%3Aforged,line=24" in commands[2]
+    # the log's plain-text list (between ::stop-commands:: fences) holds one line per escape too
+    assert not any(line.lstrip().startswith("::error file=p/p.go,line=1::forged") for line in lines)
+    assert any(line.startswith('  "p/\\u202eog.x\\nb.go:99":14:') for line in lines)
+
+    # SARIF: the file is a relative URI, no scheme, no newline
+    sarif = json.loads(Path(_report_path(env, "sarif-path")).read_text())
+    uris = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]
+    ]
+    assert "p/%E2%80%AEog.x%0Ab.go%3A99" in uris and all(":" not in u and "\n" not in u for u in uris)
+
+
+def test_check_run_annotations_show_hidden_characters(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    _pull(github, analyzed)
+    hostile = analyzed.copy()
+    hostile["results"]["new"][0].update(file=TRICKY_FILE, function="Ret\u202e")
+    proc, _ = publish(github, tmp_path, analyzed, hostile)
+    assert proc.returncode == 1, proc.stderr
+    (check,) = github.check_runs.values()
+    assert {a["path"] for a in check.annotations} == {"p/\\u202eog.x\\nb.go:99", "p/p.go"}
+    text = json.dumps(check.annotations, ensure_ascii=False) + check.summary + check.title
+    assert not HIDDEN.search(text)
+    assert any("in Ret\\u202e [" in a["message"] for a in check.annotations)
 
 
 def test_wrong_name_missing_artifact_and_wrong_event(
