@@ -675,3 +675,33 @@ def test_analyze_needs_no_token_and_posts_nothing(analyzed: Analyzed) -> None:
     assert analyzed.document["results"]["head"]["commit"] == analyzed.merge
     assert [e["line"] for e in analyzed.document["results"]["new"]] == [14, 19, 24]
     assert analyzed.summary.startswith("**:x: 3 new heap escapes**")
+
+
+def test_a_pull_request_that_relaxes_its_own_configuration(github: FakeGitHub, tmp_path: Path) -> None:
+    """The fork's `.escape-bot.toml` turns its own analyze run green; the publish job, with the base
+    branch's policy (none: the defaults), still fails the check."""
+    lenient = (
+        '[gate]\nfail-on = "never"\nkinds = []\nmax-new = 1000000\n\n'
+        '[[allow]]\npackage = "**/**/**/**/**/**/**/**/x"\nfunction = "**"\nreason = "trust me"\n'
+    )
+    repo = GitRepo(tmp_path / "repo")
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE_GO}, "base")
+    repo.git("checkout", "--quiet", "-b", "feature")
+    head = repo.commit({"p/p.go": HEAD_GO, ".escape-bot.toml": lenient}, "feature")
+    merge = merge_commit(repo, base, head, 7)
+    env = actions_env(github, tmp_path / "run", "pull_request", pr_payload(7, base, head, FORK), merge)
+    del env["GITHUB_TOKEN"]
+    proc = escape_bot_ci("--repo", str(repo.path), "--mode", "analyze", env=env)
+    assert proc.returncode == 0, proc.stderr  # the PR's own policy: nothing gated
+    outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+    document = json.loads((Path(outputs["artifact-path"]) / ARTIFACT_FILE).read_text())
+    assert len(document["results"]["new"]) == 3 and "gate" not in document
+
+    a = Analyzed(repo.path, base, head, merge, document, "", env)
+    _pull(github, a)
+    proc, penv = publish(github, tmp_path, a, document)
+    assert proc.returncode == 1, proc.stderr
+    (check,) = github.check_runs.values()
+    assert check.conclusion == "failure" and check.head_sha == head
+    assert _report(penv)["gate"]["reason"] == "3 new heap escapes"
+    assert "trust me" not in github.comments_on(7)[0].body
