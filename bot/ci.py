@@ -21,13 +21,12 @@ the real compiler and git, a fake GitHub server on loopback, and an in-memory st
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from bot import app, git
-from bot.annotations import Annotations
 from bot.commit import CommitInfo
 from bot.config import CONFIG_FILE, Config, parse_config
 from bot.diff import DiffResult
@@ -589,9 +588,7 @@ def _publish_artifact(
             "(gate.pr-suppressions = true counts them too)",
         )
     accepted_by = _label_acceptance(publisher, current, config.accept_label)
-    decision = _mark_added(
-        evaluate(result, policy, trusted.annotations, accepted_by), trusted, trusted.annotations
-    )
+    decision = _mark_added(evaluate(result, policy, trusted.annotations, accepted_by), trusted, policy)
     report = Report(
         base=results.base,
         head=results.head,
@@ -676,20 +673,20 @@ def _label_acceptance(
     return f"@{actor}" if actor else "an unknown user"
 
 
-def _mark_added(
-    decision: GateDecision, trusted: TrustedSuppressions, annotations: Mapping[str, Annotations]
-) -> GateDecision:
+def _mark_added(decision: GateDecision, trusted: TrustedSuppressions, policy: GatePolicy) -> GateDecision:
     """Escapes allowed by a suppression the pull request added say so in the comment."""
     if not trusted.added:
         return decision
     waived = []
     for w in decision.waived:
-        comments = annotations.get(w.escape.file)
-        found = comments.suppression_for(w.escape.line) if comments is not None else None
-        added = found is not None and (w.escape.file, found.line) in trusted.added
-        if found is not None and added and w.reason.startswith("allowed inline"):
+        e = w.escape
+        comments = trusted.annotations.get(e.file)
+        found = comments.suppression_for(e.line) if comments is not None else None
+        # the allow-list comes first in the gate: only escapes no entry matched were allowed inline
+        inline = found is not None and not any(a.matches(e) for a in policy.allow)
+        if found is not None and inline and (e.file, found.line) in trusted.added:
             reason = f"allowed inline by a comment this pull request adds (line {found.line}): {found.reason}"
-            waived.append(Waived(w.escape, reason))
+            waived.append(Waived(e, reason))
         else:
             waived.append(w)
     return replace(decision, waived=tuple(waived))

@@ -252,9 +252,7 @@ class GitHubClient:
         with self._api(action, "contents: read"):
             try:
                 found = self._repo.get_contents(path, ref=ref)
-            except UnknownObjectException as exc:
-                if "no commit found" in _message(exc).lower():
-                    raise GitHubError(f"cannot {action}: GitHub knows no such commit") from exc
+            except UnknownObjectException:  # 404 "Not Found"; an unknown commit is another 404
                 return None
         if isinstance(found, list) or found.type != "file":
             raise GitHubError(f"cannot {action}: it is not a file")
