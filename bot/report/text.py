@@ -52,11 +52,12 @@ def comparison_text(base: Snapshot, head: Snapshot, result: DiffResult) -> str:
     unchanged = sum(e.count for e in result.unchanged if e.kind.allocates)
     lines.append(
         f"{n_new} new heap escape{'s' if n_new != 1 else ''}, {n_fixed} fixed, {unchanged} unchanged "
-        f"({base.revision or base.commit[:12]} → {head.revision or head.commit[:12]})"
+        f"({visible(base.revision or base.commit[:12])} → {visible(head.revision or head.commit[:12])})"
     )
     if base.toolchain.go_version != head.toolchain.go_version:
         lines.append(
-            f"warning: base built with {base.toolchain.go_version}, head with {head.toolchain.go_version}: "
+            f"warning: base built with {visible(base.toolchain.go_version)}, "
+            f"head with {visible(head.toolchain.go_version)}: "
             "differences may come from the toolchain"
         )
     return "\n".join(lines)
