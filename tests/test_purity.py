@@ -43,6 +43,7 @@ MINIMUM = {
     "bot.report.safe",
     "bot.report.serialize",
     "bot.report.sarif",
+    "bot.globs",
 }
 
 

@@ -338,7 +338,7 @@ def _html(value: object) -> Md:
 
 def _where(row: Row, table: bool = True) -> Md:
     """`file:line` as a code span, linked to the line when there is a URL."""
-    label = safe.code_span(f"{row.file}:{row.line}", in_table=table)
+    label = safe.code_span(f"{safe.path(row.file)}:{row.line}", in_table=table)
     return Md(f"[{label}]({safe.url(row.url)})") if row.url else label
 
 

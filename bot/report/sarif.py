@@ -17,6 +17,7 @@ from bot import __version__
 from bot.diff import fingerprint
 from bot.gate import Verdict
 from bot.gc.model import Cause, Escape
+from bot.report import safe
 from bot.report.render import Report
 
 SARIF_VERSION = "2.1.0"
@@ -68,11 +69,12 @@ def _result(e: Escape, index: int, level: str, ordinal: int) -> dict[str, Any]:
         "ruleId": e.cause.value,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": f"{e.message}{times}: {e.cause.label}, in {e.function}"},
+        "message": {"text": safe.visible(f"{e.message}{times}: {e.cause.label}, in {e.function}")},
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": e.file, "uriBaseId": "%SRCROOT%"},
+                    # a relative URI: `a.go:9` would read as a scheme, a newline as anything
+                    "artifactLocation": {"uri": safe.url_path(e.file), "uriBaseId": "%SRCROOT%"},
                     "region": region,
                 },
                 "logicalLocations": [

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from bot.diff import DiffResult
 from bot.gc.model import Escape, Snapshot
+from bot.report.safe import path, visible
 from bot.report.serialize import by_cause
 
 
@@ -24,10 +25,13 @@ def notes(e: Escape) -> list[str]:
 
 
 def escape_line(e: Escape) -> str:
-    """`file:line:col: message [cause] in function` (the compiler's own order, greppable)."""
+    """`file:line:col: message [cause] in function` (the compiler's own order, greppable).
+
+    One line whatever the file is called: an odd name is quoted, controls are escaped."""
     times = f" ×{e.count}" if e.count > 1 else ""
-    extra = "".join(f" ({n})" for n in notes(e))
-    return f"{e.file}:{e.line}:{e.column}: {e.message}{times} [{e.cause.value}] in {e.function}{extra}"
+    extra = "".join(f" ({visible(n)})" for n in notes(e))
+    where = f"{path(e.file)}:{e.line}:{e.column}"
+    return f"{where}: {visible(e.message)}{times} [{e.cause.value}] in {visible(e.function)}{extra}"
 
 
 def _escapes(n: int, where: str) -> str:
@@ -80,12 +84,13 @@ def comparison_text(base: Snapshot, head: Snapshot, result: DiffResult) -> str:
     unchanged = sum(e.count for e in result.unchanged if e.kind.allocates and counted(e))
     lines.append(
         f"{n_new} new heap escape{'s' if n_new != 1 else ''}, {n_fixed} fixed, {unchanged} unchanged "
-        f"({base.revision or base.commit[:12]} → {head.revision or head.commit[:12]})"
+        f"({visible(base.revision or base.commit[:12])} → {visible(head.revision or head.commit[:12])})"
     )
     lines += skipped_lines(head, result)
     if base.toolchain.go_version != head.toolchain.go_version:
         lines.append(
-            f"warning: base built with {base.toolchain.go_version}, head with {head.toolchain.go_version}: "
+            f"warning: base built with {visible(base.toolchain.go_version)}, "
+            f"head with {visible(head.toolchain.go_version)}: "
             "differences may come from the toolchain"
         )
     return "\n".join(lines)
