@@ -538,7 +538,7 @@ class LogParser:
         static = ""
         destination = None
         if s.kind is Kind.ESCAPES_TO_HEAP:
-            if s.subject.startswith("append"):
+            if s.subject == "append" or s.subject.startswith("append("):
                 destination = append_destination(subject) or append_destination(
                     self._source_at(s.file, s.line, s.column)
                 )
