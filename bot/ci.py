@@ -29,6 +29,7 @@ from typing import Literal, Protocol, runtime_checkable
 from bot import app, git
 from bot.commit import CommitInfo
 from bot.config import CONFIG_FILE, Config, parse_config
+from bot.diff import DiffResult
 from bot.errors import EXIT_GATE, EXIT_OK, BuildError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, Waived, evaluate
 from bot.gc.model import Escape, Snapshot
@@ -460,8 +461,8 @@ def _write_reports(
         write_outputs(
             environment.output,
             {
-                "new-count": _units(report.result.new),
-                "fixed-count": _units(report.result.fixed),
+                "new-count": _units(report.result, report.result.new),
+                "fixed-count": _units(report.result, report.result.fixed),
                 "verdict": report.decision.verdict.value,
                 "report-path": str(report_path),
                 "sarif-path": str(sarif_path),
@@ -473,9 +474,10 @@ def _write_reports(
     return report_path, sarif_path
 
 
-def _units(records: tuple[Escape, ...]) -> int:
-    """Heap-allocation units (leaking-param records are contracts, not allocations)."""
-    return sum(e.count for e in records if e.kind.allocates)
+def _units(result: DiffResult, records: tuple[Escape, ...]) -> int:
+    """Heap-allocation units that count (leaking-param records are contracts, constants boxed
+    into interfaces allocate nothing unless `[gate] constants`)."""
+    return sum(e.count for e in result.counted(records))
 
 
 def _publish(
@@ -510,7 +512,11 @@ def _publish(
                     name=settings.check_name,
                     head_sha=target.head_sha,  # not the merge commit: checks must attach to the PR
                     conclusion=decision.verdict.conclusion,
-                    title=headline(_units(report.result.new), _units(report.result.fixed), decision.verdict),
+                    title=headline(
+                        _units(report.result, report.result.new),
+                        _units(report.result, report.result.fixed),
+                        decision.verdict,
+                    ),
                     summary=render(report, Flavour.CHECK, limit=CHECK_SUMMARY_LIMIT),
                     annotations=check_annotations(report),
                     details_url=link,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,11 @@ def is_go_generated(file: str) -> bool:
         return True
     base = file.rsplit("/", 1)[-1]
     return base in GO_GENERATED_NAMES or base.endswith(GO_GENERATED_SUFFIXES)
+
+
+_CONST_LINE = re.compile(r"^[ \t]*const[ \t]+([A-Za-z_]\w*)", re.M)
+_CONST_BLOCK = re.compile(r"^[ \t]*const[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
+_SPEC_NAME = re.compile(r"^[ \t]*([A-Za-z_]\w*)", re.M)
 
 
 def append_destination(text: str) -> str | None:
@@ -266,6 +272,7 @@ class LogParser:
         self._lines_cache: dict[str, list[str] | None] = {}
         self._generated: dict[str, bool] = {}
         self._results: dict[tuple[str, str], frozenset[str]] = {}
+        self._const_names: dict[str, frozenset[str]] = {}
         self._positions: dict[str, Position | None] = {}
         self._words: dict[str, str] = {}  # one copy of each repeated string (reasons, roots)
         self.lines = 0
@@ -531,11 +538,13 @@ class LogParser:
         static = ""
         destination = None
         if s.kind is Kind.ESCAPES_TO_HEAP:
-            if s.subject.startswith("append"):
+            if s.subject == "append" or s.subject.startswith("append("):
                 destination = append_destination(subject) or append_destination(
                     self._source_at(s.file, s.line, s.column)
                 )
-            elif is_constant(s.subject, self._source_at(s.file, s.line, s.column) or None):
+            elif is_constant(s.subject, self._source_at(s.file, s.line, s.column) or None) or (
+                s.subject in self._constants(s.file)
+            ):
                 static = CONSTANT_REASON
         escape = Escape(
             package=block.package,
@@ -612,7 +621,7 @@ class LogParser:
             per_site.setdefault(site, Counter())[r.raw] += 1
             if site not in first or "#" in first[site].raw:
                 first[site] = r
-        groups: dict[tuple[str, str], list[Escape]] = {}
+        groups: dict[tuple[str, str, str], list[Escape]] = {}
         for site, r in first.items():
             by_raw = per_site[site]
             n = max(by_raw.values())
@@ -621,8 +630,9 @@ class LogParser:
             if r.destination is None:
                 yield e
             else:
-                groups.setdefault((e.function, r.destination), []).append(e)
-        for (_function, destination), appends in groups.items():
+                # `init` spans the package's files: group per file too
+                groups.setdefault((e.file, e.function, r.destination), []).append(e)
+        for (_file, _function, destination), appends in groups.items():
             appends.sort(key=lambda a: (a.line, a.column))
             self.collapsed += len(appends) - 1
             yield replace(
@@ -663,6 +673,17 @@ class LogParser:
         if lines is None or not 0 < line <= len(lines) or column <= 0:
             return ""
         return lines[line - 1].encode()[column - 1 :].decode(errors="ignore")
+
+    def _constants(self, file: str) -> frozenset[str]:
+        """Names the file declares `const` (Go ≤ 1.21 prints a named constant by its name)."""
+        found = self._const_names.get(file)
+        if found is None:
+            text = self._source(file) or ""
+            names = set(_CONST_LINE.findall(text))
+            for block in _CONST_BLOCK.findall(text):
+                names.update(_SPEC_NAME.findall(block))
+            found = self._const_names[file] = frozenset(names)
+        return found
 
     def _file_spans(self, file: str) -> list[FuncSpan] | None:
         if file not in self._spans:

@@ -228,6 +228,9 @@ _VERDICT_WORDS = {Verdict.PASS: "passed", Verdict.WARN: "passed with a warning",
 _ICONS = {Verdict.PASS: ":white_check_mark: ", Verdict.WARN: ":warning: ", Verdict.FAIL: ":x: "}
 
 
+MAX_CONSTANT_ROWS = 50  # constants allocate nothing: a sample is enough, the JSON has them all
+
+
 def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
     result, links = report.result, report.links
     counted = result.counting.counts
@@ -267,7 +270,9 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
             Allowed(_row(w.escape, report.head.commit, links), w.reason) for w in report.decision.waived
         ),
         # constants boxed into interfaces: shown, never counted unless `[gate] constants`
-        "constants": tuple(_row(e, report.head.commit, links) for e in constants),
+        "constants": tuple(_row(e, report.head.commit, links) for e in constants[:MAX_CONSTANT_ROWS]),
+        "constants_units": _units(constants),
+        "constants_left_out": max(len(constants) - MAX_CONSTANT_ROWS, 0),
         "skipped": tuple(text.skipped_lines(report.head, result)),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
