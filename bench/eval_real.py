@@ -313,7 +313,8 @@ class PairResult:
     false: tuple[Reported, ...]  # reported, not expected (strict)
     false_lenient: tuple[Reported, ...]
     non_allocations: tuple[Reported, ...]  # false escapes that the manifest knows allocate nothing
-    error: str = ""
+    error: str = ""  # the pair could not be run (a harness error)
+    skipped: str = ""  # the pair needs what this escape-bot lacks (not an error)
 
 
 def score_pair(pair: Pair, reported: Sequence[Reported]) -> PairResult:
@@ -334,8 +335,8 @@ def score_pair(pair: Pair, reported: Sequence[Reported]) -> PairResult:
     )
 
 
-def failed_pair(pair: Pair, error: str) -> PairResult:
-    return PairResult(pair, ZERO, ZERO, pair.expect, pair.expect, (), (), (), error=error)
+def failed_pair(pair: Pair, error: str = "", skipped: str = "") -> PairResult:
+    return PairResult(pair, ZERO, ZERO, pair.expect, pair.expect, (), (), (), error=error, skipped=skipped)
 
 
 @dataclass(slots=True)
@@ -353,10 +354,10 @@ class Summary:
 
 
 def summarize(results: Iterable[PairResult]) -> Summary:
-    """Sum the pairs that ran (failed pairs are reported, not counted)."""
+    """Sum the pairs that ran (failed and skipped pairs are reported, not counted)."""
     s = Summary()
     for r in results:
-        if r.error:
+        if r.error or r.skipped:
             continue
         s.pairs += 1
         s.strict += r.strict
@@ -455,6 +456,8 @@ def pair_lines(r: PairResult) -> list[str]:
     head = f"{p.id:<28} {p.category:<9}"
     if r.error:
         return [f"{head} ERROR {r.error}"]
+    if r.skipped:
+        return [f"{head} skipped: {r.skipped}"]
     lines = [
         f"{head} expected {r.strict.expected:>2} reported {r.strict.reported:>2}  "
         f"strict R {pct(r.strict.recall):>6} P {pct(r.strict.precision):>6}  "
@@ -516,8 +519,9 @@ def markdown(results: Sequence[PairResult], s: Summary) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        if r.error:
-            out.append(f"| `{r.pair.id}` | {r.pair.category} | error: {r.error} | | | | | | |")
+        if r.error or r.skipped:
+            why = f"error: {r.error}" if r.error else f"skipped: {r.skipped}"
+            out.append(f"| `{r.pair.id}` | {r.pair.category} | {why} | | | | | | |")
             continue
         out.append(
             f"| `{r.pair.id}` | {r.pair.category} | {r.strict.expected} | {r.strict.reported} "
@@ -543,6 +547,7 @@ def result_dict(r: PairResult) -> dict[str, Any]:
         "head": r.pair.head,
         "category": r.pair.category,
         "error": r.error or None,
+        "skipped": r.skipped or None,
         "strict": score(r.strict),
         "lenient": score(r.lenient),
         "missed": [i.strict() for i in r.missed],
@@ -591,9 +596,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     clones: dict[str, Path | HarnessError] = {}
     for pair in pairs:
         repo = manifest.repos[pair.repo]
+        if repo.modules and not has_module:
+            # a nested module of this repository needs third-party modules: without --module the
+            # whole diff fails to build, so the pair waits for module selection
+            results.append(
+                failed_pair(pair, skipped="needs module selection (--module), which this escape-bot lacks")
+            )
+            if args.format == "text":
+                print("\n".join(pair_lines(results[-1])), flush=True)
+            continue
         try:
-            if repo.modules and not has_module:
-                raise HarnessError("needs module selection (--module), which this escape-bot lacks")
             if pair.repo not in clones:
                 try:
                     clones[pair.repo] = clone(args.mirrors, args.work, repo)
@@ -614,6 +626,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.format == "markdown":
         print(markdown(results, summary))
     print("\n".join(summary_lines(summary)))
+    skipped = [r for r in results if r.skipped]
+    if skipped:
+        print(f"{len(skipped)} pairs skipped: " + ", ".join(r.pair.id for r in skipped))
     errors = [r for r in results if r.error]
     if args.json:
         args.json.write_text(json.dumps([result_dict(r) for r in results], indent=2) + "\n", encoding="utf-8")
