@@ -453,7 +453,7 @@ def pct(value: float | None) -> str:
 def pair_lines(r: PairResult) -> list[str]:
     """A pair's line and, indented, its misses and false escapes."""
     p = r.pair
-    head = f"{p.id:<28} {p.category:<9}"
+    head = f"{p.id:<32} {p.category:<9}"
     if r.error:
         return [f"{head} ERROR {r.error}"]
     if r.skipped:
