@@ -36,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = ROOT / "bench" / "manifests" / "real_pairs.toml"
-CATEGORIES = ("real", "rename", "moved", "inlining", "refactor")
+CATEGORIES = ("real", "rename", "moved", "inlining", "append", "refactor")
 HEAP_KINDS = ("moved-to-heap", "escapes-to-heap")
 GO_ENV = {"GOTOOLCHAIN": "local", "GOPROXY": "off", "GOSUMDB": "off"}
 
