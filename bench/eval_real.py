@@ -415,9 +415,9 @@ def clone(mirrors: Path, work: Path, repo: Repo) -> Path:
     return target
 
 
-def cli_supports_module(command: Sequence[str]) -> bool:
+def cli_supports_module(command: Sequence[str], cwd: Path) -> bool:
     """Whether this checkout's `escape-bot diff` has module selection (`--module GLOB`)."""
-    proc = subprocess.run([*command, "diff", "--help"], capture_output=True, text=True, check=False)
+    proc = subprocess.run([*command, "diff", "--help"], capture_output=True, text=True, check=False, cwd=cwd)
     return "--module" in proc.stdout
 
 
@@ -430,7 +430,10 @@ def run_diff(command: Sequence[str], clone_dir: Path, pair: Pair, modules: Seque
     args += ["--format", "json", "--no-store"]
     for glob in modules:
         args += ["--module", glob]
-    proc = subprocess.run(args, capture_output=True, text=True, check=False, env=os.environ | GO_ENV)
+    # cwd: the clone's parent, so that `python -m bot` never imports a bot/ of the current directory
+    proc = subprocess.run(
+        args, capture_output=True, text=True, check=False, env=os.environ | GO_ENV, cwd=clone_dir.parent
+    )
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         raise HarnessError(f"escape-bot diff exited {proc.returncode}: {lines[-1] if lines else 'no output'}")
@@ -515,16 +518,19 @@ def markdown(results: Sequence[PairResult], s: Summary) -> str:
             out.append(f"| {cat} | {e} | {st_n} | {le_n} |")
     out += [
         "",
-        "| pair | category | expected | reported | strict R | strict P | lenient R | lenient P | false |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| pair | repository | base..head | category | expected | reported | strict R | strict P "
+        "| lenient R | lenient P | false |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
+        p = r.pair
+        lead = f"| `{p.id}` | {p.repo} | `{p.base[:10]}..{p.head[:10]}` | {p.category}"
         if r.error or r.skipped:
             why = f"error: {r.error}" if r.error else f"skipped: {r.skipped}"
-            out.append(f"| `{r.pair.id}` | {r.pair.category} | {why} | | | | | | |")
+            out.append(f"{lead} | {why} | | | | | | |")
             continue
         out.append(
-            f"| `{r.pair.id}` | {r.pair.category} | {r.strict.expected} | {r.strict.reported} "
+            f"{lead} | {r.strict.expected} | {r.strict.reported} "
             f"| {pct(r.strict.recall)} | {pct(r.strict.precision)} | {pct(r.lenient.recall)} "
             f"| {pct(r.lenient.precision)} | {len(r.false)} |"
         )
@@ -572,8 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write per-pair results here")
     parser.add_argument(
         "--escape-bot",
-        default=f"{sys.executable} -m bot",
-        help="the command to run (default: this Python's `-m bot`)",
+        default=f"{shlex.quote(sys.executable)} -m bot",
+        help="the command to run (default: this Python's `-m bot`; run from --work, never from here)",
     )
     args = parser.parse_args(argv)
     try:
@@ -591,7 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (not args.only or p.id in args.only) and (not args.repo or p.repo in args.repo)
     ]
     command = shlex.split(args.escape_bot)
-    has_module = cli_supports_module(command)
+    args.work.mkdir(parents=True, exist_ok=True)
+    has_module = cli_supports_module(command, args.work)
     results: list[PairResult] = []
     clones: dict[str, Path | HarnessError] = {}
     for pair in pairs:
