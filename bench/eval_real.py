@@ -218,8 +218,9 @@ class Reported:
     kind: str  # new | fixed
     file: str
     function: str
-    expression: str
+    expression: str  # as the compiler prints it (what the manifest labels)
     line: int = 0
+    shown: str = ""  # as escape-bot printed it, when it differs
 
     def strict(self) -> tuple[str, str, str, str]:
         return (self.kind, self.file, self.function, self.expression)
@@ -228,7 +229,18 @@ class Reported:
         return (self.kind, self.file, self.expression)
 
     def label(self) -> str:
-        return f"{self.kind} {self.file}:{self.line} {self.function}: {self.expression}"
+        return f"{self.kind} {self.file}:{self.line} {self.function}: {self.shown or self.expression}"
+
+
+def compiler_expression(expression: str) -> str:
+    """The compiler's text for an expression escape-bot may print otherwise.
+
+    Grouped appends to one destination (docs/causes.md, `append-growth`) are shown as
+    `append(e.buf, ...)`; the compiler, and so the manifest, says `append`.
+    """
+    if expression.startswith("append(") and expression.endswith(", ...)"):
+        return "append"
+    return expression
 
 
 def reported_items(doc: dict[str, Any]) -> list[Reported]:
@@ -241,13 +253,15 @@ def reported_items(doc: dict[str, Any]) -> list[Reported]:
                 # `allocates: false` (constants boxed into interfaces) is not a reported allocation
                 if e["kind"] not in HEAP_KINDS or e.get("allocates", True) is False:
                     continue
+                expression = compiler_expression(e["expression"])
                 items.append(
                     Reported(
                         kind=kind,
                         file=e["file"],
                         function=e["function"],
-                        expression=e["expression"],
+                        expression=expression,
                         line=int(e.get("line", 0)),
+                        shown=e["expression"] if expression != e["expression"] else "",
                     )
                 )
     return items

@@ -126,13 +126,14 @@ def test_reported_items_keep_heap_escapes_that_allocate() -> None:
             esc("leaking-param", "p"),
             esc("escapes-to-heap", '"k"', allocates=False),
         ],
-        "fixed": [esc("moved-to-heap", "v")],
+        "fixed": [esc("moved-to-heap", "v"), esc("escapes-to-heap", "append(e.buf, ...)")],
     }
     assert eval_real.reported_items(doc) == [
         Reported("new", "f.go", "F", "x", 3),
         Reported("fixed", "f.go", "F", "v", 3),
+        Reported("fixed", "f.go", "F", "append", 3, shown="append(e.buf, ...)"),
     ]
-    assert len(eval_real.reported_items({"builds": [doc, doc]})) == 4
+    assert len(eval_real.reported_items({"builds": [doc, doc]})) == 6
 
 
 BASE = """package p
