@@ -350,7 +350,9 @@ def score_pair(pair: Pair, reported: Sequence[Reported]) -> PairResult:
 
 
 def failed_pair(pair: Pair, error: str = "", skipped: str = "") -> PairResult:
-    return PairResult(pair, ZERO, ZERO, pair.expect, pair.expect, (), (), (), error=error, skipped=skipped)
+    """A pair that did not run: its expectations are listed, nothing was reported."""
+    score = Score(len(pair.expect), 0, 0, 0)
+    return PairResult(pair, score, score, pair.expect, pair.expect, (), (), (), error=error, skipped=skipped)
 
 
 @dataclass(slots=True)
