@@ -21,7 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.gc.model import Escape, Kind
+from bot.gc.model import Escape, FailedModule, Kind
 
 _SPACE = re.compile(r"\s+")
 
@@ -51,6 +51,7 @@ class DiffResult:
     new: tuple[Escape, ...]
     fixed: tuple[Escape, ...]
     unchanged: tuple[Escape, ...]  # head's records
+    failed_modules: tuple[FailedModule, ...] = ()  # compared on neither side (bot/failures.py)
 
     def counts(self, kinds: Iterable[Kind] | None = None) -> dict[str, int]:
         """Units new / fixed / unchanged, optionally only of some kinds."""

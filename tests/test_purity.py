@@ -16,6 +16,7 @@ PURE = [
     "gc/source.py",
     "gc/signature.py",
     "diff.py",
+    "failures.py",
     "commit.py",
     *[str(p.relative_to(ROOT)) for p in sorted((ROOT / "report").glob("*.py"))],
 ]

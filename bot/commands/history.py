@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.commands import DB_HELP, build_flags, build_options, open_store
+from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
 from bot.errors import BotError, GitError, UsageError
 from bot.gc.model import Cause
 
@@ -282,6 +282,7 @@ def _stop_signals_interrupt() -> Iterator[None]:
 @click.option("--retry-failed", is_flag=True, help="Build again the commits recorded as failed.")
 @_NAME
 @_DB
+@config_option
 @build_flags
 def backfill(
     rev_range: str | None,
@@ -292,6 +293,8 @@ def backfill(
     retry_failed: bool,
     name: str | None,
     db_url: str | None,
+    config_path: Path | None,
+    modules: tuple[str, ...],
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -310,8 +313,11 @@ def backfill(
 
     if sum(x is not None for x in (rev_range, last, since)) > 1:
         raise UsageError("give one of --last, --since and REV_RANGE")
-    options = build_options(packages, tags, goos, goarch, tests, go)
+    from bot.config import load_config
+
     root = git.repo_root(repo)
+    config = load_config(config_path, root)
+    options = build_options(packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build)
     if branch is None and rev_range is None:
         branch = gitlog.current_branch(root)
         if branch is None:
