@@ -52,7 +52,7 @@ def repo_root(path: Path) -> Path:
         check=False,
     )
     if proc.returncode != 0:
-        raise GitError(f"{path} is not a git repository")
+        raise GitError(f"{path.resolve()} is not a git repository")
     return Path(proc.stdout.strip())
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from bot.config import BuildSettings, module_patterns
-from bot.errors import BotError
 from bot.gc.run import BuildOptions, go_binary
 
 
@@ -81,16 +80,13 @@ def default_database_url(repo: Path) -> str:
 
 
 def database_url(db_url: str | None, repo: Path) -> str:
-    """`--db`, else the default file of the repository containing `repo`."""
+    """`--db`, else the default file of the repository containing `repo` (any subdirectory of
+    it); a directory outside any git repository is a GitError, and no database is created."""
     if db_url:
         return db_url
     from bot import git
 
-    try:
-        root = git.repo_root(repo)
-    except BotError:
-        root = repo
-    return default_database_url(root)
+    return default_database_url(git.repo_root(repo))
 
 
 @contextmanager
