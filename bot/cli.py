@@ -30,7 +30,16 @@ from bot.commands import (
 )
 from bot.commands.ci import ci
 from bot.commands.history import backfill, blame, top, trend
-from bot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, BotError, ParseError
+from bot.errors import (
+    EXIT_FAILURE,
+    EXIT_GATE,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    BotError,
+    ParseError,
+    UsageError,
+)
 from bot.gc.model import Snapshot, Toolchain
 from bot.gc.run import BuildOptions, go_binary
 
@@ -67,9 +76,10 @@ def cli() -> None:
 )
 @click.option(
     "--from-log",
-    type=click.File("r", encoding="utf-8", errors="replace"),
     default=None,
-    help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin.",
+    help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin. "
+    "A log without `# package` lines (`go tool compile -m`) takes its package from --package, "
+    "else from each file's directory.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
@@ -85,7 +95,7 @@ def cli() -> None:
 def collect(
     repo: Path,
     rev: str | None,
-    from_log: Any,
+    from_log: str | None,
     fmt: str,
     leaks: bool,
     strict: bool,
@@ -105,10 +115,16 @@ def collect(
     from bot.report.text import snapshot_text
 
     if from_log is not None:
-        from bot.gc.parse import parse_log
+        from bot.gc.logs import read_log
 
-        escapes, stats = parse_log(from_log)
-        snapshot = Snapshot("", "", Toolchain("unknown", "", ""), tuple(escapes), stats)
+        if len(packages) > 1:
+            raise UsageError(
+                "with --from-log, --package names the package of a log without `# package` lines"
+            )
+        log = read_log(from_log, packages[0] if packages else None)
+        for note in log.notes:
+            click.echo(f"escape-bot: {note}", err=True)
+        snapshot = Snapshot("", "", Toolchain("unknown", "", ""), tuple(log.escapes), log.stats)
     else:
         from bot import app, git
         from bot.config import load_config
