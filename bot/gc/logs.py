@@ -3,7 +3,7 @@
 A file that is empty, binary, a directory, has no compiler line, or is the log of a failed build
 is refused (ParseError, exit 3): each of these used to read as "0 heap escapes", which passes a
 gate. A log without `# package` lines (a bare `go tool compile -m`, as Bazel's rules_go runs it)
-gets them here, before the parser: from `--package`, else from each file's directory.
+gets one here, before the parser: `--package`, else the directory its files are in.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,18 +98,17 @@ def headerless(lines: Iterable[str]) -> bool:
     return False
 
 
-def with_headers(lines: Iterable[str], package: str | None, fallback: str) -> Iterator[str]:
-    """The lines with a `# package` line wherever the package changes: `package` for all, else
-    the directory of each line's file (`fallback` for a file named without one)."""
-    current: str | None = None
-    for line in lines:
-        m = _POSITION.match(line)
-        if m is not None:
-            name = package or _package_of(m.group("file"), fallback)
-            if name != current:
-                current = name
-                yield f"# {name}\n"
-        yield line
+def log_package(lines: Iterable[str], fallback: str) -> str:
+    """The package of a header-less log: the directory most of its compiler lines name (one
+    `go tool compile` is one package; lines in other directories are code inlined into it)."""
+    counts = Counter(_package_of(m.group("file"), fallback) for line in lines if (m := _POSITION.match(line)))
+    return counts.most_common(1)[0][0] if counts else fallback
+
+
+def with_header(lines: Iterable[str], package: str) -> Iterator[str]:
+    """`# package`, then the lines."""
+    yield f"# {package}\n"
+    yield from lines
 
 
 class _Census:
@@ -178,14 +178,11 @@ def read_log(source: str, package: str | None = None) -> LogResult:
         lines: Iterable[str] = _lines(first, stream)
         notes = []
         if headerless(peek):
-            fallback = Path(source).resolve().parent.name if source != "-" else "command-line-arguments"
-            lines = with_headers(lines, package, fallback or "command-line-arguments")
-            notes.append(
-                f"{name} has no `# package` lines: package {package!r} (--package)"
-                if package
-                else f"{name} has no `# package` lines: each file's package is named after its directory "
-                f"({fallback!r} for files without one); --package names it"
-            )
+            fallback = Path(source).resolve().parent.name if source != "-" else ""
+            chosen = package or log_package(peek, fallback or "command-line-arguments")
+            lines = with_header(lines, chosen)
+            how = "--package" if package else "the directory of its files; --package names it"
+            notes.append(f"{name} has no `# package` line: package {chosen!r} ({how})")
         parser = LogParser()
         census = _Census(parser)
         with gc_paused():
