@@ -106,7 +106,11 @@ def build_snapshot(
     )
     if built.failed and len(built.failed) == len(built.modules):
         first = built.failed[0]
-        many = f" (and {len(built.failed) - 1} more modules)" if len(built.failed) > 1 else ""
+        many = (
+            f" (and {len(built.failed) - 1} more module{'s' if len(built.failed) > 2 else ''})"
+            if len(built.failed) > 1
+            else ""
+        )
         raise NothingBuilt(
             f"{label}: module {first.where} did not build{many}: {first.reason}",
             details=failure_details(snapshot.failed_modules),

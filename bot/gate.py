@@ -173,7 +173,7 @@ def evaluate(
     broke = [f for f in result.failed_modules if f.side == "head"]
     if broke:
         # the change broke a module that built at base: its escapes could not be checked at all
-        more = f" (and {len(broke) - 1} more modules)" if len(broke) > 1 else ""
+        more = f" (and {len(broke) - 1} more module{'s' if len(broke) > 2 else ''})" if len(broke) > 1 else ""
         also = f"; also {units} {_noun(units)}" if units else ""
         verdict, reason = (
             Verdict.FAIL,

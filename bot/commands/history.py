@@ -193,7 +193,7 @@ class _PlainLines:
 def _outcome_line(index: int, total: int, width: int, outcome: Outcome) -> str:
     head = f"[{index + 1:>{width}}/{total}] {outcome.commit.sha[:12]} {outcome.status:<8}"
     if outcome.status in ("recorded", "stored"):
-        detail = f"{outcome.heap_escapes} heap escapes"
+        detail = f"{outcome.heap_escapes} heap escapes" + (f" ({outcome.message})" if outcome.message else "")
     else:
         detail = outcome.message.splitlines()[0] if outcome.message else ""
     return f"{head} {detail}  ({outcome.seconds:.1f} s)  {outcome.commit.subject}"
@@ -458,6 +458,10 @@ def trend(
         _table(render.trend_table(result), output)
         if result.failed:
             click.echo(f"{len(result.failed)} commit(s) in this range did not build (not shown)", err=True)
+    if fmt != "table":  # the table says it above the figures; other formats also on stderr
+        shown = causes if fmt == "html" else result
+        for line in render.newest_failed_lines(shown.newest_failed):
+            click.echo(line, err=True)
 
 
 def _github(root: Path | None) -> GitHubRepository | None:
@@ -530,6 +534,9 @@ def top(
         _write(render.top_csv(result), output)
     else:
         _table(render.top_table(result), output)
+    if fmt != "table":  # the table says it above the figures; other formats also on stderr
+        for line in render.newest_failed_lines(result.newest_failed):
+            click.echo(line, err=True)
 
 
 # ---- blame -------------------------------------------------------------------------------
