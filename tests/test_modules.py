@@ -7,12 +7,18 @@ fetched (GOPROXY=off in the tests, and `.invalid` never resolves).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.gc.run import BuildOptions, toolchain
+from bot.store import Store
 from tests.conftest import GitRepo, go_mod
+from tests.store.conftest import database, postgresql_server
 from tests.test_cli import run
+
+__all__ = ["postgresql_server"]  # the session fixture the PostgreSQL database needs
 
 RET = "package {pkg}\n\nfunc F() *int {{\n\tx := 1\n\treturn &x\n}}\n"
 MORE = RET + "\nfunc G() *int {{\n\ty := 2\n\treturn &y\n}}\n"
@@ -180,3 +186,28 @@ def test_go_work_outside_the_repository_is_refused(repo: GitRepo, tmp_path: Path
     proc = run("collect", "--repo", str(repo.path))
     assert proc.returncode == 3
     assert "go.work uses ../outside, outside the repository: refused" in proc.stderr
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database(request.param, request, tmp_path / "db") as url:
+        yield url
+
+
+def test_a_snapshot_without_a_module_is_stored_with_why_and_built_again(repo: GitRepo, db_url: str) -> None:
+    _two_commits(repo)
+    first = run("diff", "--repo", str(repo.path), "--base", "HEAD~1", "--db", db_url, "--format", "json")
+    assert first.returncode == 0, first.stderr
+    base = repo.git("rev-parse", "HEAD~1").strip()
+    with Store.open(db_url) as store:
+        key = toolchain(BuildOptions(), repo.path).key
+        stored = store.find_snapshot(repo.path.name, base, key)
+        assert stored is not None
+        [failure] = stored.failed_modules
+        assert (failure.module, failure.directory) == ("example.com/m/bench", "bench")
+        assert any(e.startswith(BENCH_ERROR) for e in failure.errors)
+    # the environment may have changed since: a snapshot missing a module is built again
+    again = json.loads(
+        run("diff", "--repo", str(repo.path), "--base", "HEAD~1", "--db", db_url, "--format", "json").stdout
+    )
+    assert again["base_source"] == "built" and [f["side"] for f in again["failed_modules"]] == ["both"]

@@ -435,7 +435,7 @@ def _rewriter(repo_root: Path, module: Module) -> Callable[[str], str]:
             text = text.replace(root + "/", "").replace(root, ".")
         m = _LEADING_PATH.match(text)
         if m and (cwd / m.group(2)).exists():
-            relative = (Path(module.directory) / m.group(2)).as_posix()
+            relative = Path(os.path.normpath(Path(module.directory) / m.group(2))).as_posix()
             text = relative + text[m.end() :]
         return text
 
