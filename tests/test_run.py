@@ -123,3 +123,33 @@ def test_module_globs_select_by_directory_or_path() -> None:
         chosen("nope")
     with pytest.raises(BuildError, match="select none of the modules"):
         chosen("!**")
+
+
+@pytest.mark.parametrize("framing", ["json", "text"])
+def test_a_module_that_does_not_build_is_quoted_in_both_framings(
+    tmp_path: Path, framing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Go < 1.24 has no `go build -json`: the text framing is forced on this toolchain
+    if framing == "text":
+        monkeypatch.setattr("bot.gc.run.JSON_MIN_VERSION", (99, 0))
+    write_files(
+        tmp_path,
+        {
+            "go.mod": go_mod(),
+            "a/a.go": RET.format(pkg="a"),
+            "b/b.go": "package b\n\ntype T struct{}\n\nfunc Use(t T) { t.Foo() }\n",
+            "lib/go.mod": go_mod("example.com/lib"),
+            "lib/l.go": RET.format(pkg="lib"),
+        },
+    )
+    result = collect(tmp_path, BuildOptions())
+    [failed] = result.failed
+    assert (failed.module, failed.directory) == ("example.com/m", "")
+    assert failed.errors == (
+        "# example.com/m/b",
+        "b/b.go:5:19: t.Foo undefined (type T has no field or method Foo)",
+    )
+    # the other module is still collected; the failed one's partial output is not kept
+    assert {e.file for e in result.escapes} == {"lib/l.go"}
+    with pytest.raises(BuildError, match=r"did not build: b/b\.go:5:19: t\.Foo undefined"):
+        collect(tmp_path, BuildOptions(on_failure="fail"))
