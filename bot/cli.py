@@ -350,12 +350,12 @@ def config_check(config_path: Path | None, repo: Path) -> None:
     from bot.gc.run import find_modules, select_modules
 
     try:
-        root = git.repo_root(repo)
+        root: Path | None = git.repo_root(repo)
     except BotError:
-        root = repo
-    config = load_config(config_path, root)
+        root = None  # a file checked on its own: no modules to list
+    config = load_config(config_path, root or repo)
     data = effective(config)
-    found = find_modules(root)
+    found = find_modules(root) if root is not None else []
     chosen = {m.directory for m in select_modules(found, config.build.modules)} if found else set()
     data["modules"] = [{"directory": m.name, "module": m.path, "build": m.directory in chosen} for m in found]
     click.echo(json.dumps(data, indent=2))
