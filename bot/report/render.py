@@ -25,7 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
 from bot.gc.model import Cause, Escape, FailedModule, Snapshot, Toolchain
-from bot.report import safe
+from bot.report import safe, text
 from bot.report.safe import Md
 from bot.report.text import label, side_words
 
@@ -106,6 +106,7 @@ class Row:
     cause_label: str
     count: int
     steps: tuple[str, ...]  # explanation, one line per flow and per step
+    notes: str = ""  # `via inlined mk, p/p.go:7`, `3 appends to e.buf`, `constant: no allocation`
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +185,7 @@ def _row(e: Escape, sha: str, links: Links | None) -> Row:
         cause_label=e.cause.label,
         count=e.count,
         steps=explanation_lines(e),
+        notes="; ".join(text.notes(e)),
     )
 
 
@@ -246,8 +248,10 @@ _ICONS = {Verdict.PASS: ":white_check_mark: ", Verdict.WARN: ":warning: ", Verdi
 
 def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
     result, links = report.result, report.links
-    new = [e for e in result.new if e.kind.allocates]
-    fixed = [e for e in result.fixed if e.kind.allocates]
+    counted = result.counting.counts
+    new = [e for e in result.new if e.kind.allocates and counted(e)]
+    fixed = [e for e in result.fixed if e.kind.allocates and counted(e)]
+    constants = [e for e in result.new if e.kind.allocates and not counted(e)]
     by_cause: dict[Cause, list[Escape]] = defaultdict(list)
     for e in new:
         by_cause[e.cause].append(e)
@@ -264,7 +268,7 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "name": report.name if report.name != DEFAULT_NAME else None,
         "new_units": n_new,
         "fixed_units": n_fixed,
-        "unchanged": _units(e for e in result.unchanged if e.kind.allocates),
+        "unchanged": _units(e for e in result.unchanged if e.kind.allocates and counted(e)),
         "leaks_new": leaks_new,
         "leaks_fixed": leaks_fixed,
         "base": _side(report.base, links),
@@ -280,6 +284,9 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "allowed": tuple(
             Allowed(_row(w.escape, report.head.commit, links), w.reason) for w in report.decision.waived
         ),
+        # constants boxed into interfaces: shown, never counted unless `[gate] constants`
+        "constants": tuple(_row(e, report.head.commit, links) for e in constants),
+        "skipped": tuple(text.skipped_lines(report.head, result)),
         "failed_modules": tuple(_broken(f, report.base, report.head) for f in result.failed_modules),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
@@ -350,7 +357,7 @@ def _html(value: object) -> Md:
 
 def _where(row: Row, table: bool = True) -> Md:
     """`file:line` as a code span, linked to the line when there is a URL."""
-    label = safe.code_span(f"{row.file}:{row.line}", in_table=table)
+    label = safe.code_span(f"{safe.path(row.file)}:{row.line}", in_table=table)
     return Md(f"[{label}]({safe.url(row.url)})") if row.url else label
 
 

@@ -17,6 +17,7 @@ from bot import __version__
 from bot.diff import fingerprint
 from bot.gate import Verdict
 from bot.gc.model import Cause, Escape
+from bot.report import safe
 from bot.report.render import Report
 
 SARIF_VERSION = "2.1.0"
@@ -68,11 +69,12 @@ def _result(e: Escape, index: int, level: str, ordinal: int) -> dict[str, Any]:
         "ruleId": e.cause.value,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": f"{e.message}{times}: {e.cause.label}, in {e.function}"},
+        "message": {"text": safe.visible(f"{e.message}{times}: {e.cause.label}, in {e.function}")},
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": {"uri": e.file, "uriBaseId": "%SRCROOT%"},
+                    # a relative URI: `a.go:9` would read as a scheme, a newline as anything
+                    "artifactLocation": {"uri": safe.url_path(e.file), "uriBaseId": "%SRCROOT%"},
                     "region": region,
                 },
                 "logicalLocations": [
@@ -96,15 +98,14 @@ def _result(e: Escape, index: int, level: str, ordinal: int) -> dict[str, Any]:
 
 
 def sarif_log(report: Report) -> dict[str, Any]:
-    """The SARIF log of the new heap escapes of `report` (leaking-param records are not alerts)."""
+    """The SARIF log of the new heap escapes of `report` (leaking-param records and constants boxed
+    into interfaces, which allocate nothing, are not alerts)."""
     causes = list(Cause)
     index = {c: i for i, c in enumerate(causes)}
     blocking = {id(e) for e in report.decision.blocking}
     seen: Counter[str] = Counter()
     results = []
-    for e in report.result.new:
-        if not e.kind.allocates:
-            continue
+    for e in report.result.counted(report.result.new):  # no leaks, no constants (unless counted)
         level = "error" if report.decision.verdict is Verdict.FAIL and id(e) in blocking else "warning"
         identity = fingerprint(e)
         results.append(_result(e, index[e.cause], level, seen[identity]))
