@@ -16,7 +16,9 @@ from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
 from bot.commit import CommitInfo
 from bot.diff import EXCLUDED, Counting, DiffResult, diff
-from bot.gc.model import Escape, Snapshot
+from bot.errors import BuildError
+from bot.failures import failed_modules, without_modules
+from bot.gc.model import Escape, ModuleFailure, Snapshot
 from bot.gc.parse import module_file_mapper
 from bot.gc.run import BuildOptions, collect, find_modules, toolchain
 
@@ -65,15 +67,59 @@ def checkout(repo: Path, sha: str | None) -> Iterator[Path]:
             yield path
 
 
+class NothingBuilt(BuildError):
+    """No selected module of a revision built: there is nothing to report for it."""
+
+    def __init__(self, message: str, *, details: str, snapshot: Snapshot) -> None:
+        super().__init__(message, details=details)
+        self.snapshot = snapshot  # no escapes; `failed_modules` says why
+
+
+def revision_label(rev: str | None, sha: str) -> str:
+    """How messages name a revision: `HEAD (0123456789ab)`, `0123456789ab`, `the working tree`."""
+    if not sha:
+        return "the working tree"
+    return sha[:12] if not rev or sha.startswith(rev) else f"{rev} ({sha[:12]})"
+
+
+def failure_details(failures: tuple[ModuleFailure, ...]) -> str:
+    """Every failed module and its error lines, for the lines under a message."""
+    return "\n".join(line for f in failures for line in (f"module {f.where}:", *("  " + e for e in f.errors)))
+
+
 def build_snapshot(
     repo: Path, rev: str | None, options: BuildOptions, progress: Progress = _quiet
 ) -> Snapshot:
-    """Build one revision (None: the working tree as it is) and return its escapes."""
+    """Build one revision (None: the working tree as it is) and return its escapes.
+
+    Modules that do not build are in the snapshot's `failed_modules`; when none of the selected
+    modules builds, NothingBuilt. Every BuildError names the revision, never the checkout's
+    (temporary) directory.
+    """
     sha = git.resolve(repo, rev) if rev is not None else ""
+    label = revision_label(rev, sha)
     with checkout(repo, sha or None) as tree:
         progress(f"building {rev or 'working tree'}" + (f" ({sha[:12]})" if sha else ""))
-        built = collect(tree, options, on_package=progress)
-    return Snapshot(rev or "", sha, built.toolchain, tuple(built.escapes), built.stats)
+        try:
+            built = collect(tree, options, on_package=progress)
+        except BuildError as exc:
+            raise BuildError(f"{label}: {exc.message}", details=exc.details) from None
+    snapshot = Snapshot(
+        rev or "", sha, built.toolchain, tuple(built.escapes), built.stats, tuple(built.failed)
+    )
+    if built.failed and len(built.failed) == len(built.modules):
+        first = built.failed[0]
+        many = (
+            f" (and {len(built.failed) - 1} more module{'s' if len(built.failed) > 2 else ''})"
+            if len(built.failed) > 1
+            else ""
+        )
+        raise NothingBuilt(
+            f"{label}: module {first.where} did not build{many}: {first.reason}",
+            details=failure_details(snapshot.failed_modules),
+            snapshot=snapshot,
+        )
+    return snapshot
 
 
 def repository_name(repo: Path) -> str:
@@ -94,7 +140,8 @@ def snapshot_of(
     if store is not None:
         key = toolchain(options, repo).key
         stored = store.find_snapshot(name, sha, key)
-        if stored is not None:
+        # a module that did not build then may build now (the environment changed): build again
+        if stored is not None and not stored.failed_modules:
             progress(f"{rev} ({sha[:12]}) taken from the store")
             return Snapshot(rev, sha, stored.toolchain, stored.escapes, stored.stats), "store"
     snapshot = build_snapshot(repo, rev, options, progress)
@@ -133,15 +180,49 @@ def compare(
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
-    base, base_source = snapshot_of(root, base_rev, options, store, progress)
-    head, head_source = snapshot_of(root, head_rev, options, store, progress)
+    base, base_source, base_built = _side(root, base_rev, options, store, progress)
+    head, head_source, head_built = _side(root, head_rev, options, store, progress)
+    if not base_built and not head_built:
+        _nothing_compared(base, head)
+    failed = failed_modules(base, head)
     renames = git.renames(root, base_sha, head_sha)
+    if failed:
+        # a module that failed on either side is compared on neither (bot/failures.py)
+        directories = set(git.module_directories(root, base_sha)) | set(
+            git.module_directories(root, head_sha)
+        )
+        dropped = [f.directory for f in failed]
+        base = replace(base, escapes=without_modules(base.escapes, dropped, directories))
+        head = replace(head, escapes=without_modules(head.escapes, dropped, directories))
     skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
     result = diff(base.escapes, head.escapes, renames, skip=skip, counting=counting)
+    result = replace(result, failed_modules=failed)
     if keep is not None:  # the sides as reported: only the wanted files
         base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
     return Comparison(base, head, result, base_source, head_source, renames)
+
+
+def _side(
+    root: Path, rev: str, options: BuildOptions, store: SnapshotStore | None, progress: Progress
+) -> tuple[Snapshot, Literal["built", "store"], bool]:
+    """One side of a comparison; False when none of its modules built (the snapshot is empty
+    and says why): the other side decides whether that is the change or the environment."""
+    try:
+        snapshot, source = snapshot_of(root, rev, options, store, progress)
+    except NothingBuilt as exc:
+        return exc.snapshot, "built", False
+    return snapshot, source, True
+
+
+def _nothing_compared(base: Snapshot, head: Snapshot) -> None:
+    """Neither side built anything: the environment, and nothing to compare (exit 3)."""
+    first = head.failed_modules[0]
+    raise BuildError(
+        f"nothing to compare: no module builds at base {revision_label(base.revision, base.commit)} "
+        f"nor at head {revision_label(head.revision, head.commit)}; module {first.where}: {first.reason}",
+        details=failure_details(head.failed_modules),
+    )
 
 
 def attribute_new(root: Path, comparison: Comparison) -> dict[Escape, Attribution]:

@@ -75,6 +75,50 @@ class BuildConfig:
     goarch: str | None = None
 
 
+OnFailure = Literal["report", "fail"]
+ToolchainMode = Literal["local", "auto"]
+
+# GOFLAGS entries a configuration file (which a pull request can change) may not set: they run
+# other programs (-toolexec, -exec), swap source files (-overlay, -modfile), replace the
+# compiler (-compiler) or the bot's own settings (-gcflags, -mod other than readonly/vendor).
+REFUSED_GOFLAGS = ("-toolexec", "-exec", "-overlay", "-modfile", "-compiler", "-gcflags")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSettings:
+    """`[build]`: which modules are built and in what Go environment (docs/configuration.md)."""
+
+    modules: tuple[str, ...] = ("**",)  # globs over module directories; a leading `!` excludes
+    on_failure: OnFailure = "report"
+    toolchain: ToolchainMode = "local"
+    goflags: tuple[str, ...] = ()
+    cgo: bool | None = None  # None: Go's own default
+
+
+def module_patterns(patterns: Sequence[str], key: str) -> tuple[str, ...]:
+    """Validate module globs (`bench/**`, `!examples/**`); ConfigError naming `key`."""
+    for i, pattern in enumerate(patterns):
+        body = pattern[1:] if pattern.startswith("!") else pattern
+        Glob(body, key=f"{key}[{i}]")  # raises on an invalid glob
+        if body.startswith("/") or ".." in body.split("/"):
+            raise ConfigError(f"{key}[{i}]: {pattern!r}: module globs are relative to the repository root")
+    return tuple(patterns)
+
+
+def check_goflags(flags: Sequence[str], key: str) -> tuple[str, ...]:
+    """GOFLAGS entries, each `-flag` or `-flag=value`; the refused ones are a ConfigError."""
+    for i, flag in enumerate(flags):
+        name = flag.split("=", 1)[0]
+        if not flag.startswith("-") or " " in flag.strip():
+            raise ConfigError(f'{key}[{i}]: {flag!r}: one flag per entry, like "-trimpath" or "-p=2"')
+        normalized = "-" + name.lstrip("-")
+        if normalized in REFUSED_GOFLAGS:
+            raise ConfigError(f"{key}[{i}]: {flag!r} is refused: it lets the built code choose what runs")
+        if normalized == "-mod" and flag.split("=", 1)[-1] not in ("readonly", "vendor"):
+            raise ConfigError(f"{key}[{i}]: {flag!r}: only -mod=readonly (the default) or -mod=vendor")
+    return tuple(flags)
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """How many new escapes a scope may add; `max_new` None means "never" (not even waivable)."""
@@ -145,6 +189,7 @@ class Config:
         default_factory=lambda: tuple(Glob(g, key="exclude") for g in DEFAULT_EXCLUDE)
     )
     builds: tuple[BuildConfig, ...] = (BuildConfig(),)
+    build: BuildSettings = BuildSettings()
     include_tests: bool = False
     gate: GateConfig = GateConfig()
     allow: tuple[AllowEntry, ...] = ()
@@ -166,6 +211,7 @@ class Config:
 
 _TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept"}
 _BUILD = {"name", "tags", "goos", "goarch"}
+_BUILD_SETTINGS = {"modules", "on-failure", "toolchain", "goflags", "cgo", "configuration"}
 _GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions"}
 _BUDGET = {"package", "cause", "max-new"}
 _ALLOW = {"package", "function", "expression", "cause", "reason"}
@@ -236,11 +282,38 @@ def _max_new(value: Any, key: str) -> int | None:
     return value
 
 
-def _builds(value: Any) -> tuple[BuildConfig, ...]:
+def _build_settings(value: Any) -> tuple[BuildSettings, tuple[BuildConfig, ...] | None]:
+    """`[build]` (a table): the settings, and its `[[build.configuration]]` tables if any."""
+    table = _table(value, "build")
+    _check_keys(table, _BUILD_SETTINGS, "build")
+    on_failure = _str(table.get("on-failure", "report"), "build.on-failure")
+    if on_failure not in ("report", "fail"):
+        raise ConfigError(f'build.on-failure: expected "report" or "fail", got {on_failure!r}')
+    mode = _str(table.get("toolchain", "local"), "build.toolchain")
+    if mode not in ("local", "auto"):
+        raise ConfigError(f'build.toolchain: expected "local" or "auto", got {mode!r}')
+    cgo = table.get("cgo")
+    if cgo is not None and not isinstance(cgo, bool):
+        raise ConfigError(f"build.cgo: expected true or false, got {_type(cgo)}")
+    modules = module_patterns(_str_list(table.get("modules", ["**"]), "build.modules"), "build.modules")
+    if not modules:
+        raise ConfigError('build.modules: at least one glob (["**"]: every module)')
+    settings = BuildSettings(
+        modules=modules,
+        on_failure="fail" if on_failure == "fail" else "report",
+        toolchain="auto" if mode == "auto" else "local",
+        goflags=check_goflags(_str_list(table.get("goflags", []), "build.goflags"), "build.goflags"),
+        cgo=cgo,
+    )
+    configs = _builds(table["configuration"], "build.configuration") if "configuration" in table else None
+    return settings, configs
+
+
+def _builds(value: Any, where: str = "build") -> tuple[BuildConfig, ...]:
     builds = []
     names: set[str] = set()
-    for i, table in enumerate(_tables(value, "build")):
-        key = f"build[{i}]"
+    for i, table in enumerate(_tables(value, where)):
+        key = f"{where}[{i}]"
         _check_keys(table, _BUILD, key)
         name = _str(table.get("name", "default" if i == 0 else ""), f"{key}.name")
         if not _NAME.match(name):
@@ -259,7 +332,7 @@ def _builds(value: Any) -> tuple[BuildConfig, ...]:
             )
         )
     if not builds:
-        raise ConfigError("build: at least one [[build]] table, or none at all for the default")
+        raise ConfigError(f"{where}: at least one [[{where}]] table, or none at all for the default")
     return tuple(builds)
 
 
@@ -367,10 +440,16 @@ def _config(data: Mapping[str, Any], source: str) -> Config:
         _check_keys(accept, _ACCEPT, "accept")
         # an empty label turns acceptance off
         accept_label = _str(accept.get("label", accept_label), "accept.label").strip() or None
+    settings, builds = defaults.build, None
+    if isinstance(data.get("build"), dict):  # `[build]`: settings (+ `[[build.configuration]]`)
+        settings, builds = _build_settings(data["build"])
+    elif "build" in data:  # `[[build]]`: build configurations only
+        builds = _builds(data["build"])
     return Config(
         include=include,
         exclude=exclude,
-        builds=_builds(data["build"]) if "build" in data else defaults.builds,
+        builds=builds or defaults.builds,
+        build=settings,
         include_tests=include_tests,
         gate=_gate(data["gate"]) if "gate" in data else defaults.gate,
         allow=_allow(data["allow"]) if "allow" in data else (),
@@ -386,9 +465,17 @@ def effective(config: Config) -> dict[str, Any]:
         "include": [g.pattern for g in config.include],
         "exclude": [g.pattern for g in config.exclude],
         "include-tests": config.include_tests,
-        "build": [
-            {"name": b.name, "tags": list(b.tags), "goos": b.goos, "goarch": b.goarch} for b in config.builds
-        ],
+        "build": {
+            "modules": list(config.build.modules),
+            "on-failure": config.build.on_failure,
+            "toolchain": config.build.toolchain,
+            "goflags": list(config.build.goflags),
+            "cgo": config.build.cgo,
+            "configuration": [
+                {"name": b.name, "tags": list(b.tags), "goos": b.goos, "goarch": b.goarch}
+                for b in config.builds
+            ],
+        },
         "gate": {
             "fail-on": config.gate.fail_on,
             "kinds": [k.value for k in config.gate.kinds],

@@ -14,6 +14,9 @@ The steps, in order (docs/configuration.md):
    match, else the default `max-new`, 0 unless configured): over budget fails;
 5. a failure the policy does not fail on warns; a failure accepted by the PR's label passes, and
    says who accepted it.
+
+Before all of these: a module that built at base and does not build at head fails the gate (the
+change broke it). A module that fails on both sides is the environment: reported, not gated.
 """
 
 from __future__ import annotations
@@ -173,7 +176,16 @@ def evaluate(
     )
     allowed = f", {len(waived)} allowed" if waived else ""
     counted_units = _units(e for e, _ in counted)
-    if broken:
+    broke = [f for f in result.failed_modules if f.side == "head"]
+    if broke:
+        # the change broke a module that built at base: its escapes could not be checked at all
+        more = f" (and {len(broke) - 1} more module{'s' if len(broke) > 2 else ''})" if len(broke) > 1 else ""
+        also = f"; also {units} {_noun(units)}" if units else ""
+        verdict, reason = (
+            Verdict.FAIL,
+            f"module {broke[0].where} builds at base but not at head{more}: {broke[0].reason}{also}",
+        )
+    elif broken:
         n = _units(broken)
         verdict, reason = Verdict.FAIL, f"{n} {_noun(n)} where //gcassert:noescape says none may be"
     elif strict:

@@ -139,6 +139,7 @@ def ci(
     db_url: str | None,
     use_store: bool,
     config_path: Path | None,
+    modules: tuple[str, ...],
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -194,6 +195,8 @@ def ci(
                     build.goarch,
                     tests or config.include_tests,
                     go,
+                    modules=modules,
+                    settings=config.build,
                 ),
                 gate=gate,
                 report_dir=report_dir / build_name

@@ -24,9 +24,10 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
-from bot.gc.model import Cause, Escape, Snapshot, Toolchain
+from bot.gc.model import Cause, Escape, FailedModule, Snapshot, Toolchain
 from bot.report import safe, text
 from bot.report.safe import Md
+from bot.report.text import label, side_words
 
 DEFAULT_NAME = "default"
 
@@ -201,6 +202,23 @@ def _side(s: Snapshot, links: Links | None) -> Side:
 
 
 @dataclass(frozen=True, slots=True)
+class Broken:
+    """A module that did not build: which, on which side (said in words) and go's error lines."""
+
+    module: str
+    directory: str
+    side: str
+    words: str
+    errors: tuple[str, ...]
+
+
+def _broken(f: FailedModule, base: Snapshot, head: Snapshot) -> Broken:
+    return Broken(
+        f.module, f.directory or ".", f.side, side_words(f.side, label(base), label(head)), f.errors
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Allowed:
     """A new escape the gate let through, and the reason given for it."""
 
@@ -274,6 +292,7 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "constants_units": _units(constants),
         "constants_left_out": max(len(constants) - MAX_CONSTANT_ROWS, 0),
         "skipped": tuple(text.skipped_lines(report.head, result)),
+        "failed_modules": tuple(_broken(f, report.base, report.head) for f in result.failed_modules),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
     return _Model(groups, fixed_rows, context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.diff import DiffResult, fingerprint
-from bot.gc.model import Cause, Escape, Kind, ParseStats, Snapshot
+from bot.gc.model import Cause, Escape, FailedModule, Kind, ModuleFailure, ParseStats, Snapshot
 
 SCHEMA_VERSION = 1
 
@@ -76,6 +76,12 @@ def by_cause(records: tuple[Escape, ...] | list[Escape]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+def failed_module_dict(f: FailedModule | ModuleFailure) -> dict[str, Any]:
+    """A module that did not build: its path, directory, side (in a comparison) and go's errors."""
+    side = {"side": f.side} if isinstance(f, FailedModule) else {}
+    return {"module": f.module, "directory": f.directory, **side, "errors": list(f.errors)}
+
+
 def snapshot_dict(s: Snapshot) -> dict[str, Any]:
     """`escape-bot collect --format json`."""
     allocating = [e for e in s.escapes if e.allocates]
@@ -91,6 +97,7 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
             "unknown_cause": sum(e.count for e in allocating if e.cause is Cause.UNKNOWN),
         },
         "stats": stats_dict(s.stats),
+        "failed_modules": [failed_module_dict(f) for f in s.failed_modules],
     }
 
 
@@ -128,5 +135,6 @@ def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra:
         },
         "skipped": skipped_dict(head, result),
         "same_toolchain": base.toolchain == head.toolchain,
+        "failed_modules": [failed_module_dict(f) for f in result.failed_modules],
         **extra,
     }

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Escape, ParseStats, Snapshot, Toolchain
+from bot.gc.model import Escape, ModuleFailure, ParseStats, Snapshot, Toolchain
 from bot.gc.parse import gc_paused
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
 from bot.store.db import begin_write, check_schema, database_errors, make_engine, redact, store_error
@@ -149,7 +149,7 @@ class Store:
         values = {
             **_toolchain_values(snapshot.toolchain),
             "status": OK,
-            "error": None,
+            "error": encode_failed_modules(snapshot.failed_modules),
             "escape_count": len(snapshot.escapes),
             "package_count": len(packages),
             "lines": stats.lines,
@@ -460,7 +460,14 @@ class Store:
             duplicates_collapsed=row.duplicates_collapsed,
             unknown_samples=tuple(json.loads(row.unknown_samples)),
         )
-        return Snapshot(revision=sha, commit=sha, toolchain=toolchain, escapes=tuple(escapes), stats=stats)
+        return Snapshot(
+            revision=sha,
+            commit=sha,
+            toolchain=toolchain,
+            escapes=tuple(escapes),
+            stats=stats,
+            failed_modules=decode_failed_modules(row.error),
+        )
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""
@@ -491,6 +498,25 @@ class Store:
             query = query.where(SnapshotRow.status == OK)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return set(connection.execute(query).scalars())
+
+
+def encode_failed_modules(failed: Sequence[ModuleFailure]) -> str | None:
+    """The `error` of an ok snapshot: the modules that did not build (JSON), or None."""
+    if not failed:
+        return None
+    data = [{"module": f.module, "directory": f.directory, "errors": list(f.errors)} for f in failed]
+    return json.dumps({"failed_modules": data}, ensure_ascii=False)
+
+
+def decode_failed_modules(error: str | None) -> tuple[ModuleFailure, ...]:
+    """`encode_failed_modules` read back; () for None or any other text."""
+    if not error or not error.startswith('{"failed_modules"'):
+        return ()
+    try:
+        data = json.loads(error)["failed_modules"]
+        return tuple(ModuleFailure(d["module"], d["directory"], tuple(d["errors"])) for d in data)
+    except (ValueError, KeyError, TypeError):
+        return ()
 
 
 def _compact_ids(ids: Sequence[int]) -> str:
