@@ -56,7 +56,7 @@ _TOOLCHAIN = click.option(
     "toolchain_key",
     default=None,
     help="Toolchain key of the snapshots to read (default: the newest snapshot's), "
-    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2'.",
+    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'.",
 )
 _LEAKS = click.option(
     "--leaks/--no-leaks",

@@ -143,6 +143,13 @@ class Escape:
         return Position(self.file, self.line, self.column)
 
 
+RECORDS_VERSION = 2
+"""What escape-bot makes of the compiler's output. Bumped whenever records of the same build change
+(1: the first parser; 2: inlined copies at their call sites, constants marked, appends grouped,
+initialiser literals named by their variable), so stored snapshots of another version are not
+reused as a base: their keys differ."""
+
+
 @dataclass(frozen=True, slots=True)
 class Toolchain:
     """What produced a result; base and head are comparable only when these agree."""
@@ -155,10 +162,14 @@ class Toolchain:
 
     @property
     def key(self) -> str:
-        """A stable text key for storage and comparison."""
+        """A stable text key for storage and comparison; it names the records' version too, so a
+        snapshot stored by an escape-bot that read the compiler differently is never compared
+        with one read today (it is built again instead)."""
         tags = ",".join(sorted(self.tags))
         flags = " ".join(self.flags)
-        return f"{self.go_version}/{self.goos}/{self.goarch}/tags={tags}/flags={flags}"
+        return (
+            f"{self.go_version}/{self.goos}/{self.goarch}/tags={tags}/flags={flags}/records={RECORDS_VERSION}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
