@@ -20,7 +20,7 @@ import click
 
 from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
 from bot.config import BuildConfig, Config, load_config
-from bot.errors import EXIT_GATE, BotError
+from bot.errors import EXIT_GATE, BotError, StoreError
 from bot.gate import GateFailed, GatePolicy
 from bot.github import labels
 
@@ -147,11 +147,11 @@ def ci(
     go: str | None,
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
-    from bot.ci import CheckMode, Mode, Settings, run_ci
+    from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
     from bot.github.actions import WorkflowCommands
     from bot.github.artifact import PublishClient, WorkflowRun, load_workflow_run
     from bot.github.client import GitHubClient, RetryPolicy
-    from bot.github.context import Event, PullRequest, load_event, read_environment
+    from bot.github.context import Event, MergeGroup, PullRequest, load_event, read_environment
     from bot.report.text import comparison_text
 
     commands = WorkflowCommands(sys.stdout)
@@ -201,12 +201,17 @@ def ci(
                 artifact=_per_build(artifact, build_name, len(builds)),
                 config=config,
                 acceptance=acceptance,
+                summary_share=len(builds) - i,
             )
-            for build_name, build in builds
+            for i, (build_name, build) in enumerate(builds)
         ]
         settings = runs[0]
         publisher = None
-        if isinstance(event, PullRequest | WorkflowRun) and settings.publishes and settings.token:
+        if (
+            isinstance(event, PullRequest | MergeGroup | WorkflowRun)
+            and settings.publishes
+            and settings.token
+        ):
             policy = RetryPolicy(
                 backoff=retry_backoff,
                 max_wait=max_wait,
@@ -224,7 +229,14 @@ def ci(
             with contextlib.ExitStack() as stack:
                 # publishing an artifact builds nothing: no store (and no checkout) needed
                 wants_store = use_store and run_mode != "publish"
-                store = stack.enter_context(open_store(db_url, repo)) if wants_store else None
+                store: Any = None
+                if wants_store:
+                    try:
+                        store = stack.enter_context(open_store(db_url, repo))
+                    except StoreError as exc:
+                        # the result does not depend on the store: report and publish it first,
+                        # then say the snapshot could not be recorded
+                        store = UnavailableStore(exc.message)
                 outcomes = [
                     run_ci(
                         one,

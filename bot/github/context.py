@@ -78,6 +78,20 @@ class Push:
         return self.branch is not None and self.branch == self.default_branch
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeGroup:
+    """The parts of a `merge_group` payload we use (a merge queue asks for the required checks).
+
+    `head_sha` is the queue's temporary commit (also `GITHUB_SHA`): it is built, and the check run
+    or status goes on it; `base_sha` is its parent on the target branch.
+    """
+
+    head_sha: str
+    base_sha: str
+    head_ref: str  # refs/heads/gh-readonly-queue/main/pr-7-<sha>
+    base_ref: str  # refs/heads/main
+
+
 @dataclass(frozen=True, slots=True)
 class OtherEvent:
     """An event `escape-bot ci` does not handle."""
@@ -85,7 +99,7 @@ class OtherEvent:
     name: str
 
 
-Event = PullRequest | Push | OtherEvent
+Event = PullRequest | Push | MergeGroup | OtherEvent
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -143,6 +157,13 @@ def parse_event(name: str, payload: Any) -> Event:
                 ref=str(_get(payload, "ref")),
                 after=str(_get(payload, "after")),
                 default_branch=str(_get(payload, "repository", "default_branch")),
+            )
+        if name == "merge_group":
+            return MergeGroup(
+                head_sha=str(_get(payload, "merge_group", "head_sha")),
+                base_sha=str(_get(payload, "merge_group", "base_sha")),
+                head_ref=str(_get(payload, "merge_group", "head_ref")),
+                base_ref=str(_get(payload, "merge_group", "base_ref")),
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(

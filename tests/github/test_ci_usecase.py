@@ -137,7 +137,7 @@ def test_settings_and_report_helpers(repo: GitRepo, tmp_path: Path) -> None:
     settings = Settings(repo=repo.path, name="linux", token="ghs_secret")
     assert "ghs_secret" not in repr(settings)
     assert (settings.check_name, settings.status_context) == ("escape-bot (linux)", "escape-bot/linux")
-    with pytest.raises(UsageError, match="handles pull_request and push events, not 'schedule'"):
+    with pytest.raises(UsageError, match="handles pull_request, merge_group and push events, not 'schedule'"):
         run_ci(settings, _environment(tmp_path, "schedule", "a" * 40), OtherEvent("schedule"),
                commands=WorkflowCommands(io.StringIO()))  # fmt: skip
 

@@ -1,7 +1,7 @@
 """The PyGithub adapter against the fake GitHub server on 127.0.0.1: real HTTP, real retries.
 
-Waits are shrunk through RetryPolicy (the production code path, with smaller numbers), so a
-`Retry-After: 30` is honoured as "wait, capped at 0.05 s" and the suite stays fast; the uncapped
+Waits are shrunk through RetryPolicy (the production code path, with smaller numbers): a
+`Retry-After: 0` is retried, a `Retry-After: 30` longer than `max_wait` fails at once; the
 arithmetic is checked on real urllib3 responses at the end.
 """
 
@@ -114,13 +114,23 @@ def test_500_after_the_write_does_not_duplicate(github: FakeGitHub) -> None:
 
 
 def test_secondary_rate_limit_honours_retry_after(github: FakeGitHub) -> None:
-    github.fail("POST", COMMENTS, 403, SECONDARY, headers={"Retry-After": "30"})
-    started = time.monotonic()
+    github.fail("POST", COMMENTS, 403, SECONDARY, headers={"Retry-After": "0"})
     ref = client(github).upsert_comment(7, MARKER, BOT, body("x"))
     assert ref.action == "created"
     assert len(github.requests("POST", COMMENTS)) == 2  # rejected before any write: retried as is
     assert len(github.comments_on(7)) == 1
-    assert time.monotonic() - started < 5  # the 30 s were capped by max_wait
+
+
+def test_a_retry_after_longer_than_max_wait_fails_at_once(github: FakeGitHub) -> None:
+    github.fail("POST", COMMENTS, 403, SECONDARY, headers={"Retry-After": "30"}, times=10)
+    with pytest.raises(GitHubError) as info:
+        client(github).upsert_comment(7, MARKER, BOT, body("x"))
+    assert str(info.value) == (
+        "cannot update the pull request comment: GitHub asks to wait 30 s (Retry-After or rate-limit "
+        "reset), longer than --max-wait 0.05 s; not retried"
+    )
+    assert len(github.requests("POST", COMMENTS)) == 1  # not retried at a shorter wait
+    assert github.comments_on(7) == []
 
 
 def test_5xx_on_reads_and_edits_is_retried(github: FakeGitHub) -> None:
@@ -134,7 +144,7 @@ def test_5xx_on_reads_and_edits_is_retried(github: FakeGitHub) -> None:
 
 
 def test_429_with_a_rate_limit_reset_is_retried(github: FakeGitHub) -> None:
-    reset = str(int(time.time()) + 3600)
+    reset = str(int(time.time()) - 1)  # already passed: wait the 1 s margin
     github.fail(
         "GET",
         COMMENTS,
@@ -142,7 +152,8 @@ def test_429_with_a_rate_limit_reset_is_retried(github: FakeGitHub) -> None:
         "API rate limit exceeded",
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
     )
-    assert client(github).upsert_comment(7, MARKER, BOT, body("x")).action == "created"
+    gh = client(github, policy=RetryPolicy(max_wait=2, request_interval=None, write_interval=None))
+    assert gh.upsert_comment(7, MARKER, BOT, body("x")).action == "created"
     assert [r.method for r in github.requests(path=COMMENTS)] == ["GET", "GET", "POST"]  # 429, retried
 
 
@@ -155,8 +166,9 @@ def test_a_primary_rate_limit_longer_than_max_wait_is_a_clear_error(github: Fake
         "API rate limit exceeded for installation ID 1.",
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
     )
-    with pytest.raises(GitHubError, match=r"rate limited for 36\d\d s, longer than the 0 s escape-bot waits"):
+    with pytest.raises(GitHubError, match=r"GitHub asks to wait 36\d\d s .*longer than --max-wait 0.05 s"):
         client(github).upsert_comment(7, MARKER, BOT, body("x"))
+    assert len(github.requests("GET", COMMENTS)) == 1
 
 
 def test_retries_run_out(github: FakeGitHub) -> None:
