@@ -381,7 +381,7 @@ class _Check:
         self.mode: CheckMode = settings.check if self.publisher is not None else "none"
         self.run: CheckRunRef | None = None
         self.completed = False
-        self.note: str | None = None  # said in the job summary: how the result was reported instead
+        self.note: str | None = None  # Markdown for the job summary: how the result was reported instead
 
     def open(self) -> None:
         """`in_progress` check run or `pending` status; problems wait for the final publish."""
@@ -403,11 +403,14 @@ class _Check:
     def use_status(self) -> None:
         """Check runs need a GitHub App token (a PAT gets 403): report with a commit status."""
         self.mode = "status"
-        self.note = (
-            "check runs can only be created with a GitHub App token (GITHUB_TOKEN is one; this token "
-            f"is not): the result is the commit status `{self.settings.status_context}` instead"
+        why = (
+            "check runs can only be created with a GitHub App token (GITHUB_TOKEN is one; this token is not)"
         )
-        self.commands.annotate("warning", f"escape-bot: {self.note}")
+        context = self.settings.status_context
+        self.note = f"{safe.plain(why)}: the result is the commit status {safe.code_span(context)} instead"
+        self.commands.annotate(
+            "warning", f"escape-bot: {why}: the result is the commit status {context} instead"
+        )
 
     def _status(self, state: str, description: str) -> None:
         assert self.publisher is not None
@@ -814,7 +817,7 @@ def _publish(
         except GitHubError as exc:
             failed.append(exc)
     if check is not None and check.note and environment.step_summary is not None:
-        append_summary(environment.step_summary, f"\n**escape-bot**: {safe.plain(check.note)}\n")
+        append_summary(environment.step_summary, f"\n**escape-bot**: {check.note}\n")
     if denied:
         _degrade(commands, report, denied, target, annotate=check_run is None)
     if failed:

@@ -10,17 +10,20 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 from urllib3 import HTTPResponse
 
 from bot.github.client import (
     Annotation,
+    AppRequiredError,
     GitHubClient,
     GitHubError,
+    PartialCheckRunError,
     PermissionDeniedError,
     RetryPolicy,
     make_retry,
 )
-from tests.github.fake import BOT, REPOSITORY, TOKEN, FakeGitHub
+from tests.github.fake import BOT, PAT, REPOSITORY, TOKEN, FakeGitHub
 
 FAST = RetryPolicy(
     retries=3, backoff=0.01, backoff_max=0.05, max_wait=0.05, request_interval=None, write_interval=None
@@ -273,3 +276,100 @@ def test_which_requests_urllib3_retries() -> None:
     assert retry.is_retry("POST", 403)  # rate limits: rejected before anything was written
     assert not retry.is_retry("POST", 500)  # may have been applied: the caller decides
     assert not retry.is_retry("GET", 404)
+
+
+# ---- as strict as GitHub (issue 12) ----
+
+
+def test_a_comment_post_applied_then_timed_out_is_not_posted_twice(github: FakeGitHub) -> None:
+    # GitHub stores the comment, then the answer comes after the client's 1 s timeout
+    github.fail("POST", COMMENTS, 201, "late", apply=True, delay=2.0)
+    policy = RetryPolicy(retries=3, backoff=0.01, request_interval=None, write_interval=None, timeout=1)
+    ref = client(github, policy=policy).upsert_comment(7, MARKER, BOT, body("x"))
+    assert len(github.requests("POST", COMMENTS)) == 1  # looked again instead of posting again
+    (comment,) = github.comments_on(7)
+    assert (ref.action, ref.id) == ("updated", comment.id) or (ref.action, ref.id) == (
+        "unchanged",
+        comment.id,
+    )
+    assert [r.method for r in github.requests(path=COMMENTS)] == ["GET", "POST", "GET"]
+
+
+def test_an_in_progress_check_run_applied_then_timed_out_is_found_again(github: FakeGitHub) -> None:
+    github.fail("POST", rf"/repos/{REPOSITORY}/check-runs", 201, "late", apply=True, delay=2.0)
+    policy = RetryPolicy(retries=3, backoff=0.01, request_interval=None, write_interval=None, timeout=1)
+    gh = client(github, policy=policy)
+    ref = gh.start_check_run(name="escape-bot", head_sha="ab" * 20)
+    (run,) = github.check_runs.values()  # one run, not a second one left in progress forever
+    assert (ref.id, run.status) == (run.id, "in_progress")
+    done = gh.complete_check_run(ref.id, conclusion="success", title="ok", summary="s")
+    assert (done.id, run.status, run.conclusion) == (run.id, "completed", "success")
+
+
+def test_a_422_keeps_githubs_errors_detail(github: FakeGitHub) -> None:
+    github.comment_limit = 10
+    with pytest.raises(GitHubError) as info:
+        client(github).upsert_comment(7, MARKER, BOT, body("a comment longer than ten characters"))
+    assert str(info.value) == (
+        "cannot update the pull request comment: GitHub answered 422 Validation Failed: "
+        "body is too long (maximum is 10 characters)"
+    )
+
+
+def test_a_personal_access_token_cannot_create_check_runs(github: FakeGitHub) -> None:
+    with pytest.raises(AppRequiredError, match="check runs need a GitHub App token such as GITHUB_TOKEN"):
+        client(github, token=PAT).start_check_run(name="escape-bot", head_sha="ab" * 20)
+    assert len(github.requests("POST", "check-runs")) == 1 and github.check_runs == {}
+
+
+def test_a_partly_posted_check_run_is_reported_as_such(github: FakeGitHub) -> None:
+    github.fail("PATCH", rf"/repos/{REPOSITORY}/check-runs/\d+", 404, "Not Found", times=1)
+    with pytest.raises(PartialCheckRunError) as info:
+        client(github).create_check_run(
+            name="escape-bot", head_sha="ab" * 20, conclusion="failure", title="t", summary="s",
+            annotations=_annotations(120),
+        )  # fmt: skip
+    assert str(info.value).startswith("the check run was posted with 50 of its 120 annotations: ")
+    (run,) = github.check_runs.values()
+    assert (info.value.run.id, info.value.run.annotations, len(run.annotations)) == (run.id, 50, 50)
+
+
+def test_annotation_and_summary_texts_are_cut_in_githubs_units(github: FakeGitHub) -> None:
+    long = Annotation(path="p/p.go", line=1, level="failure", title="τ" * 300, message="λ" * 40_000,
+                      raw_details="μ" * 40_000)  # fmt: skip
+    client(github).create_check_run(
+        name="escape-bot", head_sha="ab" * 20, conclusion="failure", title="t", summary="ω" * 40_000,
+        annotations=[long],
+    )  # fmt: skip
+    (run,) = github.check_runs.values()
+    (a,) = run.annotations
+    assert len(a["title"]) == 255 and len(a["message"].encode()) <= 65_536 < len(long.message.encode())
+    assert len(a["raw_details"].encode()) <= 65_536 and a["message"].endswith("…")
+    assert 65_000 < len(run.summary.encode()) <= 65_535
+
+
+def test_the_fake_is_as_strict_as_github(github: FakeGitHub) -> None:
+    """What escape-bot must never send: the fake answers it as GitHub does."""
+    url = f"{github.api_url}/repos/{REPOSITORY}"
+    headers = {"Authorization": f"token {TOKEN}"}
+    github.commits = {"ab" * 20}
+
+    def post(path: str, data: dict[str, object]) -> requests.Response:
+        return requests.post(f"{url}/{path}", json=data, headers=headers, timeout=10)
+
+    run = {"name": "escape-bot", "head_sha": "ab" * 20}
+    assert post("check-runs", {**run, "status": "completed"}).status_code == 422  # no conclusion
+    assert post("check-runs", {**run, "status": "done"}).status_code == 422
+    assert post("check-runs", {**run, "conclusion": "passed"}).status_code == 422
+    assert post("check-runs", {**run, "head_sha": "cd" * 20, "status": "queued"}).status_code == 422
+    big = {"title": "t", "summary": "é" * 33_000}  # 33,000 characters, 66,000 bytes
+    assert post("check-runs", {**run, "status": "in_progress", "output": big}).status_code == 422
+    many = {"title": "t", "summary": "s", "annotations": [_annotations(1)[0].payload()] * 51}
+    assert post("check-runs", {**run, "status": "in_progress", "output": many}).status_code == 422
+    assert post(f"statuses/{'ab' * 20}", {"state": "passed", "context": "c"}).status_code == 422
+    assert post(f"statuses/{'cd' * 20}", {"state": "success", "context": "c"}).status_code == 422
+    pat = requests.post(f"{url}/check-runs", json=run, headers={"Authorization": f"token {PAT}"}, timeout=10)
+    assert (pat.status_code, pat.json()["message"]) == (403, "You must authenticate via a GitHub App.")
+    created = post("check-runs", {**run, "conclusion": "success"})
+    assert created.status_code == 201 and created.json()["status"] == "completed"
+    assert github.check_runs and len(github.check_runs) == 1
