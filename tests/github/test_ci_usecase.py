@@ -174,3 +174,28 @@ def test_push_that_does_not_build_is_recorded_as_failed(repo: GitRepo, tmp_path:
         key = toolchain(BuildOptions(), repo.path).key
         assert store.snapshot_status(REPOSITORY, sha, key) == "failed"
         assert "undefined: missing" in (store.failure(REPOSITORY, sha, key) or "")
+
+
+def test_build_configurations_share_the_steps_one_mib_job_summary(repo: GitRepo, tmp_path: Path) -> None:
+    """Three configurations append to one job summary that already holds ~0.9 MiB: together they
+    stay within GitHub's 1 MiB for the step, each in its own part, each saying what it left out."""
+    funcs = "".join(f"\nfunc R{i:03d}() *T {{\n\tt := T{{A: {i}}}\n\treturn &t\n}}\n" for i in range(400))
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE_GO}, "base")
+    head = repo.commit({"p/p.go": BASE_GO + funcs}, "head")
+    pr = PullRequest(number=1, base_sha=base, head_sha=head, base_ref="main",
+                     head_repository=REPOSITORY, base_repository=REPOSITORY)  # fmt: skip
+    env = _environment(tmp_path, "pull_request", head)
+    summary = tmp_path / "summary.md"
+    summary.write_text(
+        "x" * 900_000 + "\n"
+    )  # what earlier steps of the job... no: this step's earlier output
+    for share, name in ((3, "linux"), (2, "darwin"), (1, "windows")):
+        settings = Settings(repo=repo.path, name=name, comment=False, check="none", summary_share=share)
+        outcome = run_ci(settings, env, pr, commands=WorkflowCommands(io.StringIO()))
+        assert outcome.exit_code == 1
+    text = summary.read_text()
+    assert len(text.encode()) <= 1024 * 1024
+    parts = text[900_001:].split("**:x: 400 new heap escapes**")
+    assert len(parts) == 4  # all three configurations wrote their report
+    assert text.count("Left out to stay within") == 3
+    assert "The JSON report (output `report-path`) has everything." in text
