@@ -186,9 +186,7 @@ def test_build_configurations_share_the_steps_one_mib_job_summary(repo: GitRepo,
                      head_repository=REPOSITORY, base_repository=REPOSITORY)  # fmt: skip
     env = _environment(tmp_path, "pull_request", head)
     summary = tmp_path / "summary.md"
-    summary.write_text(
-        "x" * 900_000 + "\n"
-    )  # what earlier steps of the job... no: this step's earlier output
+    summary.write_text("x" * 900_000 + "\n")  # written earlier in the same step
     for share, name in ((3, "linux"), (2, "darwin"), (1, "windows")):
         settings = Settings(repo=repo.path, name=name, comment=False, check="none", summary_share=share)
         outcome = run_ci(settings, env, pr, commands=WorkflowCommands(io.StringIO()))
