@@ -38,7 +38,7 @@ from typing import Literal, Protocol, runtime_checkable
 from bot import app, git
 from bot.commit import CommitInfo
 from bot.config import Config
-from bot.errors import EXIT_GATE, EXIT_OK, BotError, BuildError, StoreError, UsageError
+from bot.errors import EXIT_GATE, EXIT_OK, BotError, BuildError, GitError, StoreError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, evaluate
 from bot.gc.model import Escape, Snapshot
 from bot.gc.run import BuildOptions, toolchain
@@ -62,6 +62,7 @@ from bot.github.client import (
 )
 from bot.github.context import ActionsEnvironment, Event, MergeGroup, PullRequest, Push
 from bot.github.labels import Acceptance
+from bot.github.positions import Positions, locate, positions
 from bot.report import limits, safe
 from bot.report.limits import Limit
 from bot.report.render import (
@@ -219,6 +220,8 @@ class _Target:
     number: int | None  # None: a merge group, which has no comment thread
     head_sha: str
     from_fork: bool
+    # where the built commit's lines are in head_sha (annotations are placed by head_sha's lines)
+    positions: Positions = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,11 +254,14 @@ def status_description(report: Report) -> str:
     return text if len(text) <= 140 else text[:139] + "…"
 
 
-def check_annotations(report: Report) -> list[Annotation]:
-    """One check-run annotation per new heap escape, on its line in the head commit.
+def check_annotations(report: Report, where: Positions | None = None) -> list[Annotation]:
+    """One check-run annotation per new heap escape, on its line in the commit the check run is on.
 
-    Escapes that block the gate are failures (warnings when the gate does not fail); allowed
-    ones are notices that say why they were allowed.
+    `where` maps the built commit's lines to that commit's (a merge commit's lines differ from the
+    PR head's when the base changed the file above them); an escape on a line the base changed
+    has no place there and gets no annotation (the summary still lists it). Escapes that block the
+    gate are failures (warnings when the gate does not fail); allowed ones are notices that say
+    why they were allowed.
     """
     blocking_level: Literal["failure", "warning"] = (
         "failure" if report.decision.verdict is Verdict.FAIL else "warning"
@@ -267,10 +273,13 @@ def check_annotations(report: Report) -> list[Annotation]:
             continue
         times = f" ({e.count} allocations)" if e.count > 1 else ""
         reason = allowed.get(id(e))
+        line = locate(where or {}, e.file, max(e.line, 1))
+        if line is None:
+            continue
         out.append(
             Annotation(
                 path=e.file,
-                line=max(e.line, 1),
+                line=line,
                 level="notice" if reason is not None else blocking_level,
                 title=f"New heap escape: {e.cause.label}" + (" (allowed)" if reason is not None else ""),
                 message=f"{e.message}{times} in {e.function} [{e.cause.value}]"
@@ -312,11 +321,12 @@ def _degrade(
     level: Literal["error", "warning"] = "error" if report.decision.verdict is Verdict.FAIL else "warning"
     new = [e for e in report.result.new if e.kind.allocates]
     for e in new[:MAX_COMMAND_ANNOTATIONS]:
+        line = locate(target.positions, e.file, max(e.line, 1))  # the job's annotations: head's lines
         commands.annotate(
             level,
             f"{e.message} in {e.function} [{e.cause.value}]",
-            file=e.file,
-            line=max(e.line, 1),
+            file=e.file if line is not None else None,
+            line=line,
             title=f"New heap escape: {e.cause.label}",
         )
     if len(new) > MAX_COMMAND_ANNOTATIONS:
@@ -600,7 +610,9 @@ def _pull_request(
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
     )
-    target = _Target(pr.number, pr.head_sha, pr.from_fork)
+    target = _Target(
+        pr.number, pr.head_sha, pr.from_fork, _head_positions(repo, environment.sha, pr, comparison)
+    )
     directory = report_directory(settings, environment, repo)
     artifact_path = None
     extra: dict[str, str | int] = {}
@@ -703,6 +715,16 @@ def _merge_group(
         degraded=published.denied,
         check_run=published.check_run,
     )
+
+
+def _head_positions(repo: Path, built: str, pr: PullRequest, comparison: app.Comparison) -> Positions:
+    """How the merge commit's lines map to the PR head's, for the check run's annotations; without
+    the head commit (a shallow clone that cannot fetch it) the merge commit's lines are used."""
+    try:
+        git.ensure_commit(repo, pr.head_sha, "head")
+        return positions(repo, built, pr.head_sha, [e.file for e in comparison.result.new])
+    except GitError:
+        return {}
 
 
 def _write_reports(
@@ -847,7 +869,7 @@ def _post_check_run(
     conclusion = decision.verdict.conclusion
     title = headline(_units(report.result.new), _units(report.result.fixed), decision.verdict)
     summary = intro + render(report, Flavour.CHECK, limit=room)
-    annotations = check_annotations(report)
+    annotations = check_annotations(report, target.positions)
     if check is not None and check.run is not None:
         return publisher.complete_check_run(
             check.run.id,
