@@ -76,7 +76,7 @@ from bot.report.render import (
     headline,
     render,
 )
-from bot.report.sarif import sarif_log
+from bot.report.sarif import sarif_log, snapshot_log
 from bot.report.serialize import by_cause, comparison_dict, snapshot_dict
 
 CheckMode = Literal["check-run", "status", "none"]
@@ -1023,12 +1023,17 @@ def _push(
             store_error = exc  # the report and the job summary first, then the failure
     else:
         commands.annotate("notice", "escape-bot has no store (--db): the snapshot was not recorded")
-    report_path = _write_json(
-        report_directory(settings, environment, repo) / "report.json", snapshot_dict(snapshot)
-    )
+    directory = report_directory(settings, environment, repo)
+    report_path = _write_json(directory / "report.json", snapshot_dict(snapshot))
+    # the default branch's code-scanning baseline, which pull requests' alerts are compared with
+    links = Links(server_url=environment.server_url, repository=environment.repository)
+    sarif_path = _write_json(directory / "report.sarif", snapshot_log(snapshot, settings.name, links))
     heap = sum(e.count for e in snapshot.escapes if e.kind.allocates)
     if environment.output is not None:
-        write_outputs(environment.output, {"escape-count": heap, "report-path": str(report_path)})
+        write_outputs(
+            environment.output,
+            {"escape-count": heap, "report-path": str(report_path), "sarif-path": str(sarif_path)},
+        )
     if environment.step_summary is not None:
         what = {True: "recorded", False: "already recorded", None: "not recorded (no store)"}[recorded]
         if store_error is not None:
@@ -1043,5 +1048,10 @@ def _push(
             f"the snapshot of {environment.sha[:12]} could not be recorded: {store_error.message}"
         )
     return Outcome(
-        exit_code=EXIT_OK, event="push", snapshot=snapshot, report_path=report_path, recorded=recorded
+        exit_code=EXIT_OK,
+        event="push",
+        snapshot=snapshot,
+        report_path=report_path,
+        sarif_path=sarif_path,
+        recorded=recorded,
     )

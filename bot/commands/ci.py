@@ -261,6 +261,8 @@ def ci(
             exc.details = ""
         raise
 
+    if len(outcomes) > 1 and environment.output is not None:
+        _combined_outputs(environment.output, [r.name for r in runs], outcomes)
     failed = []
     for outcome in outcomes:
         if outcome.comparison is not None:
@@ -275,6 +277,39 @@ def ci(
             failed.append(outcome.decision.reason)
     if failed:
         raise GateFailed(f"gate failed: {'; '.join(failed)}")
+
+
+def _combined_outputs(path: Path, names: list[str], outcomes: list[Any]) -> None:
+    """Several build configurations in one step: outputs for all of them, written last (each
+    configuration's own went before and would otherwise be the last one's only). `sarif-path`
+    becomes a directory of one SARIF file per configuration (upload-sarif takes a directory; each
+    file's automationDetails id is its own category)."""
+    import shutil
+
+    from bot.github.actions import write_outputs
+
+    values: dict[str, str | int] = {}
+    sarifs = [(n, o.sarif_path) for n, o in zip(names, outcomes, strict=True) if o.sarif_path is not None]
+    if sarifs:
+        directory = Path(os.path.commonpath([p.parent for _, p in sarifs])) / "sarif"
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, sarif in sarifs:
+            shutil.copyfile(sarif, directory / f"{name}.sarif")
+        values["sarif-path"] = str(directory)
+    compared = [o.comparison.result for o in outcomes if o.comparison is not None]
+    if compared:
+
+        def units(records: Any) -> int:
+            return sum(e.count for e in records if e.kind.allocates)
+
+        values["new-count"] = sum(units(r.new) for r in compared)
+        values["fixed-count"] = sum(units(r.fixed) for r in compared)
+    decided = [o.decision for o in outcomes if o.decision is not None]
+    if decided:
+        worst = max(decided, key=lambda d: ("pass", "warn", "fail").index(d.verdict.value))
+        values["verdict"] = worst.verdict.value
+    values["names"] = ",".join(names)
+    write_outputs(path, values)
 
 
 def _per_build(path: Path | None, name: str, builds: int) -> Path | None:

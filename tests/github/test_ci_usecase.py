@@ -8,6 +8,7 @@ with GitHub, are in test_ci_e2e.py.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,11 @@ def test_push_to_the_default_branch_is_recorded_once(repo: GitRepo, tmp_path: Pa
     assert sorted(e.expression for e in snapshot.escapes if e.kind.allocates) == ["g", "n", "t"]
     assert _outputs(tmp_path)["escape-count"] == "3"
     assert Path(_outputs(tmp_path)["report-path"]).is_file()
+    # the code-scanning baseline: every heap escape of the default branch, unchanged, as notes
+    (baseline,) = json.loads(Path(_outputs(tmp_path)["sarif-path"]).read_text())["runs"]
+    assert sorted(r["properties"]["expression"] for r in baseline["results"]) == ["g", "n", "t"]
+    assert {(r["baselineState"], r["level"]) for r in baseline["results"]} == {("unchanged", "note")}
+    assert baseline["automationDetails"]["id"] == "escape-bot/default/"
     assert "3 heap escapes in" in (tmp_path / "summary.md").read_text()
 
     again = run_ci(
