@@ -132,8 +132,17 @@ class Settings:
 class Publisher(Protocol):
     """What the use case needs from GitHub (bot/github/client.py)."""
 
-    def upsert_comment(self, number: int, marker: str, author: str, body: str) -> CommentRef:
-        """Create or edit the sticky comment."""
+    def upsert_comment(
+        self,
+        number: int,
+        marker: str,
+        author: str,
+        body: str,
+        *,
+        create: bool = True,
+        outdated: Literal["edit", "minimize-and-repost"] = "edit",
+    ) -> CommentRef | None:
+        """Create or edit the sticky comment (None: none to edit, and `create` was False)."""
 
     def label_actor(self, number: int, label: str) -> str | None:
         """Who added `label` to the PR."""
@@ -222,6 +231,7 @@ class _Target:
     from_fork: bool
     # where the built commit's lines are in head_sha (annotations are placed by head_sha's lines)
     positions: Positions = field(default_factory=dict)
+    closed: bool = False  # a closed pull request gets no comment
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,7 +621,11 @@ def _pull_request(
         links=Links(server_url=environment.server_url, repository=environment.repository),
     )
     target = _Target(
-        pr.number, pr.head_sha, pr.from_fork, _head_positions(repo, environment.sha, pr, comparison)
+        pr.number,
+        pr.head_sha,
+        pr.from_fork,
+        _head_positions(repo, environment.sha, pr, comparison),
+        closed=pr.state == "closed",
     )
     directory = report_directory(settings, environment, repo)
     artifact_path = None
@@ -791,16 +805,41 @@ def _publish(
     comment: CommentRef | None = None
     check_run: CheckRunRef | None = None
     decision = report.decision
-    if publisher is not None and settings.comment and target.number is not None:
+    policy = settings.config.comment
+    if target.closed and settings.comment and policy.when != "never":
+        commands.annotate("notice", f"escape-bot: pull request #{target.number} is closed: no comment")
+    elif publisher is not None and settings.comment and target.number is not None and policy.when != "never":
+        # `changes` / `failure`: post only then, but keep an earlier comment up to date
+        create = {
+            "always": True,
+            "changes": bool(_units(report.result.new) or _units(report.result.fixed)),
+            "failure": decision.verdict is Verdict.FAIL,
+        }[policy.when]
         try:
             body = render(report, Flavour.COMMENT, limit=COMMENT_LIMIT)
             comment = publisher.upsert_comment(
-                target.number, safe.marker(settings.name), settings.author_login, body
+                target.number,
+                safe.marker(settings.name),
+                settings.author_login,
+                body,
+                create=create,
+                outdated=policy.outdated,
             )
         except PermissionDeniedError as exc:
             denied.append(exc)
         except GitHubError as exc:
             failed.append(exc)
+        if (
+            comment is not None
+            and comment.posted_as
+            and comment.posted_as.lower() != settings.author_login.lower()
+        ):
+            commands.annotate(
+                "warning",
+                f"escape-bot: the comment was posted as {comment.posted_as}, but --author-login is "
+                f"{settings.author_login}: the next run will not find it and will post another; "
+                f"set --author-login {comment.posted_as} (the action's author-login input)",
+            )
     # details_url is ignored for GITHUB_TOKEN's check runs: the summary links the comment itself
     link = (comment.url if comment else None) or environment.run_url
     mode = check.mode if check is not None else settings.check

@@ -158,6 +158,18 @@ class GateConfig:
     budgets: tuple[Budget, ...] = ()
 
 
+CommentWhen = Literal["always", "changes", "failure", "never"]
+CommentOutdated = Literal["edit", "minimize-and-repost"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommentConfig:
+    """`[comment]`: when the sticky comment is posted, and what becomes of an outdated one."""
+
+    when: CommentWhen = "always"  # changes: new or fixed escapes, or an earlier comment to update
+    outdated: CommentOutdated = "edit"  # minimize-and-repost: hide the old one, post a new one
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The effective configuration (defaults when there is no file)."""
@@ -171,6 +183,7 @@ class Config:
     gate: GateConfig = GateConfig()
     allow: tuple[AllowEntry, ...] = ()
     accept_label: str | None = "escape-bot/accept"
+    comment: CommentConfig = CommentConfig()
     source: str = "defaults"  # the file it came from
 
     def wants(self, file: str) -> bool:
@@ -186,7 +199,8 @@ class Config:
 
 # --- reading -------------------------------------------------------------------------------------
 
-_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept"}
+_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept", "comment"}
+_COMMENT = {"when", "outdated"}
 _BUILD = {"name", "tags", "goos", "goarch"}
 _GATE = {"fail-on", "kinds", "max-new", "budget"}
 _BUDGET = {"package", "cause", "max-new"}
@@ -380,6 +394,9 @@ def _config(data: Mapping[str, Any], source: str) -> Config:
         _check_keys(accept, _ACCEPT, "accept")
         # an empty label turns acceptance off
         accept_label = _str(accept.get("label", accept_label), "accept.label").strip() or None
+    comment = defaults.comment
+    if "comment" in data:
+        comment = _comment(data["comment"])
     return Config(
         include=include,
         exclude=exclude,
@@ -388,8 +405,21 @@ def _config(data: Mapping[str, Any], source: str) -> Config:
         gate=_gate(data["gate"]) if "gate" in data else defaults.gate,
         allow=_allow(data["allow"]) if "allow" in data else (),
         accept_label=accept_label,
+        comment=comment,
         source=source,
     )
+
+
+def _comment(value: Any) -> CommentConfig:
+    table = _table(value, "comment")
+    _check_keys(table, _COMMENT, "comment")
+    when = _str(table.get("when", "always"), "comment.when")
+    if when not in ("always", "changes", "failure", "never"):
+        raise ConfigError(f"comment.when: expected always, changes, failure or never, got {when!r}")
+    outdated = _str(table.get("outdated", "edit"), "comment.outdated")
+    if outdated not in ("edit", "minimize-and-repost"):
+        raise ConfigError(f"comment.outdated: expected edit or minimize-and-repost, got {outdated!r}")
+    return CommentConfig(when=when, outdated=outdated)  # type: ignore[arg-type]
 
 
 def effective(config: Config) -> dict[str, Any]:
@@ -426,6 +456,7 @@ def effective(config: Config) -> dict[str, Any]:
             for a in config.allow
         ],
         "accept": {"label": config.accept_label},
+        "comment": {"when": config.comment.when, "outdated": config.comment.outdated},
     }
 
 

@@ -44,6 +44,7 @@ MAX_ANNOTATIONS = 1000  # 20 requests: bounded against the 1,000 requests/hour o
 STATUS_DESCRIPTION_LIMIT = limits.STATUS_DESCRIPTION.size
 _NOT_ACCESSIBLE = "resource not accessible by integration"
 _APP_ONLY = "you must authenticate via a github app"
+_OUTDATED = "<!-- escape-bot: an outdated report, minimized -->"
 
 
 class GitHubError(BotError):
@@ -197,7 +198,8 @@ class CommentRef:
 
     id: int
     url: str | None
-    action: Literal["created", "updated", "unchanged"]
+    action: Literal["created", "updated", "unchanged", "reposted"]
+    posted_as: str | None = None  # the login a new comment got: not --author-login means a wrong one
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,31 +348,61 @@ class GitHubClient:
             if first_line(c.body) == marker and c.user is not None and c.user.login.lower() == author.lower()
         ]
 
-    def upsert_comment(self, number: int, marker: str, author: str, body: str) -> CommentRef:
-        """Edit our comment on PR `number`, or create it; extra copies of ours are deleted."""
+    def upsert_comment(
+        self,
+        number: int,
+        marker: str,
+        author: str,
+        body: str,
+        *,
+        create: bool = True,
+        outdated: Literal["edit", "minimize-and-repost"] = "edit",
+    ) -> CommentRef | None:
+        """Edit our comment on PR `number`, or create it (None when there is none and `create` is
+        False); extra copies of ours are deleted. With `minimize-and-repost` a changed report is
+        posted as a new comment, and the old one loses its marker and is minimized as outdated."""
         if first_line(body) != marker:
             raise ValueError("the comment body must start with its marker")
         issue = self._repo.get_issue(number)
         with self._api("update the pull request comment", "pull-requests: write"):
-            for attempt in range(self.policy.retries + 1):
-                ours = self._ours(issue, marker, author)
-                if ours:
-                    first, *copies = ours
-                    for copy in copies:  # two runs raced; keep the oldest
-                        copy.delete()
-                    if first.body == body:
-                        return CommentRef(first.id, first.html_url, "unchanged")
-                    first.edit(body)
-                    return CommentRef(first.id, first.html_url, "updated")
-                try:
-                    created = issue.create_comment(body)
-                except (GithubException, requests.exceptions.Timeout) as exc:
-                    if not _maybe_applied(exc) or attempt == self.policy.retries:
-                        raise
-                    # the POST may have been applied before the error: look again before posting
-                    self._sleep(self.policy.delay(attempt))
-                    continue
-                return CommentRef(created.id, created.html_url, "created")
+            ours = self._ours(issue, marker, author)
+            if not ours:
+                if not create:
+                    return None
+                created = self._create(issue, marker, body, skip=set())
+                return CommentRef(created.id, created.html_url, "created", _login(created))
+            first, *copies = ours
+            for copy in copies:  # two runs raced; keep the oldest
+                copy.delete()
+            if first.body == body:
+                return CommentRef(first.id, first.html_url, "unchanged")
+            if outdated == "edit":
+                first.edit(body)
+                return CommentRef(first.id, first.html_url, "updated")
+            created = self._create(issue, marker, body, skip={first.id})
+            # no longer ours: the next run must not edit or delete it
+            first.edit(_OUTDATED + "\n" + (first.body or "").split("\n", 1)[-1])
+        with self._api("minimize the outdated comment (GraphQL minimizeComment)", "pull-requests: write"):
+            first.minimize("OUTDATED")
+        return CommentRef(created.id, created.html_url, "reposted", _login(created))
+
+    def _create(self, issue: Issue, marker: str, body: str, skip: set[int]) -> IssueComment:
+        """POST the comment; after a 5xx or a timeout the POST may have been applied, so the
+        comments are read again (whoever the token posts as) before posting again."""
+        for attempt in range(self.policy.retries + 1):
+            try:
+                return issue.create_comment(body)
+            except (GithubException, requests.exceptions.Timeout) as exc:
+                if not _maybe_applied(exc) or attempt == self.policy.retries:
+                    raise
+                self._sleep(self.policy.delay(attempt))
+                found = [
+                    c
+                    for c in issue.get_comments()
+                    if c.id not in skip and first_line(c.body) == marker and c.body == body
+                ]
+                if found:
+                    return found[-1]
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ---- checks and statuses ----
@@ -504,3 +536,7 @@ def _output(title: str, summary: str, annotations: list[dict[str, Any]]) -> dict
         "summary": limits.CHECK_SUMMARY.cut(summary),
         "annotations": annotations,
     }
+
+
+def _login(comment: IssueComment) -> str | None:
+    return comment.user.login if comment.user is not None else None

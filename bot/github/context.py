@@ -52,6 +52,7 @@ class PullRequest:
     base_ref: str
     head_repository: str  # owner/name of the head; differs from the base repository for forks
     base_repository: str
+    state: str = "open"  # "closed": a re-run on a closed pull request posts no comment
 
     @property
     def from_fork(self) -> bool:
@@ -151,6 +152,7 @@ def parse_event(name: str, payload: Any) -> Event:
                 # null when the fork was deleted
                 head_repository=str((pr["head"].get("repo") or {}).get("full_name", "")),
                 base_repository=str(_get(payload, "pull_request", "base", "repo", "full_name")),
+                state=str(pr.get("state") or "open"),
             )
         if name == "push":
             return Push(

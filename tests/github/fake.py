@@ -46,6 +46,7 @@ class Comment:
     issue: int
     body: str
     login: str
+    minimized: str | None = None  # the GraphQL minimizeComment classifier
 
 
 @dataclass
@@ -172,7 +173,10 @@ class FakeGitHub:
 
     def handle(self, request: Request) -> Response:
         path = request.path
-        if self.prefix:
+        graphql = self.prefix.removesuffix("/v3") + "/graphql"  # /graphql, or /api/graphql on GHES
+        if path == graphql:
+            path = "/graphql"
+        elif self.prefix:
             if not path.startswith(self.prefix + "/"):
                 return _json({"message": "Not Found"}, 404)
             path = path[len(self.prefix) :]
@@ -217,6 +221,8 @@ class FakeGitHub:
             ("GET", rf"/repos/{repo}/pulls/(\d+)", self._get_pull),
             ("GET", rf"/repos/{repo}/issues/(\d+)/events", self._list_events),
         ]
+        if path == "/graphql" and request.method == "POST":
+            return self._graphql(payload)
         for method, pattern, handler in routes:
             m = re.fullmatch(pattern, path)
             if m and request.method == method:
@@ -254,6 +260,37 @@ class FakeGitHub:
                 422,
             )
         return None
+
+    def _graphql(self, payload: Any) -> Response:
+        """The one mutation escape-bot sends: minimizeComment(input: {subjectId, classifier})."""
+        query = str(payload.get("query", ""))
+        data = (payload.get("variables") or {}).get("input") or {}
+        if "minimizeComment" not in query:
+            return _json({"errors": [{"message": "this fake knows only minimizeComment"}]})
+        classifier = data.get("classifier")
+        if classifier not in ("ABUSE", "DUPLICATE", "OFF_TOPIC", "OUTDATED", "RESOLVED", "SPAM"):
+            return _json(
+                {"errors": [{"message": f"Argument 'classifier' has an invalid value ({classifier})"}]}
+            )
+        subject = str(data.get("subjectId", ""))
+        comment = (
+            self.comments.get(int(subject[3:]))
+            if subject.startswith("IC_") and subject[3:].isdigit()
+            else None
+        )
+        if comment is None:
+            return _json(
+                {
+                    "errors": [
+                        {
+                            "type": "NOT_FOUND",
+                            "message": f"Could not resolve to a node with the global id of '{subject}'",
+                        }
+                    ]
+                }
+            )
+        comment.minimized = classifier
+        return _json({"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}})
 
     def _list_comments(self, request: Request, payload: Any, login: str, issue: str) -> Response:
         per_page = int(request.args.get("per_page", "30"))
