@@ -22,6 +22,7 @@ from bot.github.context import ActionsEnvironment, OtherEvent, PullRequest, Push
 from tests.conftest import GitRepo, go_mod
 from tests.github.fake import REPOSITORY
 from tests.github.workflow import BASE_GO, HEAD_GO
+from tests.store.conftest import postgresql_server  # noqa: F401  (the fixture, for PostgreSQL)
 
 
 class MemoryStore:
@@ -203,3 +204,48 @@ def test_build_configurations_share_the_steps_one_mib_job_summary(repo: GitRepo,
     assert len(parts) == 4  # all three configurations wrote their report
     assert text.count("Left out to stay within") == 3
     assert "The JSON report (output `report-path`) has everything." in text
+
+
+def _read_only(url: str) -> str:
+    """The same database, opened so that every write fails (SQLite mode=ro; PostgreSQL read-only
+    transactions), as a store on a read-only volume or with a read-only role would."""
+    from urllib.parse import quote
+
+    if url.startswith("sqlite:///"):
+        return f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+    base, _, query = url.partition("?")
+    options = dict(part.split("=", 1) for part in query.split("&") if part)
+    from urllib.parse import unquote
+
+    current = unquote(options.pop("options", ""))
+    options["options"] = quote(f"{current} -cdefault_transaction_read_only=on".strip(), safe="")
+    return base + "?" + "&".join(f"{k}={v}" for k, v in options.items())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_push_whose_store_cannot_be_written_reports_first_then_fails(
+    kind: str, repo: GitRepo, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from bot.errors import StoreError
+    from bot.store import Store
+    from tests.store.conftest import database
+
+    sha = repo.commit({"go.mod": go_mod(), "p/p.go": HEAD_GO}, "add escapes")
+    push = Push(ref="refs/heads/main", after=sha, default_branch="main")
+    with database(kind, request, tmp_path / "db") as url:
+        Store.open(url).close()  # the schema, at head
+        with (
+            Store.open(_read_only(url)) as store,
+            pytest.raises(StoreError, match=f"the snapshot of {sha[:12]} could not be recorded: "),
+        ):
+            run_ci(
+                Settings(repo=repo.path),
+                _environment(tmp_path, "push", sha),
+                push,
+                commands=WorkflowCommands(io.StringIO()),
+                store=store,
+            )
+    # the report and the job summary were written first
+    assert Path(_outputs(tmp_path)["report-path"]).is_file() and _outputs(tmp_path)["escape-count"] == "3"
+    assert "3 heap escapes in" in (summary := (tmp_path / "summary.md").read_text())
+    assert "NOT recorded: database" in summary
