@@ -20,7 +20,7 @@ from bot.gc.model import Snapshot
 from bot.github.actions import WorkflowCommands
 from bot.github.context import ActionsEnvironment, OtherEvent, PullRequest, Push
 from tests.conftest import GitRepo, go_mod
-from tests.github.fake import REPOSITORY
+from tests.github.fake import REPOSITORY, TOKEN, FakeGitHub
 from tests.github.workflow import BASE_GO, HEAD_GO
 from tests.store.conftest import postgresql_server  # noqa: F401  (the fixture, for PostgreSQL)
 
@@ -249,3 +249,28 @@ def test_a_push_whose_store_cannot_be_written_reports_first_then_fails(
     assert Path(_outputs(tmp_path)["report-path"]).is_file() and _outputs(tmp_path)["escape-count"] == "3"
     assert "3 heap escapes in" in (summary := (tmp_path / "summary.md").read_text())
     assert "NOT recorded: database" in summary
+
+
+def test_a_crash_still_completes_the_check(repo: GitRepo, tmp_path: Path, github: FakeGitHub) -> None:
+    """Any exception, not only a known failure: the check run opened first is completed as failure."""
+    from bot.github.client import GitHubClient, RetryPolicy
+
+    class Broken(MemoryStoreWithLookup):
+        def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+            raise RuntimeError("the store fell over")
+
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE_GO}, "base")
+    head = repo.commit({"p/p.go": HEAD_GO}, "head")
+    pr = PullRequest(number=7, base_sha=base, head_sha=head, base_ref="main",
+                     head_repository=REPOSITORY, base_repository=REPOSITORY)  # fmt: skip
+    client = GitHubClient(api_url=github.api_url, token=TOKEN, repository=REPOSITORY,
+                          policy=RetryPolicy(request_interval=None, write_interval=None))  # fmt: skip
+    with pytest.raises(RuntimeError, match="the store fell over"):
+        run_ci(Settings(repo=repo.path), _environment(tmp_path, "pull_request", head), pr,
+               commands=WorkflowCommands(io.StringIO()), publisher=client, store=Broken())  # fmt: skip
+    client.close()
+    (check,) = github.check_runs.values()
+    assert (check.head_sha, check.status, check.conclusion) == (head, "completed", "failure")
+    assert "unexpected error: RuntimeError: the store fell over" in check.summary
+    assert "could not give a verdict" in (tmp_path / "summary.md").read_text()
+    assert github.comments == {}
