@@ -52,6 +52,7 @@ from bot.github.artifact import (
     write_artifact,
 )
 from bot.github.client import (
+    MAX_ANNOTATIONS,
     Annotation,
     AppRequiredError,
     CheckRunRef,
@@ -904,11 +905,23 @@ def _post_check_run(
     if environment.run_url:
         where.append(f"[the job summary]({safe.url(environment.run_url)})")
     intro = f"The full report: {' and '.join(where)}.\n\n" if where else ""
+    annotations = check_annotations(report, target.positions)
+    escapes = sum(1 for e in report.result.new if e.kind.allocates)
+    unplaced = escapes - len(annotations)
+    if unplaced:
+        intro += (
+            f"{unplaced:,} new heap escape{'s are' if unplaced != 1 else ' is'} not annotated: on "
+            "lines the base branch changed, which the pull request's head does not have.\n\n"
+        )
+    if len(annotations) > MAX_ANNOTATIONS:
+        intro += (
+            f"Annotations on the first {MAX_ANNOTATIONS:,} of {len(annotations):,} new heap escapes "
+            "only (each request adds 50); the report below and the JSON report list all of them.\n\n"
+        )
     room = Limit(limits.CHECK_SUMMARY.size - limits.CHECK_SUMMARY.measure(intro), "bytes")
     conclusion = decision.verdict.conclusion
     title = headline(_units(report.result.new), _units(report.result.fixed), decision.verdict)
     summary = intro + render(report, Flavour.CHECK, limit=room)
-    annotations = check_annotations(report, target.positions)
     if check is not None and check.run is not None:
         return publisher.complete_check_run(
             check.run.id,

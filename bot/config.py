@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from bot.errors import UsageError
 from bot.gc.model import Cause, Escape, Kind
@@ -419,7 +419,7 @@ def _comment(value: Any) -> CommentConfig:
     outdated = _str(table.get("outdated", "edit"), "comment.outdated")
     if outdated not in ("edit", "minimize-and-repost"):
         raise ConfigError(f"comment.outdated: expected edit or minimize-and-repost, got {outdated!r}")
-    return CommentConfig(when=when, outdated=outdated)  # type: ignore[arg-type]
+    return CommentConfig(when=cast(CommentWhen, when), outdated=cast(CommentOutdated, outdated))
 
 
 def effective(config: Config) -> dict[str, Any]:

@@ -189,7 +189,8 @@ def test_a_huge_report_is_cut_below_the_limits(repo: GitRepo, github: FakeGitHub
     )
     assert note and 0 < int(note.group(1)) < 1200, comment.body[-600:]
     (check,) = github.check_runs.values()
-    assert len(check.summary) <= 65_535 and len(check.annotations) == 1000
+    assert len(check.summary.encode()) <= 65_535 and len(check.annotations) == 1000
+    assert "Annotations on the first 1,000 of 1,200 new heap escapes only" in check.summary
     assert "Left out" not in run.summary  # the job summary has room for all of them
     assert run.summary.count("ReturnsAPointerToALocalVariable") >= 2400  # rows and explanations
     assert run.report()["counts"]["new"] == 1200
