@@ -370,3 +370,22 @@ def test_the_fake_is_as_strict_as_github(github: FakeGitHub) -> None:
     created = post("check-runs", {**run, "conclusion": "success"})
     assert created.status_code == 201 and created.json()["status"] == "completed"
     assert github.check_runs and len(github.check_runs) == 1
+
+
+def test_completing_an_opened_check_run_sends_50_annotations_per_request(github: FakeGitHub) -> None:
+    gh = client(github)
+    ref = gh.start_check_run(name="escape-bot", head_sha="ab" * 20, details_url="https://example.invalid/run")
+    done = gh.complete_check_run(
+        ref.id, conclusion="failure", title="120 new", summary="s", annotations=_annotations(120)
+    )
+    writes = github.requests(path="check-runs")
+    assert [(r.method, r.json.get("status"), r.json.get("conclusion")) for r in writes] == [
+        ("POST", "in_progress", None),
+        ("PATCH", "completed", "failure"),
+        ("PATCH", None, None),
+        ("PATCH", None, None),
+    ]
+    assert [len(r.json.get("output", {}).get("annotations", [])) for r in writes] == [0, 50, 50, 20]
+    (run,) = github.check_runs.values()
+    assert (done.annotations, len(run.annotations), run.status) == (120, 120, "completed")
+    assert run.details_url == "https://example.invalid/run"

@@ -75,3 +75,30 @@ def test_check_annotations_are_on_the_heads_lines(repo: GitRepo, github: FakeGit
     assert sorted(a["start_line"] for a in check.annotations) == [14, 19, 24]  # HEAD_GO's lines
     (comment,) = github.comments_on(7)
     assert f"/blob/{merge}/p/p.go#L18" in comment.body  # the merge commit's line, where the link points
+
+
+def test_an_escape_on_a_line_only_the_base_has_is_not_annotated(
+    repo: GitRepo, github: FakeGitHub, tmp_path: Path
+) -> None:
+    """The PR makes Keep leak its argument; the base meanwhile added a caller: the caller's value
+    escapes in the merge commit, on a line the PR's head does not have."""
+    keep = "package p\n\ntype T struct{ A int }\n\nvar G *T\n\nfunc Keep(p *T) { _ = p }\n"
+    use = "\nfunc Use() int {\n\tx := T{}\n\tKeep(&x)\n\treturn x.A\n}\n"
+    more = "\nfunc More() int {\n\ty := T{}\n\tKeep(&y)\n\treturn y.A\n}\n"
+    repo.commit({"go.mod": go_mod(), "p/p.go": keep + use}, "base")
+    repo.git("checkout", "--quiet", "-b", "feature")
+    head = repo.commit({"p/p.go": keep.replace("_ = p", "G = p") + use}, "Keep keeps")
+    repo.git("checkout", "--quiet", "main")
+    main = repo.commit({"p/p.go": keep + use + more}, "a new caller")
+    merge = merge_commit(repo, main, head, 7)
+    env = actions_env(github, tmp_path, "pull_request", pr_payload(7, main, head), merge)
+    know_commits(github, repo)
+    proc = PullRequestRun(repo, main, head, merge, env, tmp_path).run()
+    assert proc.returncode == 1, proc.stderr
+    (check,) = github.check_runs.values()
+    assert [(a["start_line"], a["message"].split(" in ")[0]) for a in check.annotations] == [
+        (10, "moved to heap: x")
+    ]
+    assert "1 new heap escape is not annotated: on lines the base branch changed" in check.summary
+    (comment,) = github.comments_on(7)
+    assert "moved to heap: y" in comment.body  # still reported
