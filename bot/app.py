@@ -4,6 +4,7 @@ the CLI only parses options and prints what these return."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -12,10 +13,12 @@ from typing import Literal, Protocol
 
 from bot import git
 from bot.annotations import Annotations, scan
+from bot.attribution import Attribution, ChangedLines, attribute
 from bot.commit import CommitInfo
-from bot.diff import DiffResult, diff
+from bot.diff import EXCLUDED, Counting, DiffResult, diff
 from bot.gc.model import Escape, Snapshot
-from bot.gc.run import BuildOptions, collect, toolchain
+from bot.gc.parse import module_file_mapper
+from bot.gc.run import BuildOptions, collect, find_modules, toolchain
 
 Progress = Callable[[str], None]
 """Receives short status lines ('building base abc1234', a package name)."""
@@ -119,11 +122,13 @@ def compare(
     store: SnapshotStore | None = None,
     progress: Progress = _quiet,
     keep: Callable[[Escape], bool] | None = None,
+    counting: Counting | None = None,
 ) -> Comparison:
     """Build (or load) base and head and diff them. Both builds share the Go build cache.
 
-    `keep` filters the escapes of both sides before they are compared (include/exclude globs);
-    snapshots are stored unfiltered.
+    Escapes that `keep` refuses (include/exclude globs) are matched like the others, then
+    counted as skipped (`excluded`) instead of listed; snapshots are stored unfiltered.
+    `counting` says whether constants and generated files count (`[gate]`).
     """
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
@@ -131,8 +136,27 @@ def compare(
     base, base_source = snapshot_of(root, base_rev, options, store, progress)
     head, head_source = snapshot_of(root, head_rev, options, store, progress)
     renames = git.renames(root, base_sha, head_sha)
-    if keep is not None:
+    skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
+    result = diff(base.escapes, head.escapes, renames, skip=skip, counting=counting)
+    if keep is not None:  # the sides as reported: only the wanted files
         base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
-    result = diff(base.escapes, head.escapes, renames)
     return Comparison(base, head, result, base_source, head_source, renames)
+
+
+def attribute_new(root: Path, comparison: Comparison) -> dict[Escape, Attribution]:
+    """Why each new heap escape of a comparison appeared (bot/attribution.py): the change's lines
+    from git, head's sources, and the compiler's file names mapped to repository paths."""
+    base_sha, head_sha = comparison.base.commit, comparison.head.commit
+    if not base_sha or not head_sha:
+        return {}
+    changes = ChangedLines(git.changed_lines(root, base_sha, head_sha))
+    modules = {m.path: m.directory for m in find_modules(root)}
+    return attribute(
+        comparison.result.new,
+        comparison.base,
+        comparison.head,
+        changes,
+        source=functools.cache(lambda file: git.file_at(root, head_sha, file)),
+        files=module_file_mapper(modules),
+    )

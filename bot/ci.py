@@ -37,9 +37,10 @@ from typing import Literal, Protocol, runtime_checkable
 
 from bot import app, git
 from bot.commit import CommitInfo
-from bot.config import Config
+from bot.config import CONFIG_FILE, Config, parse_config
+from bot.diff import DiffResult
 from bot.errors import EXIT_GATE, EXIT_OK, BotError, BuildError, GitError, StoreError, UsageError
-from bot.gate import GateDecision, GatePolicy, Verdict, evaluate
+from bot.gate import GateDecision, GatePolicy, Verdict, Waived, evaluate
 from bot.gc.model import Escape, Snapshot
 from bot.gc.run import BuildOptions, toolchain
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
@@ -47,8 +48,10 @@ from bot.github.artifact import (
     ArtifactError,
     PullRequestHead,
     Results,
+    TrustedSuppressions,
     WorkflowRun,
     read_artifact,
+    trusted_suppressions,
     write_artifact,
 )
 from bot.github.client import (
@@ -60,6 +63,7 @@ from bot.github.client import (
     GitHubError,
     PartialCheckRunError,
     PermissionDeniedError,
+    TooLargeError,
 )
 from bot.github.context import ActionsEnvironment, Event, MergeGroup, PullRequest, Push
 from bot.github.labels import Acceptance
@@ -106,6 +110,9 @@ class Settings:
     artifact: Path | None = None  # analyze: where the results go (default REPORT_DIR/artifact); publish: read
     config: Config = field(default_factory=Config)  # include/exclude globs (the gate is in `gate`)
     acceptance: Acceptance | None = None  # the PR carries the acceptance label
+    # publish: the configuration of the workflow's own checkout of the default branch (--config);
+    # None: the base branch's `.escape-bot.toml`, read through the API. Never the artifact's.
+    trusted_config: Config | None = None
     summary_share: int = 1  # build configurations still to write the step's job summary, this one included
 
     def __post_init__(self) -> None:
@@ -184,10 +191,14 @@ class Publisher(Protocol):
 
 @runtime_checkable
 class ArtifactPublisher(Publisher, Protocol):
-    """The publish job also reads the pull request, to confirm its head commit."""
+    """The publish job also reads the pull request (its head, base and labels) and the base
+    branch's files (the configuration, the lines inline suppressions cover)."""
 
     def pull_request(self, number: int) -> PullRequestHead:
         """The pull request as it is now."""
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        """The text of `path` at commit `ref`; None when there is no such file."""
 
 
 class SnapshotRecorder(Protocol):
@@ -257,8 +268,8 @@ def report_directory(settings: Settings, environment: ActionsEnvironment, root: 
 
 def status_description(report: Report) -> str:
     """`3 new heap escapes, 1 fixed (returned 2, global 1)`, at most 140 characters."""
-    new = [e for e in report.result.new if e.kind.allocates]
-    fixed = [e for e in report.result.fixed if e.kind.allocates]
+    new = report.result.counted(report.result.new)  # constants boxed into interfaces do not count
+    fixed = report.result.counted(report.result.fixed)
     text = headline(sum(e.count for e in new), sum(e.count for e in fixed), report.decision.verdict)
     causes = ", ".join(f"{c} {n}" for c, n in by_cause(new).items())
     text = f"{text} ({causes})" if causes else text
@@ -279,23 +290,25 @@ def check_annotations(report: Report, where: Positions | None = None) -> list[An
     )
     allowed = {id(w.escape): w.reason for w in report.decision.waived}
     out = []
-    for e in report.result.new:
-        if not e.kind.allocates:
-            continue
+    for e in report.result.counted(report.result.new):
         times = f" ({e.count} allocations)" if e.count > 1 else ""
         reason = allowed.get(id(e))
-        line = locate(where or {}, e.file, max(e.line, 1))
-        if line is None:
+        at = locate(where or {}, e.file, max(e.line, 1))
+        if at is None:
             continue
+        # data for the API, never Markdown, but shown: controls escaped (a bidi override in a
+        # file name reorders what the reader sees; a newline fakes a second line)
         out.append(
             Annotation(
-                path=e.file,
-                line=line,
+                path=safe.visible(e.file),
+                line=at,
                 level="notice" if reason is not None else blocking_level,
                 title=f"New heap escape: {e.cause.label}" + (" (allowed)" if reason is not None else ""),
-                message=f"{e.message}{times} in {e.function} [{e.cause.value}]"
-                + (f"; {reason}" if reason is not None else ""),
-                raw_details="\n".join(explanation_lines(e)),
+                message=safe.visible(
+                    f"{e.message}{times} in {e.function} [{e.cause.value}]"
+                    + (f"; {reason}" if reason is not None else "")
+                ),
+                raw_details="\n".join(safe.visible(line) for line in explanation_lines(e)),
             )
         )
     return out
@@ -330,13 +343,13 @@ def _degrade(
     if not annotate:
         return
     level: Literal["error", "warning"] = "error" if report.decision.verdict is Verdict.FAIL else "warning"
-    new = [e for e in report.result.new if e.kind.allocates]
+    new = report.result.counted(report.result.new)
     for e in new[:MAX_COMMAND_ANNOTATIONS]:
         line = locate(target.positions, e.file, max(e.line, 1))  # the job's annotations: head's lines
         commands.annotate(
             level,
-            f"{e.message} in {e.function} [{e.cause.value}]",
-            file=e.file if line is not None else None,
+            safe.visible(f"{e.message} in {e.function} [{e.cause.value}]"),
+            file=safe.visible(e.file) if line is not None else None,
             line=line,
             title=f"New heap escape: {e.cause.label}",
         )
@@ -609,6 +622,7 @@ def _pull_request(
             store=lookup,
             progress=progress,
             keep=lambda e: settings.config.wants(e.file),
+            counting=settings.gate.counting,
         )
     annotations = app.annotations_at(repo, comparison.head.commit, [e.file for e in comparison.result.new])
     accepted_by = _accepted_by(settings, pr, publisher)
@@ -641,8 +655,8 @@ def _pull_request(
             base=comparison.base,
             head=comparison.head,
             result=comparison.result,
-            policy=settings.gate,
             annotations=annotations,
+            source=lambda file: git.file_at(repo, comparison.head.commit, file),
             base_source=comparison.base_source,
             head_source=comparison.head_source,
         )
@@ -770,8 +784,8 @@ def _write_reports(
         write_outputs(
             environment.output,
             {
-                "new-count": _units(report.result.new),
-                "fixed-count": _units(report.result.fixed),
+                "new-count": _units(report.result, report.result.new),
+                "fixed-count": _units(report.result, report.result.fixed),
                 "verdict": report.decision.verdict.value,
                 "report-path": str(report_path),
                 "sarif-path": str(sarif_path),
@@ -785,9 +799,10 @@ def _write_reports(
     return report_path, sarif_path
 
 
-def _units(records: tuple[Escape, ...]) -> int:
-    """Heap-allocation units (leaking-param records are contracts, not allocations)."""
-    return sum(e.count for e in records if e.kind.allocates)
+def _units(result: DiffResult, records: tuple[Escape, ...]) -> int:
+    """Heap-allocation units that count (leaking-param records are contracts, constants boxed
+    into interfaces allocate nothing unless `[gate] constants`)."""
+    return sum(e.count for e in result.counted(records))
 
 
 def _publish(
@@ -813,7 +828,9 @@ def _publish(
         # `changes` / `failure`: post only then, but keep an earlier comment up to date
         create = {
             "always": True,
-            "changes": bool(_units(report.result.new) or _units(report.result.fixed)),
+            "changes": bool(
+                _units(report.result, report.result.new) or _units(report.result, report.result.fixed)
+            ),
             "failure": decision.verdict is Verdict.FAIL,
         }[policy.when]
         try:
@@ -906,7 +923,7 @@ def _post_check_run(
         where.append(f"[the job summary]({safe.url(environment.run_url)})")
     intro = f"The full report: {' and '.join(where)}.\n\n" if where else ""
     annotations = check_annotations(report, target.positions)
-    escapes = sum(1 for e in report.result.new if e.kind.allocates)
+    escapes = len(report.result.counted(report.result.new))
     unplaced = escapes - len(annotations)
     if unplaced:
         intro += (
@@ -920,7 +937,9 @@ def _post_check_run(
         )
     room = Limit(limits.CHECK_SUMMARY.size - limits.CHECK_SUMMARY.measure(intro), "bytes")
     conclusion = decision.verdict.conclusion
-    title = headline(_units(report.result.new), _units(report.result.fixed), decision.verdict)
+    title = headline(
+        _units(report.result, report.result.new), _units(report.result, report.result.fixed), decision.verdict
+    )
     summary = intro + render(report, Flavour.CHECK, limit=room)
     if check is not None and check.run is not None:
         return publisher.complete_check_run(
@@ -949,7 +968,12 @@ def _publish_artifact(
     commands: WorkflowCommands,
     publisher: Publisher | None,
 ) -> Outcome:
-    """`--mode publish`: post the results a pull_request run left in its artifact."""
+    """`--mode publish`: post the results a pull_request run left in its artifact.
+
+    The artifact is data (escapes, source comments); everything that decides is trusted: the
+    policy is the base branch's configuration (or the workflow's own, `--config`), the head,
+    its repository and the labels are what the API says about the pull request now.
+    """
     if run.event != "pull_request":
         commands.annotate(
             "notice",
@@ -967,26 +991,36 @@ def _publish_artifact(
     results = read_artifact(settings.artifact)
     _check_artifact(settings, environment, run, results)
     current = publisher.pull_request(results.number)
-    if current.head_sha != results.head_sha:
-        raise ArtifactError(
-            f"not published: pull request #{results.number} is at {current.head_sha[:12]} now and the "
-            f"results are for {results.head_sha[:12]}; the run for the newer commit publishes its own"
+    _confirm_head(run, results, current)
+    config = settings.trusted_config or _base_config(publisher, current)
+    policy = GatePolicy.from_config(config)
+    if not settings.gate.fail_on_new:  # the publish step's own `fail-on: never`
+        policy = replace(policy, fail_on_new=False)
+    # the trusted include/exclude apply again: the PR's own configuration chose what was analysed
+    # and what counts ([gate] constants) is the trusted policy's too; what the analyze run skipped
+    # (generated files, its excludes) stays counted in `skipped`
+    result = replace(
+        results.result,
+        new=tuple(config.filter(results.result.new)),
+        fixed=tuple(config.filter(results.result.fixed)),
+        counting=policy.counting,
+    )
+    trusted = trusted_suppressions(
+        results, lambda file: _base_file(publisher, file, current.base_sha), config.gate.pr_suppressions
+    )
+    if trusted.ignored:
+        commands.annotate(
+            "notice",
+            f"{len(trusted.ignored)} //escape-bot:allow comment(s) added by the pull request were not "
+            "counted: in fork-safe mode only those on lines unchanged from the base branch count "
+            "(gate.pr-suppressions = true counts them too)",
         )
-    if (
-        run.head_repository
-        and current.head_repository
-        and run.head_repository.lower() != current.head_repository.lower()
-    ):
-        raise ArtifactError(
-            f"not published: pull request #{results.number} comes from {current.head_repository}, "
-            f"the workflow run from {run.head_repository}"
-        )
-    # the verdict follows from the artifact's escapes and recorded policy, never from a field in it
-    decision = evaluate(results.result, results.policy, results.annotations)
+    accepted_by = _label_acceptance(publisher, current, config.accept_label)
+    decision = _mark_added(evaluate(result, policy, trusted.annotations, accepted_by), trusted, policy)
     report = Report(
         base=results.base,
         head=results.head,
-        result=results.result,
+        result=result,
         decision=decision,
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
@@ -1001,7 +1035,7 @@ def _publish_artifact(
         event="workflow_run",
         decision=decision,
         comparison=app.Comparison(
-            results.base, results.head, results.result, results.base_source, results.head_source, {}
+            results.base, results.head, result, results.base_source, results.head_source, {}
         ),
         report_path=report_path,
         sarif_path=sarif_path,
@@ -1009,6 +1043,81 @@ def _publish_artifact(
         comment=published.comment,
         check_run=published.check_run,
     )
+
+
+def _confirm_head(run: WorkflowRun, results: Results, current: PullRequestHead) -> None:
+    """The pull request must be at the commit the run built, from the repository the run ran
+    for: both sides must say so (a deleted fork, `head.repo: null`, confirms nothing)."""
+    if current.head_sha != results.head_sha:
+        raise ArtifactError(
+            f"not published: pull request #{results.number} is at {current.head_sha[:12]} now and the "
+            f"results are for {results.head_sha[:12]}; the run for the newer commit publishes its own"
+        )
+    if not current.head_repository:
+        raise ArtifactError(
+            f"not published: GitHub names no head repository for pull request #{results.number} "
+            "(its fork was deleted), so nothing confirms that the workflow run built it"
+        )
+    if not run.head_repository:
+        raise ArtifactError(
+            f"not published: the workflow run names no head repository, so nothing confirms that it "
+            f"built pull request #{results.number} (from {current.head_repository})"
+        )
+    if run.head_repository.lower() != current.head_repository.lower():
+        raise ArtifactError(
+            f"not published: pull request #{results.number} comes from {current.head_repository}, "
+            f"the workflow run from {run.head_repository}"
+        )
+
+
+def _base_config(publisher: ArtifactPublisher, current: PullRequestHead) -> Config:
+    """`.escape-bot.toml` of the pull request's base commit (as the API names it), else the defaults."""
+    if not current.base_sha:
+        raise ArtifactError(f"not published: GitHub names no base commit for pull request #{current.number}")
+    text = publisher.file_at(CONFIG_FILE, current.base_sha)
+    if text is None:
+        return Config()
+    return parse_config(
+        text, f"{CONFIG_FILE} of {current.base_ref or 'the base branch'} ({current.base_sha[:12]})"
+    )
+
+
+def _base_file(publisher: ArtifactPublisher, file: str, base_sha: str) -> str | None:
+    """A base-branch file for suppression checks; one over the API's 1 MB counts as absent."""
+    try:
+        return publisher.file_at(file, base_sha)
+    except TooLargeError:
+        return None
+
+
+def _label_acceptance(
+    publisher: ArtifactPublisher, current: PullRequestHead, label: str | None
+) -> str | None:
+    """Who accepted a failing gate: the label must be on the pull request now (the API's labels),
+    and the issue's events say who added it. Nothing of it comes from the artifact."""
+    if not label or label not in current.labels:
+        return None
+    actor = publisher.label_actor(current.number, label)
+    return f"@{actor}" if actor else "an unknown user"
+
+
+def _mark_added(decision: GateDecision, trusted: TrustedSuppressions, policy: GatePolicy) -> GateDecision:
+    """Escapes allowed by a suppression the pull request added say so in the comment."""
+    if not trusted.added:
+        return decision
+    waived = []
+    for w in decision.waived:
+        e = w.escape
+        comments = trusted.annotations.get(e.file)
+        found = comments.suppression_for(e.line) if comments is not None else None
+        # the allow-list comes first in the gate: only escapes no entry matched were allowed inline
+        inline = found is not None and not any(a.matches(e) for a in policy.allow)
+        if found is not None and inline and (e.file, found.line) in trusted.added:
+            reason = f"allowed inline by a comment this pull request adds (line {found.line}): {found.reason}"
+            waived.append(Waived(e, reason))
+        else:
+            waived.append(w)
+    return replace(decision, waived=tuple(waived))
 
 
 def _check_artifact(

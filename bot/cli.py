@@ -202,6 +202,7 @@ def diff_command(
                 store=store,
                 progress=progress,
                 keep=lambda e: config.wants(e.file),
+                counting=policy.counting,
             )
             new_files = [e.file for e in comparison.result.new]
             annotations = app.annotations_at(root, comparison.head.commit, new_files)

@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 
 from bot.errors import UsageError
 from bot.gc.model import Cause, Escape, Kind
+from bot.globs import GlobError, GlobMatcher
 
 CONFIG_FILE = ".escape-bot.toml"
 DEFAULT_EXCLUDE = ("vendor/**", "**/vendor/**", "testdata/**", "**/testdata/**")
@@ -31,19 +32,25 @@ class ConfigError(UsageError):
 
 
 class Glob:
-    """A path glob: `*` and `?` stay within one path segment, `**` spans segments, `[...]` classes."""
+    """A path glob: `*` and `?` stay within one path segment, `**` spans segments, `[...]` classes.
 
-    __slots__ = ("pattern", "regex")
+    Matched in linear time by bot/globs.py (a configuration or an allow-list may come from an
+    untrusted pull request: no pattern may take exponential time)."""
+
+    __slots__ = ("matcher", "pattern")
 
     def __init__(self, pattern: str, *, key: str) -> None:
         if not isinstance(pattern, str) or not pattern:
             raise ConfigError(f"{key}: a glob must be a non-empty string")
         self.pattern = pattern
-        self.regex = re.compile(_translate(pattern, key))
+        try:
+            self.matcher = GlobMatcher(pattern)
+        except GlobError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
 
     def match(self, text: str) -> bool:
         """True when the whole of `text` matches."""
-        return self.regex.fullmatch(text) is not None
+        return self.matcher.match(text)
 
     def __repr__(self) -> str:
         return f"Glob({self.pattern!r})"
@@ -53,40 +60,6 @@ class Glob:
 
     def __hash__(self) -> int:
         return hash(self.pattern)
-
-
-def _translate(pattern: str, key: str) -> str:
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif ch == "*":
-            out.append("[^/]*")
-            i += 1
-        elif ch == "?":
-            out.append("[^/]")
-            i += 1
-        elif ch == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
-            if end < 0:
-                raise ConfigError(f"{key}: invalid glob {pattern!r}: '[' without a closing ']'")
-            body = pattern[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-            i = end + 1
-        elif ch == "]":
-            raise ConfigError(f"{key}: invalid glob {pattern!r}: ']' without an opening '['")
-        else:
-            out.append(re.escape(ch))
-            i += 1
-    return "".join(out)
 
 
 # --- the configuration ---------------------------------------------------------------------------
@@ -156,6 +129,11 @@ class GateConfig:
     kinds: tuple[Kind, ...] = DEFAULT_KINDS
     max_new: int = 0  # for escapes no budget covers
     budgets: tuple[Budget, ...] = ()
+    constants: bool = False  # count constants boxed into interfaces (they allocate nothing)
+    generated: bool = False  # gate files with a `// Code generated ... DO NOT EDIT.` header
+    # --mode publish: `//escape-bot:allow` comments the pull request adds count too (else only
+    # those on lines unchanged from the base branch); listed as such in the comment
+    pr_suppressions: bool = False
 
 
 CommentWhen = Literal["always", "changes", "failure", "never"]
@@ -202,7 +180,7 @@ class Config:
 _TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept", "comment"}
 _COMMENT = {"when", "outdated"}
 _BUILD = {"name", "tags", "goos", "goarch"}
-_GATE = {"fail-on", "kinds", "max-new", "budget"}
+_GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions"}
 _BUDGET = {"package", "cause", "max-new"}
 _ALLOW = {"package", "function", "expression", "cause", "reason"}
 _ACCEPT = {"label"}
@@ -327,11 +305,20 @@ def _gate(value: Any) -> GateConfig:
                 key=key,
             )
         )
+    flags = {}
+    for name in ("constants", "generated", "pr-suppressions"):
+        flag = table.get(name, False)
+        if not isinstance(flag, bool):
+            raise ConfigError(f"gate.{name}: expected true or false, got {_type(flag)}")
+        flags[name] = flag
     return GateConfig(
         fail_on="new" if fail_on == "new" else "never",
         kinds=kinds,
         max_new=0 if max_new is None else max_new,
         budgets=tuple(budgets),
+        constants=flags["constants"],
+        generated=flags["generated"],
+        pr_suppressions=flags["pr-suppressions"],
     )
 
 
@@ -436,6 +423,8 @@ def effective(config: Config) -> dict[str, Any]:
             "fail-on": config.gate.fail_on,
             "kinds": [k.value for k in config.gate.kinds],
             "max-new": config.gate.max_new,
+            "constants": config.gate.constants,
+            "generated": config.gate.generated,
             "budget": [
                 {
                     "package": b.package.pattern if b.package else None,
@@ -444,6 +433,7 @@ def effective(config: Config) -> dict[str, Any]:
                 }
                 for b in config.gate.budgets
             ],
+            "pr-suppressions": config.gate.pr_suppressions,
         },
         "allow": [
             {

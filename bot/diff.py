@@ -12,6 +12,10 @@ unmatched:
 4. package, file, kind, expression and the line's text (the enclosing function was renamed).
 
 Renamed files (git's rename detection) are mapped before matching.
+
+Everything is matched, then split: records in files the policy does not gate (a `// Code
+generated` header, an `exclude` glob) are counted per reason in `skipped`, never listed; a
+constant boxed into an interface (`static`) is listed but not counted unless `Counting` says so.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.gc.model import Escape, Kind
 
@@ -44,6 +48,32 @@ def fingerprint(escape: Escape) -> str:
     )
 
 
+GENERATED = "generated"  # a `// Code generated ... DO NOT EDIT.` header
+EXCLUDED = "excluded"  # an `exclude` glob (or outside the `include` globs)
+
+
+@dataclass(frozen=True, slots=True)
+class Counting:
+    """What counts (and is gated): `[gate] constants` and `[gate] generated`."""
+
+    constants: bool = False  # constants boxed into interfaces allocate nothing
+    generated: bool = False  # escapes in files with a `// Code generated` header
+
+    def counts(self, escape: Escape) -> bool:
+        """True when a listed record counts towards new / fixed and the gate."""
+        return self.constants or not escape.static
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Heap-escape units of one reason that are neither listed nor gated."""
+
+    reason: str
+    head: int  # in the head snapshot
+    new: int = 0  # of them, added by the change
+    fixed: int = 0  # removed by the change
+
+
 @dataclass(frozen=True, slots=True)
 class DiffResult:
     """What changed between two snapshots. `count` on each record says how many units."""
@@ -51,15 +81,23 @@ class DiffResult:
     new: tuple[Escape, ...]
     fixed: tuple[Escape, ...]
     unchanged: tuple[Escape, ...]  # head's records
+    skipped: tuple[Skipped, ...] = ()
+    counting: Counting = field(default_factory=Counting)
 
     def counts(self, kinds: Iterable[Kind] | None = None) -> dict[str, int]:
-        """Units new / fixed / unchanged, optionally only of some kinds."""
+        """Units new / fixed / unchanged, optionally only of some kinds; constants only when
+        `counting.constants`."""
         wanted = set(kinds) if kinds is not None else set(Kind)
+        counted = self.counting.counts
 
         def total(records: Sequence[Escape]) -> int:
-            return sum(e.count for e in records if e.kind in wanted)
+            return sum(e.count for e in records if e.kind in wanted and counted(e))
 
         return {"new": total(self.new), "fixed": total(self.fixed), "unchanged": total(self.unchanged)}
+
+    def counted(self, records: Iterable[Escape]) -> list[Escape]:
+        """The heap escapes among `records` that count (what the gate looks at)."""
+        return [e for e in records if e.kind.allocates and self.counting.counts(e)]
 
 
 Unit = tuple[int, Escape]  # (ordinal among the escape's `count`, record)
@@ -138,10 +176,63 @@ def _regroup(units: Iterable[Unit]) -> tuple[Escape, ...]:
     return tuple(out)
 
 
+SkipRule = Callable[[Escape], str | None]
+"""The reason an escape is not gated (`excluded`, `generated`), or None."""
+
+
 def diff(
-    base: Iterable[Escape], head: Iterable[Escape], renames: Mapping[str, str] | None = None
+    base: Iterable[Escape],
+    head: Iterable[Escape],
+    renames: Mapping[str, str] | None = None,
+    *,
+    skip: SkipRule | None = None,
+    counting: Counting | None = None,
 ) -> DiffResult:
-    """Compare two snapshots' escapes. `renames` maps base file paths to head file paths."""
+    """Compare two snapshots' escapes. `renames` maps base file paths to head file paths.
+
+    Both sides are matched whole, so a function moved out of an excluded or generated file is
+    not new; then records for which `skip` gives a reason, and generated files unless
+    `counting.generated`, are taken out of the lists and counted in `skipped`.
+    """
     renames = renames or {}
+    counting = counting or Counting()
+    head = list(head)
     pairs, fixed, new = pair_units((replace(e, file=renames.get(e.file, e.file)) for e in base), head)
-    return DiffResult(new=_regroup(new), fixed=_regroup(fixed), unchanged=_regroup(h for _, h in pairs))
+
+    def reason(e: Escape) -> str | None:
+        why = skip(e) if skip is not None else None
+        if why is None and e.generated and not counting.generated:
+            why = GENERATED
+        return why
+
+    def split(units: Iterable[Unit], tally: Counter[str]) -> list[Unit]:
+        kept = []
+        for unit in units:
+            why = reason(unit[1])
+            if why is None:
+                kept.append(unit)
+            elif unit[1].kind.allocates:
+                tally[why] += 1
+        return kept
+
+    in_head: Counter[str] = Counter()
+    new_skipped: Counter[str] = Counter()
+    fixed_skipped: Counter[str] = Counter()
+    for e in head:
+        why = reason(e)
+        if why is not None and e.kind.allocates:
+            in_head[why] += e.count
+    kept_new = split(new, new_skipped)
+    kept_fixed = split(fixed, fixed_skipped)
+    unchanged = split((h for _, h in pairs), Counter())
+    skipped = tuple(
+        Skipped(r, in_head[r], new_skipped[r], fixed_skipped[r])
+        for r in sorted(set(in_head) | set(new_skipped) | set(fixed_skipped))
+    )
+    return DiffResult(
+        new=_regroup(kept_new),
+        fixed=_regroup(kept_fixed),
+        unchanged=_regroup(unchanged),
+        skipped=skipped,
+        counting=counting,
+    )

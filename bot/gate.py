@@ -2,6 +2,9 @@
 
 Only new heap allocations (`moved-to-heap`, `escapes-to-heap` by default) are gated;
 leaking-param changes are reported, never gated (contracts whose cost shows at call sites).
+Constants boxed into interfaces (no allocation) are gated only with `[gate] constants = true`;
+escapes in generated files reach the gate only with `[gate] generated = true` (the diff keeps
+them out of `new` otherwise).
 The steps, in order (docs/configuration.md):
 
 1. a new escape that breaks a `//gcassert:noescape` annotation blocks, whatever else applies;
@@ -16,13 +19,13 @@ The steps, in order (docs/configuration.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 
 from bot.annotations import Annotations
 from bot.config import AllowEntry, Budget, Config, ConfigError
-from bot.diff import DiffResult
+from bot.diff import Counting, DiffResult
 from bot.errors import EXIT_GATE, BotError
 from bot.gc.model import Escape, Kind
 
@@ -61,6 +64,7 @@ class GatePolicy:
     budget: int = 0
     budgets: tuple[Budget, ...] = ()
     allow: tuple[AllowEntry, ...] = ()
+    counting: Counting = field(default_factory=Counting)  # `[gate] constants` / `generated`
 
     @classmethod
     def from_config(cls, config: Config) -> GatePolicy:
@@ -72,6 +76,7 @@ class GatePolicy:
             budget=gate.max_new,
             budgets=gate.budgets,
             allow=config.allow,
+            counting=Counting(constants=gate.constants, generated=gate.generated),
         )
 
 
@@ -134,7 +139,8 @@ def evaluate(
     strict: list[Escape] = []
     waived: list[Waived] = []
     counted: list[tuple[Escape, Budget | None]] = []
-    for e in (e for e in result.new if e.kind in policy.kinds):
+    # constants boxed into interfaces allocate nothing: gated only with `[gate] constants`
+    for e in (e for e in result.new if e.kind in policy.kinds and policy.counting.counts(e)):
         comments = annotations.get(e.file)
         budget = _budget_for(e, policy.budgets)
         if comments is not None and comments.noescape(e.line, e.function):

@@ -10,7 +10,7 @@ import contextlib
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -115,13 +115,31 @@ def worktree(repo: Path, sha: str) -> Iterator[Path]:
     """A temporary detached worktree of `sha`, removed on exit."""
     parent = Path(tempfile.mkdtemp(prefix="escape-bot-wt-"))
     path = parent / "src"
-    _git(repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
     try:
+        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
         yield path
     finally:
-        _git(repo, "worktree", "remove", "--force", str(path), check=False)
-        shutil.rmtree(parent, ignore_errors=True)
-        _git(repo, "worktree", "prune", check=False)
+        _remove_worktree(repo, parent, path)
+
+
+def _remove_worktree(repo: Path, parent: Path, path: Path) -> None:
+    """Remove a temporary worktree, its directory and its registration, even when a Ctrl-C (sent to
+    the whole process group, so to a running `git worktree remove` too) interrupts a step: every
+    step runs, then the interruption goes on."""
+    steps: tuple[Callable[[], object], ...] = (
+        lambda: _git(repo, "worktree", "remove", "--force", str(path), check=False),
+        lambda: shutil.rmtree(parent, ignore_errors=True),
+        # prune forgets registrations whose directory is gone (a remove that was killed half-way)
+        lambda: _git(repo, "worktree", "prune", check=False),
+    )
+    interrupted: BaseException | None = None
+    for step in steps:
+        try:
+            step()
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def ensure_commit(repo: Path, sha: str, what: str) -> None:
@@ -147,3 +165,22 @@ def file_at(repo: Path, sha: str, path: str) -> str | None:
     """The text of `path` at commit `sha`, or None when it does not exist there."""
     proc = run_git(repo, "show", f"{sha}:{path}")
     return proc.stdout if proc.returncode == 0 else None
+
+
+def changed_lines(repo: Path, base: str, head: str) -> dict[str, frozenset[int]]:
+    """The head lines a change added or modified in each Go file (renames followed), plus, where
+    lines were only deleted, the head line the deletion stands before."""
+    from unidiff.patch import PatchSet
+
+    text = _git(repo, "diff", "-U0", "--no-color", "--no-ext-diff", "-M", base, head, "--", "*.go")
+    changed: dict[str, set[int]] = {}
+    for patched in PatchSet(text):
+        if patched.is_removed_file:
+            continue
+        lines = changed.setdefault(patched.path, set())
+        for hunk in patched:
+            added = [line.target_line_no for line in hunk if line.is_added and line.target_line_no]
+            lines.update(added)
+            if not added and hunk.removed:  # `@@ -5,2 +4,0 @@`: removed after head line 4
+                lines.add(hunk.target_start + 1)
+    return {path: frozenset(lines) for path, lines in changed.items() if lines}

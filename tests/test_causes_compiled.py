@@ -31,6 +31,20 @@ CASES: dict[str, tuple[Cause, str, str, str]] = {
         "map[string]int{...}",
     ),
     "named result": (Cause.RETURNED, "func F() (r *int) {\n\tt := 3\n\tr = &t\n\treturn\n}\n", "F", "t"),
+    "literal in a named result": (
+        Cause.RETURNED,  # `make` is stored in `&T{...}`, which goes into the named result `b`
+        "type T struct{ s []int }\n\nfunc F(n int) (b *T) {\n\tb = &T{s: make([]int, n)}\n\treturn\n}\n",
+        "F",
+        "make([]int, n)",
+    ),
+    "named result set in a deferred recover": (
+        Cause.RETURNED,  # the closure captures `err` by reference and does not escape
+        'import "fmt"\n\ntype E struct{ m string }\n\nfunc (e *E) Error() string { return e.m }\n\n'
+        "func F() (err error) {\n\tdefer func() {\n\t\tif r := recover(); r != nil {\n"
+        "\t\t\terr = &E{m: fmt.Sprint(r)}\n\t\t}\n\t}()\n\treturn nil\n}\n",
+        "F.func1",
+        "&E{...}",
+    ),
     "channel send": (
         Cause.CHANNEL_SEND,
         "type T struct{ A int }\n\nfunc F(ch chan *T) {\n\tt := &T{}\n\tch <- t\n}\n",

@@ -88,7 +88,14 @@ def test_worktree_is_untouched(repo: GitRepo) -> None:
     proc = run("diff", "--repo", str(repo.path), "--base", base)
     assert proc.returncode == 0, proc.stderr
     assert (repo.path / "p/p.go").read_text() == "package p\n\n// local edit\n"
-    assert "worktree" not in repo.git("worktree", "list").split("\n", 1)[-1]
+    # only the main working tree is registered: every temporary worktree was removed
+    listed = [
+        line
+        for line in repo.git("worktree", "list", "--porcelain").splitlines()
+        if line.startswith("worktree ")
+    ]
+    assert listed == [f"worktree {repo.path.resolve()}"], listed
+    assert not list((repo.path / ".git" / "worktrees").glob("*"))
 
 
 def test_not_a_git_repository(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ tags = ["purego"]
 fail-on = "new"
 kinds = ["moved-to-heap"]
 max-new = 1
+constants = true
+generated = true
 
 [[gate.budget]]
 package = "example.com/m/hot/**"
@@ -68,6 +70,8 @@ def test_every_key() -> None:
     assert [b.name for b in config.builds] == ["amd64", "i386"]
     assert config.builds[1].tags == ("purego",) and config.builds[1].goarch == "386"
     assert config.include_tests and config.accept_label == "perf/accepted"
+    assert config.gate.constants and config.gate.generated
+    assert not Config().gate.constants and not Config().gate.generated  # off by default
     assert not config.wants("gen/x.go") and config.wants("vendor/x.go")  # exclude replaces the defaults
     hot, boxed = config.gate.budgets
     assert hot.max_new is None and hot.matches(_escape("example.com/m/hot/inner"))
@@ -97,6 +101,8 @@ def test_globs() -> None:
         ("[gate]\nmax-new = -1", 'gate.max-new: expected a whole number ≥ 0 or "never"'),
         ("[gate]\nfail-on = 'sometimes'", 'gate.fail-on: expected "new" or "never"'),
         ("[gate]\nkinds = ['heapish']", "gate.kinds[0]: unknown kind 'heapish'"),
+        ("[gate]\nconstants = 1", "gate.constants: expected true or false, got an integer"),
+        ("[gate]\ngenerated = 'yes'", "gate.generated: expected true or false, got a string"),
         ("[[gate.budget]]\nmax-new = 1", "gate.budget[0]: needs a package glob, a cause, or both"),
         ("[[gate.budget]]\ncause = 'returned'", "gate.budget[0].max-new: required"),
         ("[[gate.budget]]\ncause = 'nope'\nmax-new = 1", "gate.budget[0].cause: unknown cause 'nope'"),

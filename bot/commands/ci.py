@@ -170,6 +170,9 @@ def ci(
         )
         root = _config_root(repo)
         config = load_config(config_path, root) if run_mode != "publish" else Config()
+        # publish: the base branch's configuration (through the API), or the file --config names
+        # in the publish workflow's own checkout of the default branch; never the artifact's
+        trusted = load_config(config_path, root) if run_mode == "publish" and config_path else None
         gate = GatePolicy.from_config(config)
         if not fail_on_new:
             gate = replace(gate, fail_on_new=False)
@@ -201,6 +204,7 @@ def ci(
                 artifact=_per_build(artifact, build_name, len(builds)),
                 config=config,
                 acceptance=acceptance,
+                trusted_config=trusted,
                 summary_share=len(builds) - i,
             )
             for i, (build_name, build) in enumerate(builds)

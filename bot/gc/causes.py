@@ -60,6 +60,43 @@ def is_boxed_operand(expression: str) -> bool:
     return not (" + " in expr or expr.startswith(("string(", "[]byte(", "[]rune(")))
 
 
+_LITERAL = re.compile(
+    r'"(?:[^"\\]|\\.)*"|`[^`]*`|\'(?:[^\'\\]|\\.)+\'|true|false'
+    r"|\(?[-+]?(?:0[xXbBoO][0-9a-fA-F_.pP+-]+|[0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9_]+)?|\.[0-9_]+"
+    r"(?:[eE][-+]?[0-9_]+)?)i?(?:[-+](?:[0-9][0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9_]+)?)i)?\)?"
+)
+_CONVERSION = re.compile(r"^\(?\*?[A-Za-z_][\w.]*\)?\((.*)\)$", re.S)
+
+CONSTANT_REASON = "constant: the interface points at read-only static data, nothing is allocated"
+
+
+_BASIC_TYPES = frozenset(
+    ("bool", "string", "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32",
+     "uint64", "uintptr", "byte", "rune", "float32", "float64", "complex64", "complex128")
+)  # fmt: skip
+
+
+def is_constant(expression: str, source: str | None = None) -> bool:
+    """True when an `escapes to heap` subject is a constant (`"boom"`, `42`, `time.Duration(1e9)`).
+
+    The compiler prints constants folded to their value (Go ≥ 1.22), so a named constant shows
+    as its literal; converting one to an interface uses static read-only data (the order pass's
+    `addrTemp`), and nothing is allocated at run time. `T(1)` reads like a call `f(1)`: it is a
+    constant when T is a basic type, or when `source` (the text at the position) does not say
+    `T(`, i.e. the compiler folded a named constant such as `time.Second`.
+    """
+    expr = expression.strip()
+    for _ in range(4):  # conversions of conversions: `T(U(1))`
+        m = _CONVERSION.match(expr)
+        if m is None:
+            break
+        name = expr[: expr.index("(", 1)].strip("()*")
+        if name not in _BASIC_TYPES and (source is None or source.startswith(name + "(")):
+            return False
+        expr = m.group(1).strip()
+    return _LITERAL.fullmatch(expr) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What the rules look at, computed once per explanation."""
@@ -142,7 +179,9 @@ def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause
             # the cause of an element is the cause of the literal that holds it
             flows = storage(target)
             if flows:
-                inner = evidence(Kind.ESCAPES_TO_HEAP, target, tuple(flows))
+                # the enclosing literal lives in the same function: keep its named results, or
+                # `b = &T{s: make(...)}; return` would lose `returned` on the way
+                inner = evidence(Kind.ESCAPES_TO_HEAP, target, tuple(flows), ev.results)
                 return _decide(inner, storage, depth + 1)
         return None
     # root is an ordinary variable that is not itself on the heap: it outlives the value
@@ -161,6 +200,17 @@ def evidence(
     return Evidence(kind, subject, flows, root, _last_step(flows), reasons, results)
 
 
+def _captures_result(ev: Evidence) -> bool:
+    """A closure captured a named result by reference and the value was stored in it.
+
+    `defer func() { if r := recover(); r != nil { err = fmt.Errorf(...) } }()`: the value goes
+    into `err`, which the enclosing function returns; the closure itself does not escape.
+    """
+    if not ev.results or not ev.flows or ev.root != "{storage for func literal}":
+        return False
+    return ev.flows[-1].src.removeprefix("&") in ev.results
+
+
 def _decide(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause:
     if ev.reasons & SIZE_REASONS:
         return Cause.TOO_LARGE
@@ -168,6 +218,8 @@ def _decide(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause:
         return Cause.UNKNOWN_SIZE
     if ev.reasons & UNSAFE_REASONS:
         return Cause.UNSAFE
+    if _captures_result(ev):
+        return Cause.RETURNED
     if ev.last is not None and ev.last.why in CLOSURE_REASONS:
         return Cause.CLOSURE_CAPTURE
     return _from_root(ev, storage, depth) or Cause.UNKNOWN

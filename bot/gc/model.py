@@ -103,6 +103,14 @@ class Escape:
     `file` is relative to the repository root; `function` is the enclosing function as
     the compiler names it, with generic shapes collapsed (`Gen`, `(*List).Push`).
     `count` is the multiplicity: `S = []int{1}` allocates twice at one position.
+
+    `static` says why an `escapes to heap` site allocates nothing at run time (a constant
+    boxed into an interface points at read-only data); empty for real allocations.
+    `origin` and `origin_at` name the same-package or imported function whose body the
+    compiler inlined at this call site (`mk`, `p/p.go:7`). `generated` marks a file with a
+    `// Code generated ... DO NOT EDIT.` header. `appends` is the number of `append` calls
+    grouped into this one site (sub-kind `append-growth`: appends to one destination in one
+    function), 0 for anything else.
     """
 
     package: str
@@ -117,6 +125,16 @@ class Escape:
     explanation: tuple[Flow, ...] = ()
     count: int = 1
     line_text: str = field(default="", compare=False)
+    static: str = ""
+    origin: str = ""
+    origin_at: str = ""
+    generated: bool = False
+    appends: int = 0
+
+    @property
+    def allocates(self) -> bool:
+        """True for a site that may allocate at run time (not a leak, not a static constant)."""
+        return self.kind.allocates and not self.static
 
     @property
     def position(self) -> Position:
@@ -149,7 +167,7 @@ class ParseStats:
     lines: int = 0
     packages: int = 0
     unknown_lines: int = 0
-    generated_skipped: int = 0
+    generated_skipped: int = 0  # in files the go command or cgo generates (never user code)
     duplicates_collapsed: int = 0
     unknown_samples: tuple[str, ...] = ()
 

@@ -66,6 +66,7 @@ class FuncSpan:
     start_col: int
     end_line: int  # position of the closing `}` of the body (inclusive)
     end_col: int
+    package_level: bool = False  # a literal in a package-level variable's initialiser
 
 
 _IDENT = rb"[A-Za-z_\x80-\xff][\w\x80-\xff]*"  # any non-ASCII byte: part of a UTF-8 letter
@@ -281,14 +282,41 @@ def _ends_statement(c: int) -> bool:
     return c >= 0x80 or chr(c).isalnum() or c in b"_)]}\"'`"
 
 
-def function_spans(source: str) -> list[FuncSpan]:
-    """All function declarations and literals, outer before inner, in source order."""
+_VAR_SPEC = re.compile(rb"^[ \t]*(?:var[ \t]+\(?[ \t]*)?(" + _IDENT + rb")[^=\n]*?(?<![=!<>:])=(?!=)")
+
+
+def _variable_at(data: bytes, anchor: int) -> str | None:
+    """The package-level variable whose initialiser contains `anchor` (the outermost brace or
+    `func` keyword of the top-level expression): the spec on its line or a few lines above."""
+    end = anchor
+    for _ in range(8):
+        start = data.rfind(b"\n", 0, end) + 1
+        m = _VAR_SPEC.match(data[start:end])
+        if m is not None:
+            return m.group(1).decode(errors="replace")
+        if start == 0:
+            return None
+        end = start - 1
+    return None
+
+
+def function_spans(source: str, *, by_variable: bool = False) -> list[FuncSpan]:
+    """All function declarations and literals, outer before inner, in source order.
+
+    With `by_variable`, literals in a package-level variable's initialiser are named after the
+    variable (`pool.func1`, nested `pool.func1.1`) instead of the compiler's `init.funcN`, whose
+    number counts every such literal of the package and changes when a variable is added above
+    it or moved to another file.
+    """
     data = source.encode()
     comments: dict[int, int] = {}  # comment end -> start, for _prev_token
     braces: list[_Func | None] = []  # open braces: the function whose body each opens
     open_funcs: list[_Func] = []
     found: list[_Func] = []
     package_init = _Func("init", -1, literal=False)  # owner of package-level literals
+    by_var: dict[str, _Func] = {}  # with by_variable: one owner per variable
+    top_open = 0  # offset of the outermost open brace at package level
+    package_level: set[int] = set()  # ids of package-level literals
     inits = 0
     pos = 0
     search = _SCAN.search
@@ -296,6 +324,8 @@ def function_spans(source: str) -> list[FuncSpan]:
         start, pos = m.span()
         c = data[start]
         if c == 0x7B:  # {
+            if not braces:
+                top_open = start
             braces.append(None)
         elif c == 0x7D:  # }
             if braces and (func := braces.pop()) is not None:
@@ -330,9 +360,15 @@ def function_spans(source: str) -> list[FuncSpan]:
                 # and the brace opens a composite literal, not a body.
                 if ok and lx.at(b"{") and not (prev >= 0 and data[prev] == 0x5D and not newline):
                     parent = open_funcs[-1] if open_funcs else package_init
+                    if not open_funcs and by_variable:
+                        var = _variable_at(data, top_open if braces else start)
+                        if var is not None:
+                            parent = by_var.setdefault(var, _Func(var, -1, literal=False))
                     parent.literals += 1
                     sep = "." if parent.literal else ".func"
                     func = _Func(f"{parent.name}{sep}{parent.literals}", start, literal=True)
+                    if not open_funcs:
+                        package_level.add(id(func))
             if func is not None:
                 found.append(func)
                 braces.append(func)
@@ -352,7 +388,7 @@ def function_spans(source: str) -> list[FuncSpan]:
     spans = []
     for func in found:
         end = func.end if func.end >= 0 else max(len(data) - 1, func.start)  # unclosed body
-        spans.append(FuncSpan(func.name, *position(func.start), *position(end)))
+        spans.append(FuncSpan(func.name, *position(func.start), *position(end), id(func) in package_level))
     return spans
 
 
@@ -389,7 +425,7 @@ def enclosing_function(spans: Sequence[FuncSpan], line: int, column: int) -> str
     # Nothing encloses it: a declaration's keyword, or a package-level literal's, which
     # the package initialiser evaluates. No declaration is named `init.func...`: Go only
     # lets `init` name init functions, which are `init.N`.
-    if on_keyword is None or on_keyword.name.startswith("init.func"):
+    if on_keyword is None or on_keyword.package_level:
         return None
     return on_keyword.name
 

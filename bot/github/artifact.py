@@ -10,38 +10,39 @@ therefore reads at most `MAX_BYTES` of one regular file, parses strict JSON (no 
 duplicate keys, UTF-8 only), validates it against `SCHEMA` (types, enums, lengths, counts) and
 turns it into the same records the analysis produces, so the report is rendered, and escaped,
 by the same code. Nothing in it is executed, and nothing it claims is believed without a
-check: the gate is recomputed from the escapes and the recorded policy (there is no verdict
-field to trust), and the caller confirms the PR's head commit with the API.
+check: it carries data only (escapes, source comments), never a policy or a verdict; the
+publish job takes the gate policy from the base branch and confirms the PR's head commit, its
+repository and its labels with the API (bot/ci.py, docs/security.md).
 
 This module also parses the `workflow_run` payload (which bot.github.context does not model)
-and adds to the client the one read the publish path needs: the PR's current head commit.
+and adds to the client the read the publish path needs: the pull request as it is now.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from bot.annotations import Annotations, Suppression
-from bot.config import AllowEntry, Budget, Glob
 from bot.diff import DiffResult
 from bot.errors import EXIT_FAILURE, BotError, UsageError
-from bot.gate import GatePolicy
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Snapshot, Step, Toolchain
 from bot.github.client import GitHubClient
 from bot.github.context import ActionsEnvironment
+from bot.report.safe import visible
 from bot.report.serialize import SCHEMA_VERSION as RESULTS_SCHEMA
 from bot.report.serialize import comparison_dict
 
 ARTIFACT_FILE = "escape-bot-results.json"
 FORMAT = "escape-bot-results"
-VERSION = 1
+VERSION = 2  # 2: data only; the gate policy is no longer carried (issue #13)
 # a std-library-sized change with explanations is a few MB; far above that is not ours
 MAX_BYTES = 32 * 1024 * 1024
 MAX_ESCAPES = 100_000  # per list (new, fixed)
@@ -103,7 +104,12 @@ _ESCAPE = _object(
         "cause": _CAUSE,
         "count": _int(1, 1_000_000),
         "explanation": {"type": "array", "maxItems": 1000, "items": _STEP},
+        "no_allocation_reason": _nullable(_text(4096)),
+        "origin": _nullable(_object({"function": _text(4096), "at": _nullable(_text(8192))})),
+        "generated": {"type": "boolean"},
+        "appends": _int(0, 1_000_000),
     },
+    optional=("no_allocation_reason", "origin", "generated", "appends"),
     closed=False,  # derived fields (fingerprint, cause_label) are ignored, never shown
 )
 _SIDE = _object(
@@ -125,63 +131,40 @@ _RESULTS = _object(
         "head": _SIDE,
         "new": _ESCAPES,
         "fixed": _ESCAPES,
+        "new_leaks": _ESCAPES,
+        "fixed_leaks": _ESCAPES,
         "counts": _object({"unchanged": _int(0, 1_000_000_000)}, closed=False),
         "base_source": {"enum": ["built", "store"]},
         "head_source": {"enum": ["built", "store"]},
     },
-    optional=("base_source", "head_source"),
+    optional=("base_source", "head_source", "new_leaks", "fixed_leaks"),
     closed=False,  # `escape-bot diff --format json` may grow; what is not read is not shown
 )
-_GLOB = {"type": "string", "minLength": 1, "maxLength": 256}
-_GATE = _object(
-    {
-        "fail_on_new": {"type": "boolean"},
-        "kinds": {"type": "array", "maxItems": len(Kind), "uniqueItems": True, "items": _KIND},
-        "budget": _int(0, 1_000_000_000),
-        "budgets": {
-            "type": "array",
-            "maxItems": 1000,
-            "items": _object(
-                {
-                    "package": _nullable(_GLOB),
-                    "cause": _nullable(_CAUSE),
-                    "max_new": _nullable(_int(0, 1_000_000_000)),
-                    "key": _text(256),
-                }
-            ),
-        },
-        "allow": {
-            "type": "array",
-            "maxItems": 1000,
-            "items": _object(
-                {
-                    "package": _GLOB,
-                    "function": _GLOB,
-                    "expression": _nullable(_text(4096)),
-                    "cause": _nullable(_CAUSE),
-                    "reason": _text(4096),
-                    "key": _text(256),
-                }
-            ),
-        },
-        "annotations": {
-            "type": "object",
-            "maxProperties": 10_000,
-            "propertyNames": {"maxLength": 4096},
-            "additionalProperties": _object(
-                {
-                    "suppressions": {
-                        "type": "array",
-                        "maxItems": 10_000,
-                        "items": _object({"line": _int(1, 100_000_000), "reason": _text(4096)}),
-                    },
-                    "noescape_lines": {"type": "array", "maxItems": 100_000, "items": _int(1, 100_000_000)},
-                    "noescape_functions": {"type": "array", "maxItems": 10_000, "items": _text(4096)},
-                }
-            ),
-        },
-    }
-)
+# the head's `//escape-bot:allow` and `//gcassert:noescape` comments of the files with new escapes:
+# data, like the escapes. A suppression carries the text of its line and of the line below, so
+# that the publish job can tell one the pull request added from one the base branch has.
+_ANNOTATIONS = {
+    "type": "object",
+    "maxProperties": 10_000,
+    "propertyNames": {"maxLength": 4096},
+    "additionalProperties": _object(
+        {
+            "suppressions": {
+                "type": "array",
+                "maxItems": 10_000,
+                "items": _object(
+                    {
+                        "line": _int(1, 100_000_000),
+                        "reason": _text(4096),
+                        "lines": {"type": "array", "maxItems": 2, "items": _text()},
+                    }
+                ),
+            },
+            "noescape_lines": {"type": "array", "maxItems": 100_000, "items": _int(1, 100_000_000)},
+            "noescape_functions": {"type": "array", "maxItems": 10_000, "items": _text(4096)},
+        }
+    ),
+}
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "escape-bot results artifact",
@@ -194,7 +177,7 @@ SCHEMA: dict[str, Any] = {
             "pull_request": _object(
                 {"number": _int(1, 2**31 - 1), "head_sha": _SHA, "base_sha": _SHA},
             ),
-            "gate": _GATE,
+            "annotations": _ANNOTATIONS,
             "results": _RESULTS,
         }
     ),
@@ -216,8 +199,9 @@ class Results:
     base: Snapshot
     head: Snapshot  # the test merge commit that was built
     result: DiffResult
-    policy: GatePolicy
     annotations: Mapping[str, Annotations]
+    # file -> suppression line -> the text of that line and of the line below, as analysed
+    suppressed_lines: Mapping[str, Mapping[int, tuple[str, ...]]]
     base_source: Source = "built"
     head_source: Source = "built"
 
@@ -239,56 +223,38 @@ class WorkflowRun:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PullRequestHead:
-    """A pull request as the API shows it now."""
+    """A pull request as the API shows it now: the publish job's trusted view of it."""
 
     number: int
     head_sha: str
-    head_repository: str  # empty when the fork was deleted
+    head_repository: str  # empty when the fork was deleted (`head.repo: null`)
     state: str
+    base_sha: str = ""  # the base branch's commit: its configuration is the policy
+    base_ref: str = ""
+    labels: tuple[str, ...] = ()
 
 
 # ---- writing (the analyze job) ----------------------------------------------------------------
 
 
-def _annotations_dict(annotations: Mapping[str, Annotations]) -> dict[str, Any]:
-    return {
-        file: {
-            "suppressions": [{"line": s.line, "reason": s.reason} for s in a.suppressions],
+SourceReader = Callable[[str], str | None]  # a file of the analysed commit, None when absent
+
+
+def annotations_dict(annotations: Mapping[str, Annotations], source: SourceReader | None) -> dict[str, Any]:
+    """The source comments as artifact data; each suppression with its line and the next."""
+    out: dict[str, Any] = {}
+    for file, a in sorted(annotations.items()):
+        text = source(file) if source is not None and a.suppressions else None
+        lines = text.splitlines() if text is not None else []
+        out[file] = {
+            "suppressions": [
+                {"line": s.line, "reason": s.reason, "lines": lines[s.line - 1 : s.line + 1]}
+                for s in a.suppressions
+            ],
             "noescape_lines": sorted(a.noescape_lines),
             "noescape_functions": sorted(a.noescape_functions),
         }
-        for file, a in sorted(annotations.items())
-    }
-
-
-def gate_dict(policy: GatePolicy, annotations: Mapping[str, Annotations]) -> dict[str, Any]:
-    """Everything `evaluate` reads besides the escapes, so that the publish job can recompute it."""
-    return {
-        "fail_on_new": policy.fail_on_new,
-        "kinds": sorted(k.value for k in policy.kinds),
-        "budget": policy.budget,
-        "budgets": [
-            {
-                "package": b.package.pattern if b.package is not None else None,
-                "cause": b.cause.value if b.cause is not None else None,
-                "max_new": b.max_new,
-                "key": b.key,
-            }
-            for b in policy.budgets
-        ],
-        "allow": [
-            {
-                "package": a.package.pattern,
-                "function": a.function.pattern,
-                "expression": a.expression,
-                "cause": a.cause.value if a.cause is not None else None,
-                "reason": a.reason,
-                "key": a.key,
-            }
-            for a in policy.allow
-        ],
-        "annotations": _annotations_dict(annotations),
-    }
+    return out
 
 
 def write_artifact(
@@ -301,19 +267,21 @@ def write_artifact(
     base: Snapshot,
     head: Snapshot,
     result: DiffResult,
-    policy: GatePolicy,
     annotations: Mapping[str, Annotations] | None = None,
+    source: SourceReader | None = None,
     base_source: Source = "built",
     head_source: Source = "built",
 ) -> Path:
-    """Write the results file into `directory` (created); returns the directory to upload."""
+    """Write the results file into `directory` (created); returns the directory to upload.
+
+    `source` reads the analysed commit's files, for the text of suppressed lines."""
     data = {
         "format": FORMAT,
         "schema": VERSION,
         "name": name,
         "repository": repository,
         "pull_request": {"number": number, "head_sha": head_sha, "base_sha": base.commit},
-        "gate": gate_dict(policy, annotations or {}),
+        "annotations": annotations_dict(annotations or {}, source),
         "results": comparison_dict(base, head, result, base_source=base_source, head_source=head_source),
     }
     directory.mkdir(parents=True, exist_ok=True)
@@ -386,7 +354,7 @@ def read_artifact(directory: Path) -> Results:
 
 def _short(text: str, limit: int = 200) -> str:
     """Validation messages quote the offending value: one line, bounded."""
-    text = " ".join(text.split())
+    text = visible(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -436,42 +404,17 @@ def _escape(d: dict[str, Any]) -> Escape:
         cause=Cause(d["cause"]),
         explanation=_explanation(d["explanation"]),
         count=d["count"],
+        static=d.get("no_allocation_reason") or "",
+        origin=(d.get("origin") or {}).get("function", ""),
+        origin_at=(d.get("origin") or {}).get("at") or "",
+        generated=d.get("generated", False),
+        appends=d.get("appends", 0),
     )
 
 
 def _snapshot(side: dict[str, Any], escapes: tuple[Escape, ...] = ()) -> Snapshot:
     toolchain = Toolchain(side["go_version"], side["goos"], side["goarch"], tuple(side["tags"]))
     return Snapshot(side["revision"], side["commit"], toolchain, escapes)
-
-
-def _policy(gate: dict[str, Any]) -> GatePolicy:
-    budgets = tuple(
-        Budget(
-            package=Glob(b["package"], key=b["key"] or "budget") if b["package"] is not None else None,
-            cause=Cause(b["cause"]) if b["cause"] is not None else None,
-            max_new=b["max_new"],
-            key=b["key"],
-        )
-        for b in gate["budgets"]
-    )
-    allow = tuple(
-        AllowEntry(
-            package=Glob(a["package"], key=a["key"] or "allow"),
-            function=Glob(a["function"], key=a["key"] or "allow"),
-            reason=a["reason"],
-            expression=a["expression"],
-            cause=Cause(a["cause"]) if a["cause"] is not None else None,
-            key=a["key"],
-        )
-        for a in gate["allow"]
-    )
-    return GatePolicy(
-        fail_on_new=gate["fail_on_new"],
-        kinds=frozenset(Kind(k) for k in gate["kinds"]),
-        budget=gate["budget"],
-        budgets=budgets,
-        allow=allow,
-    )
 
 
 def _annotations(data: dict[str, Any]) -> dict[str, Annotations]:
@@ -490,8 +433,9 @@ def _records(doc: dict[str, Any]) -> Results:
     pr = doc["pull_request"]
     if results["base"]["commit"] != pr["base_sha"]:
         raise ValueError("results.base.commit is not pull_request.base_sha")
-    new = tuple(_escape(e) for e in results["new"])
-    fixed = tuple(_escape(e) for e in results["fixed"])
+    # heap escapes and leaking parameters travel in separate lists (docs/json-output.md)
+    new = tuple(_escape(e) for e in [*results["new"], *results.get("new_leaks", [])])
+    fixed = tuple(_escape(e) for e in [*results["fixed"], *results.get("fixed_leaks", [])])
     # only the number of unchanged escapes is reported; one record carries it
     unchanged_units = results["counts"]["unchanged"]
     unchanged: tuple[Escape, ...] = ()
@@ -508,11 +452,68 @@ def _records(doc: dict[str, Any]) -> Results:
         base=_snapshot(results["base"]),
         head=_snapshot(results["head"]),
         result=DiffResult(new=new, fixed=fixed, unchanged=unchanged),
-        policy=_policy(doc["gate"]),
-        annotations=_annotations(doc["gate"]["annotations"]),
+        annotations=_annotations(doc["annotations"]),
+        suppressed_lines={
+            file: {sup["line"]: tuple(sup["lines"]) for sup in a["suppressions"]}
+            for file, a in doc["annotations"].items()
+        },
         base_source=results.get("base_source", "built"),
         head_source=results.get("head_source", "built"),
     )
+
+
+# ---- the publish job: which inline suppressions it may count -------------------------------------
+
+MAX_BASE_FILES = 100  # base-branch files read to check suppressions; beyond, they do not count
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedSuppressions:
+    """The artifact's source comments, with only the suppressions the publish job may count."""
+
+    annotations: Mapping[str, Annotations]
+    added: frozenset[tuple[str, int]]  # counted, though the pull request added them (file, line)
+    ignored: tuple[tuple[str, int], ...]  # added by the pull request, not counted
+
+
+def _stripped(lines: list[str] | tuple[str, ...]) -> list[str]:
+    return [line.strip() for line in lines]
+
+
+def trusted_suppressions(
+    results: Results, base_file: Callable[[str], str | None], count_added: bool
+) -> TrustedSuppressions:
+    """Keep the `//escape-bot:allow` comments that cover a new escape and are unchanged from the
+    base: the comment's line and the line below (the lines it covers) appear, in that order, in
+    the base branch's version of the file (`base_file`, read through the API). The pull request's
+    own suppressions count only when `count_added` (the trusted `gate.pr-suppressions`).
+    Suppressions that cover no new escape cannot change the verdict and are dropped unread."""
+    new_lines: dict[str, set[int]] = {}
+    for e in results.result.new:
+        new_lines.setdefault(e.file, set()).add(e.line)
+    out: dict[str, Annotations] = {}
+    added: set[tuple[str, int]] = set()
+    ignored: list[tuple[str, int]] = []
+    reads = 0
+    for file, found in results.annotations.items():
+        relevant = [s for s in found.suppressions if new_lines.get(file, set()) & {s.line, s.line + 1}]
+        kept = []
+        pairs: set[tuple[str, ...]] | None = None
+        for s in relevant:
+            lines = tuple(_stripped(results.suppressed_lines.get(file, {}).get(s.line, ())))
+            if lines and pairs is None and reads < MAX_BASE_FILES:
+                reads += 1
+                base = _stripped((base_file(file) or "").splitlines())
+                pairs = {(a,) for a in base} | set(itertools.pairwise(base))
+            if lines and pairs is not None and lines in pairs:
+                kept.append(s)
+            elif count_added:
+                kept.append(s)
+                added.add((file, s.line))
+            else:
+                ignored.append((file, s.line))
+        out[file] = Annotations(tuple(kept), found.noescape_lines, found.noescape_functions)
+    return TrustedSuppressions(out, frozenset(added), tuple(ignored))
 
 
 # ---- the workflow_run event and the PR's head ---------------------------------------------------
@@ -564,4 +565,7 @@ class PublishClient(GitHubClient):
                 head_sha=pull.head.sha,
                 head_repository=repo.full_name if repo is not None else "",
                 state=pull.state,
+                base_sha=pull.base.sha,
+                base_ref=pull.base.ref,
+                labels=tuple(label.name for label in pull.labels),
             )

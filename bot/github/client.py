@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar
 import requests
 from github import Auth, Github, GithubException, GithubRetry
 from github.CheckRun import CheckRun
-from github.GithubException import RateLimitExceededExceedsMaxWait
+from github.GithubException import RateLimitExceededExceedsMaxWait, UnknownObjectException
 from github.Issue import Issue
 from github.IssueComment import IssueComment
 from urllib3.response import BaseHTTPResponse
@@ -66,6 +66,10 @@ class PartialCheckRunError(GitHubError):
     def __init__(self, message: str, run: CheckRunRef) -> None:
         super().__init__(message)
         self.run = run
+
+
+class TooLargeError(GitHubError):
+    """A file larger than the contents API returns inline (1 MB)."""
 
 
 class PermissionDeniedError(GitHubError):
@@ -331,6 +335,24 @@ class GitHubClient:
                 if event.event == "labeled" and event.label is not None and event.label.name == label:
                     actor = event.actor.login if event.actor is not None else None
             return actor
+
+    # ---- repository contents ----
+
+    def file_at(self, path: str, ref: str) -> str | None:
+        """The text of `path` at commit `ref` (`GET /repos/{o}/{r}/contents/{path}?ref=`), or None
+        when the commit has no such file. A missing commit, a directory, or a file over the 1 MB
+        the API returns inline is a GitHubError: never mistaken for "no file"."""
+        action = f"read {path} at {ref[:12]}"
+        with self._api(action, "contents: read"):
+            try:
+                found = self._repo.get_contents(path, ref=ref)
+            except UnknownObjectException:  # 404 "Not Found"; an unknown commit is another 404
+                return None
+        if isinstance(found, list) or found.type != "file":
+            raise GitHubError(f"cannot {action}: it is not a file")
+        if found.encoding != "base64":  # 1-100 MB: the API sends no content
+            raise TooLargeError(f"cannot {action}: larger than the 1 MB the contents API returns")
+        return found.decoded_content.decode("utf-8", errors="replace")
 
     # ---- the sticky comment ----
 

@@ -9,7 +9,6 @@ hunk was changed by the base (it is not in the target as it is): it has no posit
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 from bot.errors import GitError
 from bot.git import run_git
 
-_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _EVERY_LINE = 2**31
 
 
@@ -35,32 +33,49 @@ Positions = Mapping[str, tuple[Hunk, ...]]  # file -> hunks from the built commi
 
 
 def parse_hunks(diff: str) -> dict[str, tuple[Hunk, ...]]:
-    """The hunks of each file of `git diff -U0 --no-renames` output (files as in the built commit).
+    """The hunks of each file of `git diff -U0 --no-renames` output (files as in the built commit;
+    unidiff reads git's quoting of unusual names). A file the target deleted gets one hunk
+    covering every line: none of them maps."""
+    from unidiff.patch import PatchSet
 
-    A file the target deleted gets one hunk covering every line: none of them maps.
-    """
-    found: dict[str, list[Hunk]] = {}
-    current: str | None = None
-    for line in diff.splitlines():
-        if line.startswith("--- "):
-            name = line[4:]
-            current = name[2:] if name.startswith("a/") else None  # /dev/null: a file the target added
-            if current is not None:
-                found[current] = []
-        elif line.startswith("+++ /dev/null") and current is not None:
-            found[current] = [Hunk(1, _EVERY_LINE, 0, 0)]
-            current = None
-        elif current is not None and (m := _HUNK.match(line)):
-            old_start, old_count, new_start, new_count = m.groups()
-            found[current].append(
-                Hunk(
-                    int(old_start),
-                    1 if old_count is None else int(old_count),
-                    int(new_start),
-                    1 if new_count is None else int(new_count),
-                )
-            )
-    return {name: tuple(hunks) for name, hunks in found.items()}
+    found: dict[str, tuple[Hunk, ...]] = {}
+    for patched in PatchSet(diff):
+        if patched.is_added_file:
+            continue
+        name = unquote(patched.source_file).removeprefix("a/")
+        if patched.is_removed_file:
+            found[name] = (Hunk(1, _EVERY_LINE, 0, 0),)
+            continue
+        found[name] = tuple(
+            Hunk(h.source_start, h.source_length, h.target_start, h.target_length) for h in patched
+        )
+    return found
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(name: str) -> str:
+    """A file name as git prints it: C-quoted (`"a/\\317\\200 x.go"`) when it holds a quote, a
+    backslash, a control or (with core.quotePath) a non-ASCII character; else as is."""
+    if not (len(name) >= 2 and name[0] == name[-1] == '"'):
+        return name
+    out = bytearray()
+    body, i = name[1:-1], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(c in "01234567" for c in octal):
+                out.append(int(octal, 8))
+                i += 4
+                continue
+            out.append(_ESCAPES.get(body[i + 1], ord("?")))
+            i += 2
+            continue
+        out += ch.encode("utf-8")
+        i += 1
+    return out.decode("utf-8", errors="replace")
 
 
 def map_line(hunks: Iterable[Hunk], line: int) -> int | None:

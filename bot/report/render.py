@@ -25,7 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
 from bot.gc.model import Cause, Escape, Snapshot, Toolchain
-from bot.report import limits, safe
+from bot.report import limits, safe, text
 from bot.report.limits import Limit
 from bot.report.safe import Md
 
@@ -94,6 +94,7 @@ class Row:
     cause_label: str
     count: int
     steps: tuple[str, ...]  # explanation, one line per flow and per step
+    notes: str = ""  # `via inlined mk, p/p.go:7`, `3 appends to e.buf`, `constant: no allocation`
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,7 @@ def _row(e: Escape, sha: str, links: Links | None) -> Row:
         cause_label=e.cause.label,
         count=e.count,
         steps=explanation_lines(e),
+        notes="; ".join(text.notes(e)),
     )
 
 
@@ -215,10 +217,15 @@ _VERDICT_WORDS = {Verdict.PASS: "passed", Verdict.WARN: "passed with a warning",
 _ICONS = {Verdict.PASS: ":white_check_mark: ", Verdict.WARN: ":warning: ", Verdict.FAIL: ":x: "}
 
 
+MAX_CONSTANT_ROWS = 50  # constants allocate nothing: a sample is enough, the JSON has them all
+
+
 def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
     result, links = report.result, report.links
-    new = [e for e in result.new if e.kind.allocates]
-    fixed = [e for e in result.fixed if e.kind.allocates]
+    counted = result.counting.counts
+    new = [e for e in result.new if e.kind.allocates and counted(e)]
+    fixed = [e for e in result.fixed if e.kind.allocates and counted(e)]
+    constants = [e for e in result.new if e.kind.allocates and not counted(e)]
     by_cause: dict[Cause, list[Escape]] = defaultdict(list)
     for e in new:
         by_cause[e.cause].append(e)
@@ -235,7 +242,7 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "name": report.name if report.name != DEFAULT_NAME else None,
         "new_units": n_new,
         "fixed_units": n_fixed,
-        "unchanged": _units(e for e in result.unchanged if e.kind.allocates),
+        "unchanged": _units(e for e in result.unchanged if e.kind.allocates and counted(e)),
         "leaks_new": leaks_new,
         "leaks_fixed": leaks_fixed,
         "base": _side(report.base, links),
@@ -251,6 +258,11 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "allowed": tuple(
             Allowed(_row(w.escape, report.head.commit, links), w.reason) for w in report.decision.waived
         ),
+        # constants boxed into interfaces: shown, never counted unless `[gate] constants`
+        "constants": tuple(_row(e, report.head.commit, links) for e in constants[:MAX_CONSTANT_ROWS]),
+        "constants_units": _units(constants),
+        "constants_left_out": max(len(constants) - MAX_CONSTANT_ROWS, 0),
+        "skipped": tuple(text.skipped_lines(report.head, result)),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
     return _Model(groups, fixed_rows, context)
@@ -320,7 +332,7 @@ def _html(value: object) -> Md:
 
 def _where(row: Row, table: bool = True) -> Md:
     """`file:line` as a code span, linked to the line when there is a URL."""
-    label = safe.code_span(f"{row.file}:{row.line}", in_table=table)
+    label = safe.code_span(f"{safe.path(row.file)}:{row.line}", in_table=table)
     return Md(f"[{label}]({safe.url(row.url)})") if row.url else label
 
 

@@ -1,8 +1,13 @@
 """Escaping of untrusted text (Go source, identifiers, string literals) for Markdown and HTML.
 
 Compiler text comes from the pull request author's code: it can ping (`@user`), autolink
-(`#123`), break tables (`|`, newlines), close code spans (backticks) and forge a hidden marker
-(`<!--`). See shared/docs/github.md, "Markdown safety".
+(`#123`, `https://…`, `www.…`), break tables (`|`, newlines), close code spans (backticks), forge
+a hidden marker (`<!--`), reorder what is shown with Unicode bidi controls (U+202E) or hide text
+with zero-width characters, and name a file `a.go:99` or `a.go\nb.go` to fake a position or a
+second record. See shared/docs/github.md, "Markdown safety", and docs/security.md.
+
+Control and format characters are shown escaped (`\u202e`, `\n`) by `visible`, which every
+function here applies; file names that could be read as something else are quoted (`path`).
 
 Every function here returns `Md`: text that may go into a Markdown document as it is. The
 report templates refuse to output anything else (bot/report/render.py), so a value that was not
@@ -12,7 +17,9 @@ escaped fails the rendering instead of reaching a pull request.
 from __future__ import annotations
 
 import html
+import json
 import re
+import unicodedata
 from collections.abc import Iterable
 
 _BACKTICKS = re.compile(r"`+")
@@ -35,9 +42,55 @@ def _defang(text: str) -> str:
     return text.replace("<!--", "<" + _ZWSP + "!--")
 
 
+# Unicode categories never shown raw: controls (Cc: CR, LF, ESC...), format characters (Cf: the
+# bidi controls U+202A-202E and U+2066-2069, zero-width spaces and joiners, U+FEFF), line and
+# paragraph separators (Zl, Zp) and lone surrogates (Cs, from undecodable file names)
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_SHORT = {"\n": "\\n", "\r": "\\r"}
+_INVISIBLE = re.compile(r"[^\t -~]")  # the characters worth a closer look: not printable ASCII
+# a file name is shown as it is only when made of these; else quoted, so that `a.go:99` or a
+# name with spaces cannot pass for a position or for two names
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9._+@~/-]+$")
+# what GitHub autolinks outside code spans (GFM's extended autolinks, and GH-123)
+_EMAIL_AT = re.compile(r"(?<=[A-Za-z0-9.+_-])@")
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9+.-])(:)(?=//)|\b(www)(\.)|\b(gh)(-)(?=\d)")
+
+
+def _escape_char(ch: str) -> str:
+    if ch in _SHORT:
+        return _SHORT[ch]
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def visible(text: str) -> str:
+    """`text` with every control, format and separator character written as an escape
+    (`\u202e`, `\n`): what is shown is what is there, in the order it is there. Tabs stay."""
+    if not _INVISIBLE.search(text):
+        return text
+    return "".join(
+        _escape_char(ch) if ch != "\t" and unicodedata.category(ch) in _HIDDEN else ch for ch in text
+    )
+
+
 def one_line(text: str) -> str:
-    """CR and LF as spaces: table cells, code spans and annotations hold one line."""
-    return text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    """`visible`: newlines and other controls escaped, so that table cells, code spans and
+    annotations hold one line and show every character that is there."""
+    return visible(text)
+
+
+def path(file: str) -> str:
+    """A file name for display next to `:LINE`: as it is when made of ordinary characters, else
+    JSON-quoted with controls escaped (`"a.go:99"`, `"\u202eog.a"`), never a fake position."""
+    if _PLAIN_PATH.match(file):
+        return file
+    return visible(json.dumps(file, ensure_ascii=False))
+
+
+def _no_autolink(match: re.Match[str]) -> str:
+    """A zero-width space inside `https://`, `www.` and `GH-1`: GitHub links none of them then."""
+    parts = [g for g in match.groups() if g is not None]
+    return _ZWSP.join(parts) if len(parts) > 1 else parts[0] + _ZWSP
 
 
 def code_span(text: str, *, in_table: bool = False) -> Md:
@@ -57,9 +110,12 @@ def code_span(text: str, *, in_table: bool = False) -> Md:
 
 
 def plain(text: str, *, in_table: bool = False) -> Md:
-    """Untrusted text outside code spans: HTML-escaped, no mentions, no autolinks, one line."""
+    """Untrusted text outside code spans: HTML-escaped, no mentions, no autolinks (`#1`, `@u`,
+    `https://`, `www.`, `GH-1`, e-mail addresses), controls escaped, one line."""
     text = html.escape(one_line(text), quote=True)
+    text = _EMAIL_AT.sub(_ZWSP + "@", text)  # `a@b.com`: GitHub links an address, not `a\u200b@`
     text = text.replace("@", "@" + _ZWSP).replace("#", "#" + _ZWSP)
+    text = _AUTOLINK.sub(_no_autolink, text)
     # Markdown punctuation that would change the rendering
     text = re.sub(r"([\\`*_\[\]()!~])", r"\\\1", text)
     if in_table:

@@ -25,6 +25,7 @@ from bot import __version__
 from bot.diff import fingerprint
 from bot.gate import Verdict
 from bot.gc.model import Cause, Escape, Snapshot
+from bot.report import safe
 from bot.report.limits import SARIF_RESULTS_PER_RUN
 from bot.report.render import DEFAULT_NAME, Links, Report
 
@@ -119,13 +120,10 @@ def _rule(cause: Cause) -> dict[str, Any]:
     }
 
 
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
-
-
 def uri(path: str) -> str:
-    """A relative file path as a URI reference: every byte outside RFC 3986's unreserved set
-    (and `/`) percent-encoded, so spaces, `#`, `%` and non-ASCII names stay one path."""
-    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in path.encode("utf-8"))
+    """A relative file path as a URI reference, percent-encoded (spaces, `#`, `%`, `:`, non-ASCII
+    names stay one path)."""
+    return safe.url_path(path)
 
 
 def _column(e: Escape) -> int | None:
@@ -160,10 +158,11 @@ def _result(e: Escape, index: int, level: str, ordinal: int, state: str = "new")
         "ruleId": e.cause.value,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": f"{e.message}{times}: {e.cause.label}, in {e.function}"},
+        "message": {"text": safe.visible(f"{e.message}{times}: {e.cause.label}, in {e.function}")},
         "locations": [
             {
                 "physicalLocation": {
+                    # a relative URI: `a.go:9` would read as a scheme, a newline as anything
                     "artifactLocation": {"uri": uri(e.file), "uriBaseId": "%SRCROOT%"},
                     "region": region,
                 },
@@ -192,15 +191,14 @@ def _result(e: Escape, index: int, level: str, ordinal: int, state: str = "new")
 
 def sarif_log(report: Report) -> dict[str, Any]:
     """The SARIF log of a pull request: its new heap escapes, then the unchanged ones (leaking-param
-    records are not alerts)."""
+    records and constants boxed into interfaces, which allocate nothing, are not alerts)."""
     blocking = {id(e) for e in report.decision.blocking}
     failing = report.decision.verdict is Verdict.FAIL
     entries = [
         (e, "error" if failing and id(e) in blocking else "warning", "new")
-        for e in report.result.new
-        if e.kind.allocates
+        for e in report.result.counted(report.result.new)  # no leaks, no constants (unless counted)
     ]
-    entries += [(e, "note", "unchanged") for e in report.result.unchanged if e.kind.allocates]
+    entries += [(e, "note", "unchanged") for e in report.result.counted(report.result.unchanged)]
     properties = {
         "baseCommit": report.base.commit,
         "goVersion": report.head.toolchain.go_version,

@@ -6,13 +6,48 @@ from collections.abc import Iterable
 
 from bot.diff import DiffResult
 from bot.gc.model import Escape, Snapshot
+from bot.report.safe import path, visible
 from bot.report.serialize import by_cause
 
 
+def notes(e: Escape) -> list[str]:
+    """What the compiler's line does not say: inlined origin, grouped appends, no allocation."""
+    out = []
+    if e.origin:
+        out.append(f"via inlined {e.origin}" + (f", {e.origin_at}" if e.origin_at else ""))
+    if e.appends > 1:
+        out.append(f"{e.appends} appends to {e.expression.removeprefix('append(').removesuffix(', ...)')}")
+    if e.static:
+        out.append("constant: no allocation")
+    if e.generated:
+        out.append("generated file")
+    return out
+
+
 def escape_line(e: Escape) -> str:
-    """`file:line:col: message [cause] in function` (the compiler's own order, greppable)."""
+    """`file:line:col: message [cause] in function` (the compiler's own order, greppable).
+
+    One line whatever the file is called: an odd name is quoted, controls are escaped."""
     times = f" ×{e.count}" if e.count > 1 else ""
-    return f"{e.file}:{e.line}:{e.column}: {e.message}{times} [{e.cause.value}] in {e.function}"
+    extra = "".join(f" ({visible(n)})" for n in notes(e))
+    where = f"{path(e.file)}:{e.line}:{e.column}"
+    return f"{where}: {visible(e.message)}{times} [{e.cause.value}] in {visible(e.function)}{extra}"
+
+
+def _escapes(n: int, where: str) -> str:
+    return f"{n:,} heap escape{'' if n == 1 else 's'} {where} {'is' if n == 1 else 'are'} not gated"
+
+
+def skipped_lines(head: Snapshot, result: DiffResult) -> list[str]:
+    """`3 heap escapes in generated files are not gated, 1 of them new`, one line per reason."""
+    where = {"generated": "in generated files", "excluded": "in files excluded by the configuration"}
+    lines = []
+    for s in result.skipped:
+        new = f", {s.new:,} of them new" if s.new else ""
+        lines.append(_escapes(s.head, where.get(s.reason, s.reason)) + new)
+    if head.stats.generated_skipped:
+        lines.append(_escapes(head.stats.generated_skipped, "in files the go command generated"))
+    return lines
 
 
 def cause_summary(records: Iterable[Escape]) -> str:
@@ -24,7 +59,7 @@ def snapshot_text(s: Snapshot, *, leaks: bool = False) -> str:
     """All heap escapes of one revision, then a one-line total by cause."""
     shown = [e for e in s.escapes if leaks or e.kind.allocates]
     lines = [escape_line(e) for e in shown]
-    allocating = [e for e in s.escapes if e.kind.allocates]
+    allocating = [e for e in s.escapes if e.allocates]
     total = sum(e.count for e in allocating)
     lines.append(f"{total} heap escapes ({cause_summary(allocating)}) with {s.toolchain.go_version}")
     if s.stats.unknown_lines:
@@ -36,6 +71,7 @@ def comparison_text(base: Snapshot, head: Snapshot, result: DiffResult) -> str:
     """New and fixed heap escapes, then a verdict line."""
     new = [e for e in result.new if e.kind.allocates]
     fixed = [e for e in result.fixed if e.kind.allocates]
+    counted = result.counting.counts
     lines: list[str] = []
     if new:
         lines.append("new:")
@@ -43,16 +79,18 @@ def comparison_text(base: Snapshot, head: Snapshot, result: DiffResult) -> str:
     if fixed:
         lines.append("fixed:")
         lines += ["  " + escape_line(e) for e in fixed]
-    n_new = sum(e.count for e in new)
-    n_fixed = sum(e.count for e in fixed)
-    unchanged = sum(e.count for e in result.unchanged if e.kind.allocates)
+    n_new = sum(e.count for e in new if counted(e))
+    n_fixed = sum(e.count for e in fixed if counted(e))
+    unchanged = sum(e.count for e in result.unchanged if e.kind.allocates and counted(e))
     lines.append(
         f"{n_new} new heap escape{'s' if n_new != 1 else ''}, {n_fixed} fixed, {unchanged} unchanged "
-        f"({base.revision or base.commit[:12]} → {head.revision or head.commit[:12]})"
+        f"({visible(base.revision or base.commit[:12])} → {visible(head.revision or head.commit[:12])})"
     )
+    lines += skipped_lines(head, result)
     if base.toolchain.go_version != head.toolchain.go_version:
         lines.append(
-            f"warning: base built with {base.toolchain.go_version}, head with {head.toolchain.go_version}: "
+            f"warning: base built with {visible(base.toolchain.go_version)}, "
+            f"head with {visible(head.toolchain.go_version)}: "
             "differences may come from the toolchain"
         )
     return "\n".join(lines)

@@ -73,6 +73,28 @@ def explanation_from_json(text: str) -> tuple[Flow, ...]:
     )
 
 
+_EXTRAS = ("static", "origin", "origin_at", "generated", "appends")
+
+
+def _explanation_column(escape: Escape) -> str:
+    """The explanation, or `{"flows": [...], "origin": ...}` when the escape carries the
+    accuracy fields (a constant, an inlined copy, a generated file, grouped appends): they
+    ride in the same JSON column, so the schema does not change."""
+    extras = {k: getattr(escape, k) for k in _EXTRAS if getattr(escape, k)}
+    flows = explanation_to_json(escape.explanation)
+    if not extras:
+        return flows
+    return _compact({"flows": json.loads(flows), **extras})
+
+
+def _from_explanation_column(text: str) -> tuple[tuple[Flow, ...], dict[str, Any]]:
+    if not text.startswith("{"):
+        return explanation_from_json(text), {}
+    data = json.loads(text)
+    flows = _compact(data.pop("flows"))
+    return explanation_from_json(flows), {k: v for k, v in data.items() if k in _EXTRAS}
+
+
 def site_row(escape: Escape) -> SiteRow:
     """An escape's stored fields below its file; sorting these gives the canonical order."""
     return (
@@ -85,13 +107,14 @@ def site_row(escape: Escape) -> SiteRow:
         escape.cause.value,
         escape.count,
         escape.line_text,
-        explanation_to_json(escape.explanation),
+        _explanation_column(escape),
     )
 
 
 def escape_from_row(package: str, file: str, row: Sequence[Any]) -> Escape:
     """Rebuild an `Escape` from a `SiteRow`-shaped database row."""
     line, column, function, kind, expression, message, cause, count, line_text, explanation = row
+    flows, extras = _from_explanation_column(explanation)
     return Escape(
         package=package,
         file=file,
@@ -102,9 +125,10 @@ def escape_from_row(package: str, file: str, row: Sequence[Any]) -> Escape:
         expression=expression,
         message=message,
         cause=_CAUSES[cause],
-        explanation=explanation_from_json(explanation),
+        explanation=flows,
         count=count,
         line_text=line_text,
+        **extras,
     )
 
 

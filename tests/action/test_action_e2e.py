@@ -194,7 +194,8 @@ def test_fork_safe_pair_through_the_action(
     shutil.copytree(uploaded, downloaded)
 
     # 2. workflow_run, from the default branch, in a job that checked nothing out
-    github.add_pull(7, head, head_repo="forker/demo")
+    github.add_pull(7, head, head_repo="forker/demo", base_sha=base)
+    github.add_file(base, "p/p.go", BASE_GO)  # the base commit has no .escape-bot.toml: the defaults
     workspace = tmp_path / "publish-workspace"
     workspace.mkdir()
     workflow_run = {

@@ -1,9 +1,13 @@
 """A stateful fake of the GitHub REST endpoints escape-bot uses, on a real HTTP server (127.0.0.1).
 
 It stands in for api.github.com, which tests cannot reach. It keeps comments, check runs and
-statuses; builds every URL it returns from its own address and prefix (PyGithub asserts they
-share its host, port and base path); paginates with `Link` headers; and injects faults on
-request, including a POST that is applied and then not answered in time (`Fault.delay`).
+statuses, pull requests (with labels; `head.repo: null` once a fork is deleted), issue events and
+files by commit (`GET /contents/{path}?ref=`: base64 inline up to 1 MB, `"encoding": "none"`
+above, 404 `Not Found` for a missing file and `No commit found for the ref` for an unknown
+commit, as GitHub's REST description says); builds every URL it returns from its own address and
+prefix (PyGithub asserts they share its host, port and base path); paginates with `Link` headers;
+answers GraphQL `minimizeComment`; and injects faults on request, including a POST that is
+applied and then not answered in time (`Fault.delay`).
 
 It is as strict as GitHub's REST description on what escape-bot sends, and answers 422 where
 GitHub does: `status`, `conclusion`, `annotation_level` and status `state` outside their enums; a
@@ -17,12 +21,15 @@ authenticate via a GitHub App" on check runs.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -78,6 +85,7 @@ class Pull:
     head_repo: str | None  # None: the fork was deleted
     base_sha: str
     state: str = "open"
+    labels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -124,7 +132,8 @@ class FakeGitHub:
         self.check_runs: dict[int, CheckRun] = {}
         self.statuses: list[Status] = []
         self.pulls: dict[int, Pull] = {}
-        self.label_events: dict[int, list[tuple[str, str]]] = {}  # issue -> (label, actor) added
+        self.label_events: dict[int, list[tuple[str, str, str]]] = {}  # issue -> (event, label, actor)
+        self.files: dict[str, dict[str, bytes]] = {}  # commit sha -> path -> content
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.comment_limit = 65_536
@@ -143,16 +152,36 @@ class FakeGitHub:
         return comment
 
     def add_pull(
-        self, number: int, head_sha: str, *, head_repo: str | None = None, base_sha: str = "0" * 40
+        self,
+        number: int,
+        head_sha: str,
+        *,
+        head_repo: str | None = None,
+        base_sha: str = "0" * 40,
+        fork_deleted: bool = False,
+        labels: tuple[str, ...] = (),
     ) -> Pull:
         """A pull request as `GET /pulls/{number}` shows it (its head moves with `pull.head_sha`)."""
-        pull = Pull(number, head_sha, head_repo if head_repo is not None else self.repository, base_sha)
+        repo = None if fork_deleted else head_repo if head_repo is not None else self.repository
+        pull = Pull(number, head_sha, repo, base_sha, labels=list(labels))
         self.pulls[number] = pull
         return pull
 
-    def add_label_event(self, issue: int, label: str, actor: str) -> None:
-        """`actor` added `label` to the issue (as `GET /issues/{n}/events` lists it)."""
-        self.label_events.setdefault(issue, []).append((label, actor))
+    def add_label_event(self, issue: int, label: str, actor: str, event: str = "labeled") -> None:
+        """`actor` added (`labeled`) or removed (`unlabeled`) `label`, as `GET /issues/{n}/events`
+        lists it; the pull request's labels follow."""
+        self.label_events.setdefault(issue, []).append((event, label, actor))
+        pull = self.pulls.get(issue)
+        if pull is not None:
+            if event == "labeled" and label not in pull.labels:
+                pull.labels.append(label)
+            elif event == "unlabeled" and label in pull.labels:
+                pull.labels.remove(label)
+
+    def add_file(self, sha: str, path: str, content: str | bytes) -> None:
+        """`path` at commit `sha`, for `GET /repos/{o}/{r}/contents/{path}?ref={sha}`."""
+        data = content.encode() if isinstance(content, str) else content
+        self.files.setdefault(sha, {})[path] = data
 
     def comments_on(self, issue: int) -> list[Comment]:
         return [c for c in self.comments.values() if c.issue == issue]
@@ -220,6 +249,7 @@ class FakeGitHub:
             ("POST", rf"/repos/{repo}/statuses/([0-9a-f]+)", self._create_status),
             ("GET", rf"/repos/{repo}/pulls/(\d+)", self._get_pull),
             ("GET", rf"/repos/{repo}/issues/(\d+)/events", self._list_events),
+            ("GET", rf"/repos/{repo}/contents/(.+)", self._get_contents),
         ]
         if path == "/graphql" and request.method == "POST":
             return self._graphql(payload)
@@ -485,15 +515,57 @@ class FakeGitHub:
         events = [
             {
                 "id": i + 1,
+                "node_id": f"LE_{i + 1}",
                 "url": f"{base}/repos/{self.repository}/issues/events/{i + 1}",
-                "event": "labeled",
+                "event": event,
                 "label": {"name": label, "color": "ededed"},
                 "actor": {"login": actor, "id": 7, "type": "User"},
+                "commit_id": None,
+                "commit_url": None,
                 "created_at": "2026-01-01T00:00:00Z",
             }
-            for i, (label, actor) in enumerate(self.label_events.get(int(number), []))
+            for i, (event, label, actor) in enumerate(self.label_events.get(int(number), []))
         ]
         return _json(events)
+
+    def _get_contents(self, request: Request, payload: Any, login: str, path: str) -> Response:
+        """`GET /repos/{o}/{r}/contents/{path}?ref=`: one file, base64 when at most 1 MB."""
+        ref = request.args.get("ref", "")
+        if ref not in self.files:
+            return _json({"message": f"No commit found for the ref {ref}", "status": "404"}, 404)
+        data = self.files[ref].get(path)
+        if data is None:
+            return _json(
+                {
+                    "message": "Not Found",
+                    "documentation_url": "https://docs.github.com/rest/repos/contents#get-repository-content",
+                    "status": "404",
+                },
+                404,
+            )
+        base = self._base(request)
+        blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        inline = len(data) <= 1_000_000
+        encoded = base64.encodebytes(data).decode() if inline else ""
+        url = f"{base}/repos/{self.repository}/contents/{path}?ref={ref}"
+        html = f"{request.host_url}{self.repository}/blob/{ref}/{path}"
+        git = f"{base}/repos/{self.repository}/git/blobs/{blob}"
+        return _json(
+            {
+                "type": "file",
+                "encoding": "base64" if inline else "none",
+                "size": len(data),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "content": encoded,
+                "sha": blob,
+                "url": url,
+                "git_url": git,
+                "html_url": html,
+                "download_url": None,
+                "_links": {"self": url, "git": git, "html": html},
+            }
+        )
 
     def _get_pull(self, request: Request, payload: Any, login: str, number: str) -> Response:
         pull = self.pulls.get(int(number))
@@ -518,5 +590,17 @@ class FakeGitHub:
                 "html_url": f"{request.host_url}{self.repository}/pull/{pull.number}",
                 "head": {"sha": pull.head_sha, "ref": "feature", "repo": repo(pull.head_repo)},
                 "base": {"sha": pull.base_sha, "ref": "main", "repo": repo(self.repository)},
+                "labels": [
+                    {
+                        "id": 100 + i,
+                        "node_id": f"LA_{100 + i}",
+                        "url": f"{base}/repos/{self.repository}/labels/{quote(name, safe='')}",
+                        "name": name,
+                        "color": "ededed",
+                        "default": False,
+                        "description": None,
+                    }
+                    for i, name in enumerate(pull.labels)
+                ],
             }
         )

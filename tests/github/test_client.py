@@ -21,6 +21,7 @@ from bot.github.client import (
     PartialCheckRunError,
     PermissionDeniedError,
     RetryPolicy,
+    TooLargeError,
     make_retry,
 )
 from tests.github.fake import BOT, PAT, REPOSITORY, TOKEN, FakeGitHub
@@ -389,3 +390,42 @@ def test_completing_an_opened_check_run_sends_50_annotations_per_request(github:
     (run,) = github.check_runs.values()
     assert (done.annotations, len(run.annotations), run.status) == (120, 120, "completed")
     assert run.details_url == "https://example.invalid/run"
+
+
+def test_file_at_reads_a_commits_file_through_the_contents_api(github: FakeGitHub) -> None:
+    sha = "a" * 40
+    github.add_file(sha, ".escape-bot.toml", "[gate]\nmax-new = 2\n")
+    github.add_file(sha, "p/a b+ü.go", "package p\n")
+    github.add_file(sha, "big.go", b"x" * 1_000_001)
+    gh = client(github)
+    assert gh.file_at(".escape-bot.toml", sha) == "[gate]\nmax-new = 2\n"
+    assert gh.file_at("p/a b+ü.go", sha) == "package p\n"  # the path is percent-encoded
+    assert gh.file_at("missing.go", sha) is None  # 404 Not Found: no such file at that commit
+    with pytest.raises(
+        GitHubError,
+        match=r"^cannot read x.go at bbbbbbbbbbbb: GitHub answered 404 No commit found for the ref b{40}$",
+    ):
+        gh.file_at("x.go", "b" * 40)  # 404 "No commit found for the ref": never "no file"
+    with pytest.raises(TooLargeError, match="larger than the 1 MB the contents API returns"):
+        gh.file_at("big.go", sha)
+    (read,) = github.requests("GET", r"/contents/p/")
+    assert read.path == "/repos/octo/demo/contents/p/a b+ü.go" and read.query == f"ref={sha}"
+    github.fail("GET", r"/repos/octo/demo/contents/.*", 403, "Resource not accessible by integration")
+    with pytest.raises(PermissionDeniedError, match="contents: read"):
+        gh.file_at(".escape-bot.toml", sha)
+
+
+def test_the_publish_client_reads_labels_and_a_deleted_fork(github: FakeGitHub) -> None:
+    from bot.github.artifact import PublishClient
+
+    github.add_pull(7, "c" * 40, head_repo="forker/demo", base_sha="d" * 40, labels=("escape-bot/accept",))
+    github.add_pull(8, "e" * 40, fork_deleted=True)
+    gh = PublishClient(api_url=github.api_url, token=TOKEN, repository=REPOSITORY, policy=FAST)
+    seven = gh.pull_request(7)
+    assert (seven.head_repository, seven.base_sha, seven.base_ref, seven.labels) == (
+        "forker/demo",
+        "d" * 40,
+        "main",
+        ("escape-bot/accept",),
+    )
+    assert gh.pull_request(8).head_repository == ""

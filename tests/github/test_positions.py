@@ -31,13 +31,18 @@ def test_parse_zero_context_diff() -> None:
     diff = (
         "diff --git a/p/p.go b/p/p.go\n--- a/p/p.go\n+++ b/p/p.go\n"
         "@@ -3,0 +4,2 @@ import\n+// a\n+// b\n@@ -7 +9 @@ func\n-x\n+y\n"
-        "diff --git a/gone.go b/gone.go\n--- a/gone.go\n+++ /dev/null\n@@ -1,3 +0,0 @@\n-a\n-b\n-c\n"
-        "diff --git a/new.go b/new.go\n--- /dev/null\n+++ b/new.go\n@@ -0,0 +1 @@\n+n\n"
+        "diff --git a/gone.go b/gone.go\ndeleted file mode 100644\nindex 1234567..0000000\n"
+        "--- a/gone.go\n+++ /dev/null\n@@ -1,3 +0,0 @@\n-a\n-b\n-c\n"
+        "diff --git a/new.go b/new.go\nnew file mode 100644\nindex 0000000..1234567\n"
+        "--- /dev/null\n+++ b/new.go\n@@ -0,0 +1 @@\n+n\n"
+        'diff --git "a/q/\\317\\200 x.go" "b/q/\\317\\200 x.go"\nindex 1234567..89abcde 100644\n'
+        '--- "a/q/\\317\\200 x.go"\n+++ "b/q/\\317\\200 x.go"\n@@ -1 +1,2 @@\n-a\n+b\n+c\n'
     )
     found = parse_hunks(diff)
     assert found["p/p.go"] == (Hunk(3, 0, 4, 2), Hunk(7, 1, 9, 1))
     assert map_line(found["gone.go"], 2) is None
     assert "new.go" not in found
+    assert found["q/π x.go"] == (Hunk(1, 1, 1, 2),)  # git quotes unusual names; unidiff reads them
 
 
 def test_positions_of_a_merge_commit_in_the_pr_head(repo: GitRepo, tmp_path: Path) -> None:

@@ -106,6 +106,28 @@ def publish(
     return proc, env
 
 
+def _pull(
+    github: FakeGitHub, a: Analyzed, *, config: str | None = None, head: str | None = None, **kw: Any
+) -> None:
+    """Pull request #7 as the API shows it, on the analysed base commit, whose files (and
+    `.escape-bot.toml`, when given) the contents API serves."""
+    github.add_pull(7, head or a.head, head_repo=kw.pop("head_repo", FORK), base_sha=a.base, **kw)
+    github.add_file(a.base, "p/p.go", BASE_GO)
+    if config is not None:
+        github.add_file(a.base, ".escape-bot.toml", config)
+
+
+def _report(env: dict[str, str]) -> dict[str, Any]:
+    outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+    data: dict[str, Any] = json.loads(Path(outputs["report-path"]).read_text())
+    return data
+
+
+def _report_path(env: dict[str, str], output: str) -> str:
+    outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+    return outputs[output]
+
+
 def _last_error(proc: Any) -> str:
     return str(proc.stderr).strip().splitlines()[-1]
 
@@ -121,7 +143,7 @@ def test_publish_posts_what_auto_would_have_posted(
     (comment,) = github.comments_on(7)
     auto_check = next(iter(github.check_runs.values()))
 
-    github.add_pull(7, analyzed.head, head_repo=FORK)
+    _pull(github, analyzed)
     proc, penv = publish(github, tmp_path, analyzed, analyzed.copy())
     assert proc.returncode == 1, proc.stderr
     assert _last_error(proc) == "escape-bot: error: gate failed: 3 new heap escapes"
@@ -173,7 +195,7 @@ def test_results_for_another_commit_are_refused(
     pull_head: str | None,
     message: str,
 ) -> None:
-    github.add_pull(7, pull_head or analyzed.head, head_repo=FORK)
+    _pull(github, analyzed, head=pull_head)
     if payload is None and pull_head is None:
         payload = _workflow_run(analyzed.head, pull_requests=(8,))
     proc, _ = publish(github, tmp_path, analyzed, analyzed.copy(), payload=payload)
@@ -187,7 +209,7 @@ def test_results_for_another_commit_are_refused(
 def test_a_pull_request_from_another_fork_is_refused(
     github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
 ) -> None:
-    github.add_pull(7, analyzed.head, head_repo="someone-else/demo")
+    _pull(github, analyzed, head_repo="someone-else/demo")
     proc, _ = publish(github, tmp_path, analyzed, analyzed.copy())
     assert proc.returncode == 3
     assert (
@@ -197,7 +219,7 @@ def test_a_pull_request_from_another_fork_is_refused(
 
 
 def test_the_verdict_is_recomputed_not_read(github: FakeGitHub, tmp_path: Path, analyzed: Analyzed) -> None:
-    github.add_pull(7, analyzed.head, head_repo=FORK)
+    _pull(github, analyzed)
     forged = analyzed.copy()
     forged["results"]["gate"] = {"verdict": "pass", "reason": "trust me"}  # ignored: not read
     forged["results"]["counts"]["new"] = 0
@@ -206,19 +228,224 @@ def test_the_verdict_is_recomputed_not_read(github: FakeGitHub, tmp_path: Path, 
     (check,) = github.check_runs.values()
     assert check.conclusion == "failure" and "trust me" not in check.summary
 
-    # the recorded policy is followed: `fail-on: never` in the pull_request run only warns
-    lenient = analyzed.copy()
-    lenient["gate"]["fail_on_new"] = False
-    proc, _ = publish(github, tmp_path, analyzed, lenient)
-    assert proc.returncode == 0, proc.stderr
-    assert list(github.check_runs.values())[-1].conclusion == "neutral"
-
     forged["verdict"] = "pass"  # our own envelope has no such field
     proc, _ = publish(github, tmp_path, analyzed, forged)
     assert proc.returncode == 3
     assert (
         "is malformed at $: Additional properties are not allowed ('verdict' was unexpected)" in proc.stderr
     )
+
+
+# the policies forged artifacts carried (issue #13): each turned the failing gate green
+FORGED_POLICIES = {
+    "no-kinds": {"kinds": []},
+    "huge-budget": {"budget": 1_000_000_000},
+    "allow-everything": {
+        "allow": [
+            {"package": "**", "function": "**", "expression": None, "cause": None, "reason": "x", "key": "a"}
+        ]
+    },
+    "fail-never": {"fail_on_new": False},
+    "pathological-glob": {
+        "allow": [
+            {
+                "package": "**/**/**/**/**/**/**/**/x",
+                "function": "**",
+                "expression": None,
+                "cause": None,
+                "reason": "x",
+                "key": "a",
+            }
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize("forged", FORGED_POLICIES.values(), ids=FORGED_POLICIES.keys())
+def test_an_artifact_carries_no_policy(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed, forged: dict[str, Any]
+) -> None:
+    """A policy in the artifact is refused: the artifact is data; schema-valid data is then gated
+    by the base branch's policy (the next test)."""
+    _pull(github, analyzed)
+    document = analyzed.copy()
+    document["gate"] = {
+        "fail_on_new": True,
+        "kinds": ["moved-to-heap"],
+        "budget": 0,
+        "budgets": [],
+        "allow": [],
+    }
+    document["gate"].update(forged)
+    proc, _ = publish(github, tmp_path, analyzed, document)
+    assert proc.returncode == 3
+    assert "is malformed at $: Additional properties are not allowed ('gate' was unexpected)" in proc.stderr
+    assert github.comments == {} and github.check_runs == {}
+
+
+@pytest.mark.parametrize(
+    ("config", "exit_code", "conclusion", "reason"),
+    [
+        # no configuration on the base branch: the defaults, whatever the PR's own file said
+        (None, 1, "failure", "3 new heap escapes"),
+        ("[gate]\nmax-new = 5\n", 0, "success", "3 new heap escapes, within the budget of 5"),
+        ('[gate]\nfail-on = "never"\n', 0, "neutral", "3 new heap escapes (not gated)"),
+        ('[gate]\nkinds = ["leaking-param"]\n', 0, "success", "no new heap escapes"),
+        (
+            '[[allow]]\npackage = "example.com/m/**"\nfunction = "Ret"\n'
+            'reason = "a pool, see www.example.org"\n',
+            1,
+            "failure",
+            "2 new heap escapes, 1 allowed",
+        ),
+        # the glob that took minutes as a regex: the answer only (bench/bench_globs.py times it)
+        (
+            '[[allow]]\npackage = "**/**/**/**/**/**/**/**/x"\nfunction = "**"\nreason = "r"\n',
+            1,
+            "failure",
+            "3 new heap escapes",
+        ),
+        ('exclude = ["p/**"]\n', 0, "success", "no new heap escapes"),
+    ],
+    ids=["defaults", "budget", "fail-never", "kinds", "allow", "pathological-glob", "exclude"],
+)
+def test_the_policy_is_the_base_branch_configuration(
+    github: FakeGitHub,
+    tmp_path: Path,
+    analyzed: Analyzed,
+    config: str | None,
+    exit_code: int,
+    conclusion: str,
+    reason: str,
+) -> None:
+    _pull(github, analyzed, config=config)
+    proc, penv = publish(github, tmp_path, analyzed, analyzed.copy())
+    assert proc.returncode == exit_code, proc.stderr
+    (check,) = github.check_runs.values()
+    assert check.conclusion == conclusion
+    assert _report(penv)["gate"]["reason"] == reason
+    (read,) = github.requests("GET", r"/contents/")
+    assert read.path == "/repos/octo/demo/contents/.escape-bot.toml" and read.query == f"ref={analyzed.base}"
+    if config and "www." in config:
+        (comment,) = github.comments_on(7)
+        assert "a pool, see www\u200b.example.org" in comment.body  # GitHub would autolink www.
+
+    # a broken configuration on the base branch is a configuration error, not the defaults
+    github.add_file(analyzed.base, ".escape-bot.toml", "[gate]\nmax-new = -1\n")
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy())
+    assert proc.returncode == 2
+    assert f".escape-bot.toml of main ({analyzed.base[:12]}): gate.max-new" in proc.stderr
+
+
+def test_the_publish_workflows_own_configuration(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    """`--config` in the publish step: the file of its own checkout of the default branch."""
+    _pull(github, analyzed, config="[gate]\nmax-new = 5\n")
+    own = tmp_path / "own.toml"
+    own.write_text('[gate]\nfail-on = "never"\n')
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy(), "--config", str(own))
+    assert proc.returncode == 0, proc.stderr
+    assert [c.conclusion for c in github.check_runs.values()] == ["neutral"]
+    assert github.requests("GET", r"/contents/") == []
+
+
+def _suppressed(a: Analyzed) -> dict[str, Any]:
+    """The artifact of a head whose `return &t` (line 15) carries an allow comment above it."""
+    document = a.copy()
+    document["annotations"]["p/p.go"] = {
+        "suppressions": [
+            {"line": 13, "reason": "pooled", "lines": ["\t// escape-bot:allow pooled", "\tt := T{A: 1}"]}
+        ],
+        "noescape_lines": [],
+        "noescape_functions": [],
+    }
+    return document
+
+
+def test_suppressions_the_pull_request_adds_do_not_count(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    ret = [e for e in analyzed.document["results"]["new"] if e["function"] == "Ret"]
+    assert [e["line"] for e in ret] == [14]  # `t := T{A: 1}` moves to the heap
+    _pull(github, analyzed)  # the base's p/p.go has no such comment
+    proc, _ = publish(github, tmp_path, analyzed, _suppressed(analyzed))
+    assert proc.returncode == 1, proc.stderr
+    assert (
+        "::notice::1 //escape-bot:allow comment(s) added by the pull request were not counted" in proc.stdout
+    )
+    (check,) = github.check_runs.values()
+    assert ": 3 new heap escapes." in check.summary
+
+    # the same comment on the base branch: unchanged, so it counts
+    github.add_file(
+        analyzed.base, "p/p.go", BASE_GO + "\nfunc Old() {\n\t// escape-bot:allow pooled\n\tt := T{A: 1}\n}\n"
+    )
+    proc, env = publish(github, tmp_path, analyzed, _suppressed(analyzed))
+    assert proc.returncode == 1, proc.stderr
+    assert "allowed inline \\(line 13\\): pooled" in github.comments_on(7)[0].body
+    assert _report(env)["gate"]["reason"] == "2 new heap escapes, 1 allowed"
+
+
+def test_added_suppressions_count_when_the_base_policy_says_so(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    _pull(github, analyzed, config="[gate]\npr-suppressions = true\nmax-new = 2\n")
+    proc, _ = publish(github, tmp_path, analyzed, _suppressed(analyzed))
+    assert proc.returncode == 0, proc.stderr
+    (comment,) = github.comments_on(7)
+    assert "allowed inline by a comment this pull request adds \\(line 13\\): pooled" in comment.body
+    assert "::notice::" not in proc.stdout
+
+
+def test_a_fork_pull_request_accepted_by_label(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    _pull(github, analyzed)
+    github.add_label_event(7, "escape-bot/accept", "maintainer")
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy())
+    assert proc.returncode == 0, proc.stderr
+    (check,) = github.check_runs.values()
+    assert check.conclusion == "success"
+    (comment,) = github.comments_on(7)
+    assert "accepted by @\u200bmaintainer with the pull request's acceptance label" in comment.body
+    assert [r.path for r in github.requests("GET", "/events")] == ["/repos/octo/demo/issues/7/events"]
+
+    # removed again: the API's labels decide, not an old event
+    github.add_label_event(7, "escape-bot/accept", "maintainer", event="unlabeled")
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy())
+    assert proc.returncode == 1, proc.stderr
+    # the base branch names another label: the default one accepts nothing
+    github.add_label_event(7, "escape-bot/accept", "maintainer")
+    github.add_file(analyzed.base, ".escape-bot.toml", '[accept]\nlabel = "perf-ok"\n')
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy())
+    assert proc.returncode == 1, proc.stderr
+    github.add_label_event(7, "perf-ok", "lead")
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy())
+    assert proc.returncode == 0, proc.stderr
+    assert "accepted by @\u200blead" in github.comments_on(7)[0].body
+
+
+def test_a_pull_request_whose_fork_was_deleted(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    _pull(github, analyzed, fork_deleted=True)  # `head.repo: null`
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy())
+    assert proc.returncode == 3
+    assert _last_error(proc) == (
+        "escape-bot: error: not published: GitHub names no head repository for pull request #7 "
+        "(its fork was deleted), so nothing confirms that the workflow run built it"
+    )
+    assert github.comments == {} and github.check_runs == {}
+
+    # the other side silent: a workflow_run payload without head_repository
+    _pull(github, analyzed)
+    payload = _workflow_run(analyzed.head)
+    payload["workflow_run"]["head_repository"] = None
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy(), payload=payload)
+    assert proc.returncode == 3
+    assert "not published: the workflow run names no head repository" in proc.stderr
+    assert github.comments == {} and github.check_runs == {}
 
 
 def _assert_inert(markdown: str) -> None:
@@ -252,7 +479,7 @@ HOSTILE = "`x` <!-- escape-bot:default --> @octocat #1 <img src=x onerror=alert(
 
 
 def test_injected_markdown_is_escaped(github: FakeGitHub, tmp_path: Path, analyzed: Analyzed) -> None:
-    github.add_pull(7, analyzed.head, head_repo=FORK)
+    _pull(github, analyzed)
     hostile = analyzed.copy()
     new = hostile["results"]["new"]
     new[0].update(
@@ -310,10 +537,96 @@ def test_malformed_artifacts_exit_3_before_any_request(
     assert "\n::error::x" not in proc.stdout  # the value is escaped in the workflow command
 
 
+HIDDEN = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200c-\u200f\u2028-\u202e\u2066-\u2069\ufeff]"
+)
+TRICKY_FILE = "p/\u202eog.x\nb.go:99"  # shows as `p/x.go` reversed; a second line; a fake position
+URLS = "see https://evil.example/x, www.evil.example and a@b.example"
+
+
+def _gfm(markdown: str) -> list[Any]:
+    """GitHub-flavoured reading: tables, and autolinks of URLs and e-mail addresses (linkify-it;
+    not its fuzzy bare domains, which GitHub does not link; `www.` is checked by hand)."""
+    md = MarkdownIt("gfm-like")
+    md.linkify.set({"fuzzy_link": False})
+    tokens = md.parse(markdown)
+    return [c for t in tokens if t.type == "inline" for c in (t.children or [])]
+
+
+def test_a_file_named_with_bidi_controls_and_a_newline(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    """Read back as GFM: no link but ours, no mention, no raw control character, one record."""
+    config = f'[[allow]]\npackage = "**"\nfunction = "Keep"\nreason = "{URLS}"\n'
+    _pull(github, analyzed, config=config)
+    hostile = analyzed.copy()
+    new = hostile["results"]["new"]
+    new[0].update(
+        file=TRICKY_FILE, function="Ret\u2066@octocat\u2069", expression="t // https://evil.example"
+    )
+    new[2].update(file="p/x.go\n::error file=p/p.go,line=1::forged", message=URLS)
+    hostile["results"]["head"]["go_version"] = "go1.27 https://evil.example/go"
+    hostile["results"]["head"]["tags"] = ["www.evil.example", "\u202egat"]
+    github.fail("POST", r"/repos/octo/demo/check-runs", 403, "Resource not accessible by integration")
+    proc, env = publish(github, tmp_path, analyzed, hostile)
+    assert proc.returncode == 1, proc.stderr
+    (comment,) = github.comments_on(7)
+    body = comment.body
+    _assert_inert(body)
+    inline = _gfm(body)
+    links = [c.attrs["href"] for c in inline if c.type == "link_open"]
+    assert links and all(str(h).startswith("https://github.example/octo/demo/") for h in links), links
+    for c in inline:
+        if c.type == "text":
+            assert not re.search(r"(?i)\bwww\.", c.content), c.content
+            assert not re.search(r"@(?!\u200b)\w", c.content), c.content
+    assert not HIDDEN.search(body), [hex(ord(ch)) for ch in HIDDEN.findall(body)]
+    # the name is shown quoted, with what is hidden in it spelled out
+    assert '`"p/\\u202eog.x\\nb.go:99":14`' in body
+    assert (
+        "a pool" not in body
+        and "see https:\u200b//evil.example/x, www\u200b.evil.example and a\u200b@\u200bb.example" in body
+    )
+    assert "go1.27 https:\u200b//evil.example/go" in body
+
+    # the check run was refused: the annotations went out as workflow commands, one line each
+    lines = proc.stdout.splitlines()
+    commands = [line for line in lines if line.startswith("::error")]
+    assert len(commands) == 3, commands  # one per new escape
+    assert all(not HIDDEN.search(line) for line in lines)
+    assert "::error file=p/\\u202eog.x\\nb.go%3A99,line=14,title=" in commands[0], commands
+    assert "file=p/x.go\\n%3A%3Aerror file=p/p.go%2Cline=1%3A%3Aforged,line=24" in commands[2]
+    # the log's plain-text list (between ::stop-commands:: fences) holds one line per escape too
+    assert not any(line.lstrip().startswith("::error file=p/p.go,line=1::forged") for line in lines)
+    assert any(line.startswith('  "p/\\u202eog.x\\nb.go:99":14:') for line in lines)
+
+    # SARIF: the file is a relative URI, no scheme, no newline
+    sarif = json.loads(Path(_report_path(env, "sarif-path")).read_text())
+    uris = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]
+    ]
+    assert "p/%E2%80%AEog.x%0Ab.go%3A99" in uris and all(":" not in u and "\n" not in u for u in uris)
+
+
+def test_check_run_annotations_show_hidden_characters(
+    github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
+) -> None:
+    _pull(github, analyzed)
+    hostile = analyzed.copy()
+    hostile["results"]["new"][0].update(file=TRICKY_FILE, function="Ret\u202e")
+    proc, _ = publish(github, tmp_path, analyzed, hostile)
+    assert proc.returncode == 1, proc.stderr
+    (check,) = github.check_runs.values()
+    assert {a["path"] for a in check.annotations} == {"p/\\u202eog.x\\nb.go:99", "p/p.go"}
+    text = json.dumps(check.annotations, ensure_ascii=False) + check.summary + check.title
+    assert not HIDDEN.search(text)
+    assert any("in Ret\\u202e [" in a["message"] for a in check.annotations)
+
+
 def test_wrong_name_missing_artifact_and_wrong_event(
     github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
 ) -> None:
-    github.add_pull(7, analyzed.head, head_repo=FORK)
+    _pull(github, analyzed)
     proc, _ = publish(github, tmp_path, analyzed, analyzed.copy(), "--name", "linux")
     assert proc.returncode == 3
     assert "the results are for configuration 'default', this step publishes 'linux' (--name)" in proc.stderr
@@ -362,3 +675,33 @@ def test_analyze_needs_no_token_and_posts_nothing(analyzed: Analyzed) -> None:
     assert analyzed.document["results"]["head"]["commit"] == analyzed.merge
     assert [e["line"] for e in analyzed.document["results"]["new"]] == [14, 19, 24]
     assert analyzed.summary.startswith("**:x: 3 new heap escapes**")
+
+
+def test_a_pull_request_that_relaxes_its_own_configuration(github: FakeGitHub, tmp_path: Path) -> None:
+    """The fork's `.escape-bot.toml` turns its own analyze run green; the publish job, with the base
+    branch's policy (none: the defaults), still fails the check."""
+    lenient = (
+        '[gate]\nfail-on = "never"\nkinds = []\nmax-new = 1000000\n\n'
+        '[[allow]]\npackage = "**/**/**/**/**/**/**/**/x"\nfunction = "**"\nreason = "trust me"\n'
+    )
+    repo = GitRepo(tmp_path / "repo")
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE_GO}, "base")
+    repo.git("checkout", "--quiet", "-b", "feature")
+    head = repo.commit({"p/p.go": HEAD_GO, ".escape-bot.toml": lenient}, "feature")
+    merge = merge_commit(repo, base, head, 7)
+    env = actions_env(github, tmp_path / "run", "pull_request", pr_payload(7, base, head, FORK), merge)
+    del env["GITHUB_TOKEN"]
+    proc = escape_bot_ci("--repo", str(repo.path), "--mode", "analyze", env=env)
+    assert proc.returncode == 0, proc.stderr  # the PR's own policy: nothing gated
+    outputs = dict(line.split("=", 1) for line in Path(env["GITHUB_OUTPUT"]).read_text().splitlines())
+    document = json.loads((Path(outputs["artifact-path"]) / ARTIFACT_FILE).read_text())
+    assert len(document["results"]["new"]) == 3 and "gate" not in document
+
+    a = Analyzed(repo.path, base, head, merge, document, "", env)
+    _pull(github, a)
+    proc, penv = publish(github, tmp_path, a, document)
+    assert proc.returncode == 1, proc.stderr
+    (check,) = github.check_runs.values()
+    assert check.conclusion == "failure" and check.head_sha == head
+    assert _report(penv)["gate"]["reason"] == "3 new heap escapes"
+    assert "trust me" not in github.comments_on(7)[0].body

@@ -111,7 +111,7 @@ def test_links_are_percent_encoded(rendered: str) -> None:
         ("`start", "`` `start ``"),
         ("", "`  `"),
         ("a|b", "`a|b`"),
-        ("two\nlines", "`two lines`"),
+        ("two\nlines", "`two\\nlines`"),
         ("<!-- x -->", "`<\u200b!-- x -->`"),
     ],
 )
@@ -125,7 +125,7 @@ def test_code_span_in_a_table_escapes_pipes() -> None:
 
 def test_plain_text() -> None:
     assert safe.plain("@team/x <b>#12</b> *y* |") == "@\u200bteam/x &lt;b&gt;#\u200b12&lt;/b&gt; \\*y\\* |"
-    assert safe.plain("a|b\nc", in_table=True) == "a\\|b c"
+    assert safe.plain("a|b\nc", in_table=True) == "a\\|b\\\\nc"
 
 
 def test_code_block_fence_outgrows_the_content() -> None:

@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
+from bot.diff import DiffResult
+from bot.gate import GatePolicy, evaluate
 from bot.report.markdown import comparison_markdown
 from bot.report.render import (
     CHECK_SUMMARY_LIMIT,
     COMMENT_LIMIT,
+    MAX_CONSTANT_ROWS,
     Flavour,
     Limit,
     Report,
@@ -106,7 +110,7 @@ def test_limits_cut_explanations_then_fixed_then_rows() -> None:
     assert list(new) == sorted(new) and new[-1] > 0
     # a row is only dropped once every explanation and every fixed row is gone
     for e, f, n in seen:
-        assert n == 0 or (e == 14 and f == 12)
+        assert n == 0 or (e == 14 and f == 11)
 
 
 def test_byte_limits_count_bytes() -> None:
@@ -122,7 +126,7 @@ def test_flavours_and_their_limits() -> None:
     assert (COMMENT_LIMIT.size, CHECK_SUMMARY_LIMIT.size) == (65_536, 65_535)
     check = render(report, Flavour.CHECK, limit=CHECK_SUMMARY_LIMIT)
     assert check.startswith("**:x: ") and "<!--" not in check
-    assert render(report, Flavour.PLAIN, limit=None).startswith("**14 new heap escapes, 12 fixed**")
+    assert render(report, Flavour.PLAIN, limit=None).startswith("**14 new heap escapes, 11 fixed**")
 
 
 def test_the_template_cannot_print_unescaped_text() -> None:
@@ -141,3 +145,19 @@ def test_the_template_is_strict_and_sandboxed() -> None:
         env.from_string("{{ missing|text }}").render()
     with pytest.raises(SecurityError):
         env.from_string("{{ x.__class__.__mro__|text }}").render(x="")
+
+
+def test_constants_are_a_capped_sample_and_not_counted() -> None:
+    head = corpus_snapshot("go1.27.3", HEAD_SHA)
+    boxed = next(e for e in head.escapes if e.kind.allocates)
+    constants = tuple(
+        replace(boxed, line=i, expression=f'"c{i}"', static="constant")
+        for i in range(1, MAX_CONSTANT_ROWS + 11)
+    )
+    result = DiffResult(new=constants, fixed=(), unchanged=())
+    report = Report(base=head, head=head, result=result, decision=evaluate(result, GatePolicy()))
+    text = render(report, Flavour.PLAIN, limit=None)
+    assert text.startswith("**No change in heap escapes**")  # constants count for nothing
+    assert f"{MAX_CONSTANT_ROWS + 10} constants converted to an interface: no allocation, not gated" in text
+    assert "10 more constants in the JSON report." in text
+    assert text.count('`"c') == MAX_CONSTANT_ROWS

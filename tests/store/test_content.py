@@ -103,6 +103,29 @@ def test_escape_row_round_trip_keeps_line_text() -> None:
     assert back.line_text == ESCAPE.line_text  # compare=False on the dataclass
 
 
+def test_accuracy_fields_round_trip_in_the_explanation_column() -> None:
+    marked = replace(
+        ESCAPE,
+        static="constant",
+        origin="mk",
+        origin_at="p/p.go:7",
+        generated=True,
+        appends=3,
+    )
+    row = site_row(marked)
+    assert row[-1].startswith('{"flows":')
+    back = escape_from_row(marked.package, marked.file, row)
+    assert back == marked
+    assert (back.static, back.origin, back.origin_at, back.generated, back.appends) == (
+        "constant",
+        "mk",
+        "p/p.go:7",
+        True,
+        3,
+    )
+    assert site_row(ESCAPE)[-1].startswith("[")  # unmarked escapes keep the plain list
+
+
 def test_canonical_order_is_what_split_escapes_stores() -> None:
     escapes = make_escapes(3, 30, seed=8)
     ordered = canonical_order(reversed(escapes))

@@ -49,6 +49,27 @@ def test_round_trip_returns_canonical_order_from_any_input_order(store: Store) -
     assert found == replace(snapshot, escapes=canonical_order(escapes))
 
 
+def test_accuracy_fields_round_trip(store: Store) -> None:
+    escapes = make_escapes(2, 8, seed=4)
+    marked = [
+        replace(escapes[0], static="constant: read-only data"),
+        replace(escapes[1], origin="mk", origin_at="p/p.go:7"),
+        replace(escapes[2], generated=True),
+        replace(escapes[3], expression="append(e.buf, ...)", appends=3),
+        *escapes[4:],
+    ]
+    snapshot = snapshot_of(marked, sha_for("accuracy"))
+    store.record_snapshot(REPO, make_commit(snapshot.commit), snapshot)
+    found = store.find_snapshot(REPO, snapshot.commit, TOOLCHAIN.key)
+    assert found is not None and found.escapes == canonical_order(marked)
+    assert {(e.static, e.origin, e.origin_at, e.generated, e.appends) for e in found.escapes} >= {
+        ("constant: read-only data", "", "", False, 0),
+        ("", "mk", "p/p.go:7", False, 0),
+        ("", "", "", True, 0),
+        ("", "", "", False, 3),
+    }
+
+
 def test_snapshot_without_escapes(store: Store) -> None:
     snapshot = Snapshot(sha_for("empty"), sha_for("empty"), TOOLCHAIN, ())
     assert store.record_snapshot(REPO, make_commit(snapshot.commit), snapshot)

@@ -1,0 +1,3 @@
+module escape-bot.invalid/astpos
+
+go 1.21
