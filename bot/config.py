@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from bot.errors import UsageError
 from bot.gc.model import Cause, Escape, Kind
@@ -180,6 +180,18 @@ class GateConfig:
     pr_suppressions: bool = False
 
 
+CommentWhen = Literal["always", "changes", "failure", "never"]
+CommentOutdated = Literal["edit", "minimize-and-repost"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommentConfig:
+    """`[comment]`: when the sticky comment is posted, and what becomes of an outdated one."""
+
+    when: CommentWhen = "always"  # changes: new or fixed escapes, or an earlier comment to update
+    outdated: CommentOutdated = "edit"  # minimize-and-repost: hide the old one, post a new one
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """The effective configuration (defaults when there is no file)."""
@@ -194,6 +206,7 @@ class Config:
     gate: GateConfig = GateConfig()
     allow: tuple[AllowEntry, ...] = ()
     accept_label: str | None = "escape-bot/accept"
+    comment: CommentConfig = CommentConfig()
     source: str = "defaults"  # the file it came from
 
     def wants(self, file: str) -> bool:
@@ -209,7 +222,8 @@ class Config:
 
 # --- reading -------------------------------------------------------------------------------------
 
-_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept"}
+_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept", "comment"}
+_COMMENT = {"when", "outdated"}
 _BUILD = {"name", "tags", "goos", "goarch"}
 _BUILD_SETTINGS = {"modules", "on-failure", "toolchain", "goflags", "cgo", "configuration"}
 _GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions"}
@@ -445,6 +459,9 @@ def _config(data: Mapping[str, Any], source: str) -> Config:
         settings, builds = _build_settings(data["build"])
     elif "build" in data:  # `[[build]]`: build configurations only
         builds = _builds(data["build"])
+    comment = defaults.comment
+    if "comment" in data:
+        comment = _comment(data["comment"])
     return Config(
         include=include,
         exclude=exclude,
@@ -454,8 +471,21 @@ def _config(data: Mapping[str, Any], source: str) -> Config:
         gate=_gate(data["gate"]) if "gate" in data else defaults.gate,
         allow=_allow(data["allow"]) if "allow" in data else (),
         accept_label=accept_label,
+        comment=comment,
         source=source,
     )
+
+
+def _comment(value: Any) -> CommentConfig:
+    table = _table(value, "comment")
+    _check_keys(table, _COMMENT, "comment")
+    when = _str(table.get("when", "always"), "comment.when")
+    if when not in ("always", "changes", "failure", "never"):
+        raise ConfigError(f"comment.when: expected always, changes, failure or never, got {when!r}")
+    outdated = _str(table.get("outdated", "edit"), "comment.outdated")
+    if outdated not in ("edit", "minimize-and-repost"):
+        raise ConfigError(f"comment.outdated: expected edit or minimize-and-repost, got {outdated!r}")
+    return CommentConfig(when=cast(CommentWhen, when), outdated=cast(CommentOutdated, outdated))
 
 
 def effective(config: Config) -> dict[str, Any]:
@@ -503,6 +533,7 @@ def effective(config: Config) -> dict[str, Any]:
             for a in config.allow
         ],
         "accept": {"label": config.accept_label},
+        "comment": {"when": config.comment.when, "outdated": config.comment.outdated},
     }
 
 

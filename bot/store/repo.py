@@ -26,7 +26,15 @@ from bot.errors import StoreError
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Snapshot, Toolchain
 from bot.gc.parse import gc_paused
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
-from bot.store.db import begin_write, check_schema, database_errors, make_engine, redact, store_error
+from bot.store.db import (
+    begin_write,
+    check_schema,
+    database_errors,
+    make_engine,
+    not_writable,
+    redact,
+    store_error,
+)
 from bot.store.models import (
     Base,
     Commit,
@@ -226,6 +234,10 @@ class Store:
                 if isinstance(exc, IntegrityError):
                     raise
                 raise store_error(exc, self._engine.url) from None
+            except DBAPIError as exc:
+                if not_writable(exc):
+                    raise store_error(exc, self._engine.url) from None
+                raise
         raise AssertionError("unreachable")
 
     def _insert(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
