@@ -63,19 +63,40 @@ def test_a_merge_group_that_passes(repo: GitRepo, github: FakeGitHub, tmp_path: 
 def test_a_broken_head_fails_the_check_with_the_compiler_errors(
     repo: GitRepo, github: FakeGitHub, tmp_path: Path
 ) -> None:
+    """The module built at base and not at head: the change broke it, and the gate says so."""
     broken = HEAD_GO + "\nfunc Broken() { missing() }\n"
     run = pull_request(repo, github, tmp_path, {"p/p.go": BASE_GO}, {"p/p.go": broken})
     proc = run.run()
-    assert proc.returncode == 3, proc.stderr
-    assert "go build failed" in proc.stderr.strip().splitlines()[-1]
-    # opened before the build, completed after the failure: never left "Expected — Waiting"
+    assert proc.returncode == 1, proc.stderr  # the gate's verdict: the change broke the build
+    assert "builds at base but not at head" in proc.stderr and "undefined: missing" in proc.stderr
+    # opened before the build, completed after it: never left "Expected — Waiting"
     assert _check_requests(github) == [("POST", "in_progress", None), ("PATCH", "completed", "failure")]
     (check,) = github.check_runs.values()
     assert (check.head_sha, check.conclusion) == (run.head, "failure")
-    assert check.title.startswith("Failed: go build failed")
+    assert "undefined: missing" in check.summary
+    assert "undefined: missing" in run.summary  # the job summary says the same
+    (comment,) = github.comments_on(7)
+    assert "undefined: missing" in comment.body
+
+
+def test_a_build_that_gives_no_verdict_fails_the_check_with_the_compiler_errors(
+    repo: GitRepo, github: FakeGitHub, tmp_path: Path
+) -> None:
+    """`[build] on-failure = "fail"`: a failed build is no result at all, and the check says why."""
+    broken = HEAD_GO + "\nfunc Broken() { missing() }\n"
+    config = {".escape-bot.toml": '[build]\non-failure = "fail"\n'}
+    run = pull_request(repo, github, tmp_path, {"p/p.go": BASE_GO, **config}, {"p/p.go": broken, **config})
+    proc = run.run()
+    assert proc.returncode == 3, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "module example.com/m (the root) did not build" in last and "undefined: missing" in last
+    assert _check_requests(github) == [("POST", "in_progress", None), ("PATCH", "completed", "failure")]
+    (check,) = github.check_runs.values()
+    assert (check.head_sha, check.conclusion) == (run.head, "failure")
+    assert check.title.startswith("Failed: ") and "did not build" in check.title
     assert "could not give a verdict" in check.summary
     assert "undefined: missing" in check.summary and "```" in check.summary
-    assert "undefined: missing" in run.summary  # the job summary says the same
+    assert "undefined: missing" in run.summary
     assert github.comments == {}
 
 
