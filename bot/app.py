@@ -7,7 +7,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -15,12 +15,17 @@ from bot import git
 from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
 from bot.commit import CommitInfo
+from bot.config import Config
 from bot.diff import EXCLUDED, Counting, DiffResult, diff
 from bot.errors import BuildError
 from bot.failures import failed_modules, without_modules
+from bot.gate import GateDecision, GatePolicy, evaluate
 from bot.gc.model import Escape, ModuleFailure, Snapshot
 from bot.gc.parse import module_file_mapper
-from bot.gc.run import BuildOptions, collect, find_modules, toolchain
+from bot.gc.pprof import load_profiles
+from bot.gc.run import BuildOptions, collect, find_modules, go_binary, toolchain
+from bot.insight import Insight
+from bot.profile.hotness import rank
 
 Progress = Callable[[str], None]
 """Receives short status lines ('building base abc1234', a package name)."""
@@ -46,6 +51,7 @@ class Comparison:
     base_source: Literal["built", "store"]
     head_source: Literal["built", "store"]
     renames: dict[str, str]
+    insight: Insight = field(default_factory=Insight)  # filled by `explain`
 
     @property
     def same_toolchain(self) -> bool:
@@ -241,3 +247,77 @@ def attribute_new(root: Path, comparison: Comparison) -> dict[Escape, Attributio
         source=functools.cache(lambda file: git.file_at(root, head_sha, file)),
         files=module_file_mapper(modules),
     )
+
+
+def explain(
+    root: Path,
+    comparison: Comparison,
+    *,
+    profiles: Iterable[Path] = (),
+    pgo: bool = True,
+    go: str | None = None,
+) -> Comparison:
+    """The comparison with its insight: every new heap escape attributed to the change behind it,
+    and ranked by the profiles given (else the repository's `default.pgo` files, unless `pgo` is
+    False). Profiles are read with the Go toolchain (`go tool pprof -raw`)."""
+    loaded = load_profiles(go_binary(go), root, profiles, pgo=pgo)
+    new = [e for e in comparison.result.new if e.kind.allocates]
+    insight = Insight(
+        attributions=attribute_new(root, comparison),
+        hotness=rank(new, loaded) if loaded else {},
+        profiles=tuple(p.name for p in loaded),
+    )
+    return replace(comparison, insight=insight)
+
+
+@dataclass(frozen=True, slots=True)
+class Gated:
+    """A comparison, the head's source comments of its new escapes, and the gate's verdict."""
+
+    comparison: Comparison
+    annotations: dict[str, Annotations]
+    decision: GateDecision
+
+
+def compare_and_gate(
+    repo: Path,
+    base_rev: str,
+    head_rev: str,
+    options: BuildOptions,
+    *,
+    config: Config,
+    policy: GatePolicy,
+    store: SnapshotStore | None = None,
+    progress: Progress = _quiet,
+    accepted_by: str | None = None,
+    profiles: Iterable[Path] = (),
+) -> Gated:
+    """The one use case behind `diff`, `ci` (pull requests and merge groups) and `demo`: build or
+    load both sides, compare them, explain and rank what is new, and decide.
+
+    `config` chooses which files are reported (include/exclude) and the profiles (`[rank]`, unless
+    `profiles` are given); `policy` decides; `accepted_by` names who accepted with the label.
+    """
+    comparison = compare(
+        repo,
+        base_rev,
+        head_rev,
+        options,
+        store=store,
+        progress=progress,
+        keep=lambda e: config.wants(e.file),
+        counting=policy.counting,
+    )
+    root = git.repo_root(repo)
+    comparison = explain(
+        root,
+        comparison,
+        profiles=list(profiles) or [Path(p) for p in config.rank.profiles],
+        pgo=config.rank.pgo,
+        go=options.go or None,
+    )
+    annotations = annotations_at(root, comparison.head.commit, [e.file for e in comparison.result.new])
+    # `[gate] hot-only` applies only with profiles: without them every new escape counts
+    hot = comparison.insight.is_hot if comparison.insight.profiles else None
+    decision = evaluate(comparison.result, policy, annotations, accepted_by, hot)
+    return Gated(comparison, annotations, decision)

@@ -110,6 +110,7 @@ class Settings:
     artifact: Path | None = None  # analyze: where the results go (default REPORT_DIR/artifact); publish: read
     config: Config = field(default_factory=Config)  # include/exclude globs (the gate is in `gate`)
     acceptance: Acceptance | None = None  # the PR carries the acceptance label
+    profiles: tuple[Path, ...] = ()  # --profile: rank new escapes (default: [rank] of the configuration)
     # publish: the configuration of the workflow's own checkout of the default branch (--config);
     # None: the base branch's `.escape-bot.toml`, read through the API. Never the artifact's.
     trusted_config: Config | None = None
@@ -614,19 +615,19 @@ def _pull_request(
         commands.group(f"escape-bot: build {pr.base_sha[:12]} and {environment.sha[:12]}"),
         commands.untrusted(),
     ):
-        comparison = app.compare(
+        gated = app.compare_and_gate(
             repo,
             pr.base_sha,
             environment.sha,
             settings.build,
+            config=settings.config,
+            policy=settings.gate,
             store=lookup,
             progress=progress,
-            keep=lambda e: settings.config.wants(e.file),
-            counting=settings.gate.counting,
+            accepted_by=_accepted_by(settings, pr, publisher),
+            profiles=settings.profiles,
         )
-    annotations = app.annotations_at(repo, comparison.head.commit, [e.file for e in comparison.result.new])
-    accepted_by = _accepted_by(settings, pr, publisher)
-    decision = evaluate(comparison.result, settings.gate, annotations, accepted_by)
+    comparison, annotations, decision = gated.comparison, gated.annotations, gated.decision
     report = Report(
         base=comparison.base,
         head=comparison.head,
@@ -634,6 +635,7 @@ def _pull_request(
         decision=decision,
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
+        insight=comparison.insight,
     )
     target = _Target(
         pr.number,
@@ -706,17 +708,18 @@ def _merge_group(
         commands.group(f"escape-bot: build {group.base_sha[:12]} and {group.head_sha[:12]}"),
         commands.untrusted(),
     ):
-        comparison = app.compare(
+        gated = app.compare_and_gate(  # no pull request: no acceptance label
             repo,
             group.base_sha,
             group.head_sha,
             settings.build,
+            config=settings.config,
+            policy=settings.gate,
             store=lookup,
             progress=progress,
-            keep=lambda e: settings.config.wants(e.file),
+            profiles=settings.profiles,
         )
-    annotations = app.annotations_at(repo, comparison.head.commit, [e.file for e in comparison.result.new])
-    decision = evaluate(comparison.result, settings.gate, annotations)  # no PR: no acceptance label
+    comparison, decision = gated.comparison, gated.decision
     report = Report(
         base=comparison.base,
         head=comparison.head,
@@ -724,6 +727,7 @@ def _merge_group(
         decision=decision,
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
+        insight=comparison.insight,
     )
     target = _Target(None, group.head_sha, from_fork=False)
     directory = report_directory(settings, environment, repo)
@@ -770,6 +774,7 @@ def _write_reports(
         report.base,
         report.head,
         report.result,
+        insight=report.insight,
         base_source=sources[0],
         head_source=sources[1],
         name=report.name,

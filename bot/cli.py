@@ -175,6 +175,14 @@ def collect(
     show_default=True,
     help="Take stored snapshots instead of building, and store what was built.",
 )
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
+    "[rank] profiles, else the repository's default.pgo files).",
+)
 @build_flags
 def diff_command(
     repo: Path,
@@ -185,6 +193,7 @@ def diff_command(
     config_path: Path | None,
     db_url: str | None,
     use_store: bool,
+    profiles: tuple[Path, ...],
     modules: tuple[str, ...],
     packages: tuple[str, ...],
     tags: str,
@@ -200,7 +209,7 @@ def diff_command(
     """
     from bot import app, git
     from bot.config import BuildConfig, load_config
-    from bot.gate import GatePolicy, evaluate
+    from bot.gate import GatePolicy
 
     root = git.repo_root(repo)
     config = load_config(config_path, root)
@@ -228,21 +237,19 @@ def diff_command(
                 modules=modules,
                 settings=config.build,
             )
-            comparison = app.compare(
+            gated = app.compare_and_gate(
                 root,
                 base_rev,
                 head_rev,
                 options,
+                config=config,
+                policy=policy,
                 store=store,
                 progress=progress,
-                keep=lambda e: config.wants(e.file),
-                counting=policy.counting,
+                profiles=profiles,
             )
-            new_files = [e.file for e in comparison.result.new]
-            annotations = app.annotations_at(root, comparison.head.commit, new_files)
-            decision = evaluate(comparison.result, policy, annotations)
-            failed = failed or not decision.passed
-            outputs.append((build.name, comparison, decision))
+            failed = failed or not gated.decision.passed
+            outputs.append((build.name, gated.comparison, gated.decision))
     _print_comparisons(outputs, fmt)
     if fail_on_new and failed:
         raise _GateFailed
@@ -276,7 +283,9 @@ def _comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
             "broken_annotations": [escape_dict(e) for e in decision.broken],
             "exceeded": list(decision.exceeded),
         }
-    return comparison_dict(comparison.base, comparison.head, comparison.result, **extra)
+    return comparison_dict(
+        comparison.base, comparison.head, comparison.result, insight=comparison.insight, **extra
+    )
 
 
 def _print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
@@ -317,15 +326,26 @@ def demo(keep: Path | None, fmt: str, go: str | None) -> None:
     Both snapshots are recorded in the repository's default SQLite database, as `diff` does.
     """
     from bot import app
+    from bot.config import Config
     from bot.demo import demo_repository
+    from bot.gate import GatePolicy
 
     options = BuildOptions(go=go_binary(go))
     with demo_repository(keep) as repo:
         # the main job as CI runs it, with the embedded default: a SQLite file in the repository
         with open_store(None, repo) as store, progress_reporter(True) as progress:
-            comparison = app.compare(repo, "HEAD~1", "HEAD", options, store=store, progress=progress)
+            gated = app.compare_and_gate(
+                repo,
+                "HEAD~1",
+                "HEAD",
+                options,
+                config=Config(),
+                policy=GatePolicy(),
+                store=store,
+                progress=progress,
+            )
             where = store.url
-        _print_comparison(comparison, fmt)
+        _print_comparison(gated.comparison, fmt)
         kept = "" if keep else " (a temporary repository: --keep DIR keeps it)"
         click.echo(f"both snapshots recorded in {where}{kept}", err=True)
 

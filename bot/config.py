@@ -178,6 +178,17 @@ class GateConfig:
     # --mode publish: `//escape-bot:allow` comments the pull request adds count too (else only
     # those on lines unchanged from the base branch); listed as such in the comment
     pr_suppressions: bool = False
+    # only new escapes in functions with at least this share of the CPU samples (or allocating in
+    # the memory profile) block; None: every new escape does (docs/ranking.md)
+    hot_only: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RankConfig:
+    """`[rank]`: the profiles that rank new escapes by how hot they are."""
+
+    profiles: tuple[str, ...] = ()  # CPU or memory profiles, relative to the repository root
+    pgo: bool = True  # with no profiles: the repository's `default.pgo` files, as `go build -pgo=auto`
 
 
 CommentWhen = Literal["always", "changes", "failure", "never"]
@@ -207,6 +218,7 @@ class Config:
     allow: tuple[AllowEntry, ...] = ()
     accept_label: str | None = "escape-bot/accept"
     comment: CommentConfig = CommentConfig()
+    rank: RankConfig = RankConfig()
     source: str = "defaults"  # the file it came from
 
     def wants(self, file: str) -> bool:
@@ -222,11 +234,12 @@ class Config:
 
 # --- reading -------------------------------------------------------------------------------------
 
-_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept", "comment"}
+_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept", "comment", "rank"}
+_RANK = {"profiles", "pgo"}
 _COMMENT = {"when", "outdated"}
 _BUILD = {"name", "tags", "goos", "goarch"}
 _BUILD_SETTINGS = {"modules", "on-failure", "toolchain", "goflags", "cgo", "configuration"}
-_GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions"}
+_GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions", "hot-only"}
 _BUDGET = {"package", "cause", "max-new"}
 _ALLOW = {"package", "function", "expression", "cause", "reason"}
 _ACCEPT = {"label"}
@@ -384,6 +397,13 @@ def _gate(value: Any) -> GateConfig:
         if not isinstance(flag, bool):
             raise ConfigError(f"gate.{name}: expected true or false, got {_type(flag)}")
         flags[name] = flag
+    hot_only = table.get("hot-only")
+    if hot_only is not None and (
+        isinstance(hot_only, bool) or not isinstance(hot_only, int | float) or not 0 <= hot_only <= 1
+    ):
+        raise ConfigError(
+            f"gate.hot-only: expected a share of CPU samples from 0 to 1 (0.01: 1 %), got {hot_only!r}"
+        )
     return GateConfig(
         fail_on="new" if fail_on == "new" else "never",
         kinds=kinds,
@@ -392,7 +412,17 @@ def _gate(value: Any) -> GateConfig:
         constants=flags["constants"],
         generated=flags["generated"],
         pr_suppressions=flags["pr-suppressions"],
+        hot_only=None if hot_only is None else float(hot_only),
     )
+
+
+def _rank(value: Any) -> RankConfig:
+    table = _table(value, "rank")
+    _check_keys(table, _RANK, "rank")
+    pgo = table.get("pgo", True)
+    if not isinstance(pgo, bool):
+        raise ConfigError(f"rank.pgo: expected true or false, got {_type(pgo)}")
+    return RankConfig(profiles=tuple(_str_list(table.get("profiles", []), "rank.profiles")), pgo=pgo)
 
 
 def _allow(value: Any) -> tuple[AllowEntry, ...]:
@@ -472,6 +502,7 @@ def _config(data: Mapping[str, Any], source: str) -> Config:
         allow=_allow(data["allow"]) if "allow" in data else (),
         accept_label=accept_label,
         comment=comment,
+        rank=_rank(data["rank"]) if "rank" in data else defaults.rank,
         source=source,
     )
 
@@ -521,6 +552,7 @@ def effective(config: Config) -> dict[str, Any]:
                 for b in config.gate.budgets
             ],
             "pr-suppressions": config.gate.pr_suppressions,
+            "hot-only": config.gate.hot_only,
         },
         "allow": [
             {
@@ -534,6 +566,7 @@ def effective(config: Config) -> dict[str, Any]:
         ],
         "accept": {"label": config.accept_label},
         "comment": {"when": config.comment.when, "outdated": config.comment.outdated},
+        "rank": {"profiles": list(config.rank.profiles), "pgo": config.rank.pgo},
     }
 
 

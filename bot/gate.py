@@ -21,7 +21,7 @@ change broke it). A module that fails on both sides is the environment: reported
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
@@ -68,6 +68,7 @@ class GatePolicy:
     budgets: tuple[Budget, ...] = ()
     allow: tuple[AllowEntry, ...] = ()
     counting: Counting = field(default_factory=Counting)  # `[gate] constants` / `generated`
+    hot_only: float | None = None  # `[gate] hot-only`: only escapes hot in the profiles block
 
     @classmethod
     def from_config(cls, config: Config) -> GatePolicy:
@@ -80,6 +81,7 @@ class GatePolicy:
             budgets=gate.budgets,
             allow=config.allow,
             counting=Counting(constants=gate.constants, generated=gate.generated),
+            hot_only=gate.hot_only,
         )
 
 
@@ -127,11 +129,14 @@ def evaluate(
     policy: GatePolicy,
     annotations: Mapping[str, Annotations] | None = None,
     accepted_by: str | None = None,
+    hot: Callable[[Escape, float], bool] | None = None,
 ) -> GateDecision:
     """Decide from the new escapes of `result`.
 
     `annotations` are the head's source comments of the files with new escapes (by repository
-    path); `accepted_by` names who put the acceptance label on the PR (`@login`), if anyone.
+    path); `accepted_by` names who put the acceptance label on the PR (`@login`), if anyone;
+    `hot` says whether the profiles find an escape hot at a threshold (`Insight.is_hot`). With
+    `policy.hot_only` set and profiles given, a new escape that is not hot is let through.
     """
     annotations = annotations or {}
     for file, found in annotations.items():
@@ -159,6 +164,11 @@ def evaluate(
         suppression = comments.suppression_for(e.line) if comments is not None else None
         if suppression is not None:
             waived.append(Waived(e, f"allowed inline (line {suppression.line}): {suppression.reason}"))
+            continue
+        if policy.hot_only is not None and hot is not None and not hot(e, policy.hot_only):
+            waived.append(
+                Waived(e, f"cold: under {policy.hot_only:.4g} of the profiled CPU, no profiled allocation")
+            )
             continue
         counted.append((e, budget))
     exceeded = _exceeded(counted, policy)

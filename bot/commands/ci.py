@@ -120,6 +120,14 @@ MODES = ("auto", "analyze", "publish")
     show_default=True,
     help="Take the base from the database when stored, record what was built (pushes: the history).",
 )
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
+    "[rank] profiles, else the repository's default.pgo files).",
+)
 @config_option
 @build_flags
 def ci(
@@ -138,6 +146,7 @@ def ci(
     artifact: Path | None,
     db_url: str | None,
     use_store: bool,
+    profiles: tuple[Path, ...],
     config_path: Path | None,
     modules: tuple[str, ...],
     packages: tuple[str, ...],
@@ -207,6 +216,7 @@ def ci(
                 artifact=_per_build(artifact, build_name, len(builds)),
                 config=config,
                 acceptance=acceptance,
+                profiles=profiles,
                 trusted_config=trusted,
                 summary_share=len(builds) - i,
             )

@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
 from bot.gc.model import Cause, Escape, FailedModule, Snapshot, Toolchain
+from bot.insight import Insight
 from bot.report import limits, safe, text
 from bot.report.limits import Limit
 from bot.report.safe import Md
@@ -76,6 +77,7 @@ class Report:
     decision: GateDecision
     name: str = DEFAULT_NAME
     links: Links | None = None
+    insight: Insight = field(default_factory=Insight)  # attribution, hotness, toolchain effect
 
 
 # ---- the view the template sees: raw (untrusted) values, escaped by filters in the template ----

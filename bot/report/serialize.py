@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.attribution import Attribution
 from bot.diff import DiffResult, fingerprint
 from bot.gc.model import Cause, Escape, FailedModule, Kind, ModuleFailure, ParseStats, Snapshot
+from bot.insight import Insight, ToolchainEffect
+from bot.profile.hotness import Hotness
 
 SCHEMA_VERSION = 1
 
@@ -41,6 +44,50 @@ def escape_dict(e: Escape) -> dict[str, Any]:
             for flow in e.explanation
             for step in flow.steps
         ],
+    }
+
+
+def attribution_dict(a: Attribution) -> dict[str, Any]:
+    """`{file, line, function, reason, detail}`: the change a new escape is attributed to."""
+    return {
+        "reason": a.reason.value,
+        "file": a.file or None,
+        "line": a.line or None,
+        "function": a.function or None,
+        "detail": a.detail or None,
+    }
+
+
+def hotness_dict(h: Hotness) -> dict[str, Any]:
+    """`{cpu_share, alloc_bytes, alloc_objects, source}`: what the profiles say of an escape."""
+    share = None if h.cpu_share is None else round(h.cpu_share, 6)
+    return {
+        "cpu_share": share,
+        "alloc_bytes": h.alloc_bytes,
+        "alloc_objects": h.alloc_objects,
+        "source": h.source,
+    }
+
+
+def toolchain_effect_dict(t: ToolchainEffect) -> dict[str, Any]:
+    """The compiler's own effect when base and head were built by different Go versions."""
+    result = t.result
+    return {
+        "from": t.before,
+        "to": t.after,
+        "new": None if result is None else [escape_dict(e) for e in result.new if e.allocates],
+        "fixed": None if result is None else [escape_dict(e) for e in result.fixed if e.allocates],
+        "note": t.note or None,
+    }
+
+
+def new_escape_dict(e: Escape, insight: Insight) -> dict[str, Any]:
+    """A new heap escape with its attribution and hotness (null when not computed)."""
+    attribution = insight.attributions.get(e)
+    hotness = insight.hotness.get(e)
+    return escape_dict(e) | {
+        "attribution": attribution_dict(attribution) if attribution else None,
+        "hotness": hotness_dict(hotness) if hotness else None,
     }
 
 
@@ -111,9 +158,12 @@ def skipped_dict(head: Snapshot, result: DiffResult) -> dict[str, dict[str, int]
     return dict(sorted(out.items()))
 
 
-def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra: Any) -> dict[str, Any]:
+def comparison_dict(
+    base: Snapshot, head: Snapshot, result: DiffResult, *, insight: Insight | None = None, **extra: Any
+) -> dict[str, Any]:
     """`escape-bot diff --format json`: `new`/`fixed` hold heap escapes, leaks have their own lists."""
     alloc = [Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP]
+    insight = insight or Insight()
 
     def constants(records: tuple[Escape, ...]) -> int:
         return sum(e.count for e in records if e.kind.allocates and e.static)
@@ -122,7 +172,7 @@ def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra:
         "schema": SCHEMA_VERSION,
         "base": side_dict(base),
         "head": side_dict(head),
-        "new": [escape_dict(e) for e in result.new if e.kind.allocates],
+        "new": [new_escape_dict(e, insight) for e in insight.order(result.new) if e.kind.allocates],
         "fixed": [escape_dict(e) for e in result.fixed if e.kind.allocates],
         "new_leaks": [escape_dict(e) for e in result.new if not e.kind.allocates],
         "fixed_leaks": [escape_dict(e) for e in result.fixed if not e.kind.allocates],
@@ -136,5 +186,7 @@ def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra:
         "skipped": skipped_dict(head, result),
         "same_toolchain": base.toolchain == head.toolchain,
         "failed_modules": [failed_module_dict(f) for f in result.failed_modules],
+        "toolchain_change": toolchain_effect_dict(insight.toolchain) if insight.toolchain else None,
+        "profiles": list(insight.profiles),
         **extra,
     }
