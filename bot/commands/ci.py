@@ -159,9 +159,17 @@ def ci(
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
     from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
     from bot.github.actions import WorkflowCommands
-    from bot.github.artifact import PublishClient, WorkflowRun, load_workflow_run
+    from bot.github.artifact import PublishClient
     from bot.github.client import GitHubClient, RetryPolicy
-    from bot.github.context import Event, MergeGroup, PullRequest, load_event, read_environment
+    from bot.github.context import (
+        Event,
+        MergeGroup,
+        PullRequest,
+        WorkflowRun,
+        load_event,
+        load_workflow_run,
+        read_environment,
+    )
     from bot.report.text import comparison_text
 
     commands = WorkflowCommands(sys.stdout)

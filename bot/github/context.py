@@ -183,3 +183,51 @@ def load_event(environment: ActionsEnvironment) -> Event:
     except ValueError as exc:
         raise UsageError(f"the event payload {environment.event_path} is not JSON") from exc
     return parse_event(environment.event_name, payload)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowRun:
+    """The parts of a `workflow_run` payload the publish path checks against.
+
+    GitHub writes these (not the PR's run), so they are trusted: the artifact must be for
+    `head_sha`, and when GitHub lists the run's PRs (it does not for forks), for one of them.
+    """
+
+    id: int
+    event: str  # the triggering run's event: `pull_request`, `push`, ...
+    head_sha: str
+    head_repository: str
+    pull_requests: tuple[int, ...]
+
+
+def parse_workflow_run(payload: Any) -> WorkflowRun:
+    """The `workflow_run` record; UsageError when a field we check is missing."""
+    try:
+        run = payload["workflow_run"]
+        head_repo = run.get("head_repository") or {}
+        return WorkflowRun(
+            id=int(run["id"]),
+            event=str(run["event"]),
+            head_sha=str(run["head_sha"]),
+            head_repository=str(head_repo.get("full_name") or ""),
+            pull_requests=tuple(int(p["number"]) for p in run.get("pull_requests") or ()),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        field = exc.args[0] if isinstance(exc, KeyError) and exc.args else "field"
+        raise UsageError(f"the workflow_run event payload has no usable {field}") from exc
+
+
+def load_workflow_run(environment: ActionsEnvironment) -> WorkflowRun:
+    """Read GITHUB_EVENT_PATH of a `workflow_run` event."""
+    if environment.event_name != "workflow_run":
+        raise UsageError(
+            f"--mode publish runs on workflow_run events, not {environment.event_name!r} "
+            "(the pull_request run uses --mode analyze; docs/action.md)"
+        )
+    try:
+        payload = json.loads(environment.event_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read the event payload {environment.event_path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise UsageError(f"the event payload {environment.event_path} is not JSON") from exc
+    return parse_workflow_run(payload)

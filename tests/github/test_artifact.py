@@ -17,13 +17,9 @@ from bot.errors import UsageError
 from bot.gate import GatePolicy, evaluate
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Snapshot, Step, Toolchain
 from bot.github import artifact
-from bot.github.artifact import (
-    ArtifactError,
-    parse_artifact,
-    parse_workflow_run,
-    read_artifact,
-    write_artifact,
-)
+from bot.github.artifact import write_artifact
+from bot.github.artifact_format import ArtifactError, parse_artifact, read_artifact
+from bot.github.context import parse_workflow_run
 from bot.report.render import explanation_lines
 
 BASE, HEAD, MERGE = "1" * 40, "2" * 40, "3" * 40

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.github.artifact import ARTIFACT_FILE
+from bot.github.artifact_format import ARTIFACT_FILE
 from tests.conftest import GitRepo, go_mod
 from tests.github.fake import FakeGitHub
 from tests.github.workflow import (

@@ -1,0 +1,44 @@
+"""The store as a pull request or merge group uses it: failures kept and reported, never fatal."""
+
+from __future__ import annotations
+
+from bot.ci.settings import SnapshotLookup
+from bot.commit import CommitInfo
+from bot.errors import StoreError
+from bot.gc.model import Snapshot
+
+
+class TolerantStore:
+    """The store as a pull request or merge group uses it: a cache of snapshots whose failures
+    (unreachable, read-only) never stop the result; they are kept and reported afterwards."""
+
+    def __init__(self, inner: SnapshotLookup) -> None:
+        self.inner = inner
+        self.errors: list[str] = []
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        try:
+            return self.inner.find_snapshot(repository, sha, toolchain_key)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None  # built instead
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        try:
+            return self.inner.record_snapshot(repository, commit, snapshot)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return False
+
+
+class UnavailableStore:
+    """A store that could not be opened: nothing is found, and recording fails with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        return None
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        raise StoreError(self.reason)
