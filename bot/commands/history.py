@@ -425,7 +425,7 @@ def trend(
     db_url: str | None,
 ) -> None:
     """Heap escapes per commit over the first-parent history of a branch."""
-    from bot.history import queries, render
+    from bot.history import html, queries, render
     from bot.history.model import GroupBy, TrendReport
 
     where = _where(repo, branch, name, toolchain_key)
@@ -449,7 +449,7 @@ def trend(
             commit_url=links.commit_prefix if links else None,
             pull_url=links.pull_prefix if links else None,
         )
-        _write(render.trend_html(report), output)
+        _write(html.trend_html(report), output)
     elif fmt == "json":
         _json(render.trend_dict(result), output)
     elif fmt == "csv":

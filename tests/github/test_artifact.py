@@ -16,7 +16,7 @@ from bot.diff import DiffResult
 from bot.errors import UsageError
 from bot.gate import GatePolicy, evaluate
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Snapshot, Step, Toolchain
-from bot.github import artifact
+from bot.github import artifact, artifact_format
 from bot.github.artifact import write_artifact
 from bot.github.artifact_format import ArtifactError, parse_artifact, read_artifact
 from bot.github.context import parse_workflow_run
@@ -115,7 +115,7 @@ def _write(tmp_path: Path, **kw: Any) -> Path:
 
 
 def _document(tmp_path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((_write(tmp_path) / artifact.ARTIFACT_FILE).read_text())
+    data: dict[str, Any] = json.loads((_write(tmp_path) / artifact_format.ARTIFACT_FILE).read_text())
     return data
 
 
@@ -294,19 +294,19 @@ def test_files_that_are_not_a_plain_small_file_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory = _write(tmp_path)
-    monkeypatch.setattr(artifact, "MAX_BYTES", 1000)
+    monkeypatch.setattr(artifact_format, "MAX_BYTES", 1000)
     with pytest.raises(ArtifactError, match="larger than"):
         read_artifact(directory)
     monkeypatch.undo()
     elsewhere = tmp_path / "elsewhere.json"
-    (directory / artifact.ARTIFACT_FILE).rename(elsewhere)
+    (directory / artifact_format.ARTIFACT_FILE).rename(elsewhere)
     with pytest.raises(ArtifactError, match=r"no escape-bot results at .*did the analyze job upload"):
         read_artifact(directory)
-    (directory / artifact.ARTIFACT_FILE).symlink_to(elsewhere)
+    (directory / artifact_format.ARTIFACT_FILE).symlink_to(elsewhere)
     with pytest.raises(ArtifactError, match="cannot read the results artifact"):
         read_artifact(directory)
-    (directory / artifact.ARTIFACT_FILE).unlink()
-    os.mkfifo(directory / artifact.ARTIFACT_FILE)
+    (directory / artifact_format.ARTIFACT_FILE).unlink()
+    os.mkfifo(directory / artifact_format.ARTIFACT_FILE)
     with pytest.raises(ArtifactError, match="is not a regular file"):
         read_artifact(directory)
 

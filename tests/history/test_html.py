@@ -17,8 +17,8 @@ import pytest
 
 from bot.commit import CommitInfo
 from bot.gc.model import Cause
+from bot.history.html import trend_html
 from bot.history.model import GroupBy, Selection, Trend, TrendPoint, TrendReport
-from bot.history.render import trend_html
 
 from . import scripted
 from .browser import PageReport, chromium, file_url, inspect_page

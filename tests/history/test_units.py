@@ -19,10 +19,11 @@ from bot.diff import diff
 from bot.errors import UsageError
 from bot.gc.model import Escape
 from bot.history.dates import parse_when
+from bot.history.html import nice_ceiling
 from bot.history.identity import pair_units
 from bot.history.links import github_repository, pr_number
 from bot.history.model import GroupBy, Selection, Trend, TrendPoint, order_groups
-from bot.history.render import nice_ceiling, spreadsheet_safe, trend_csv
+from bot.history.render import spreadsheet_safe, trend_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 from factories import edit_package, make_escapes
