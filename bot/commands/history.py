@@ -5,30 +5,23 @@ Options → one call into bot/history → print. Registered on the group in bot/
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
+from bot.commands.backfill_progress import backfill_summary, commit_listener, stop_signals_interrupt
+from bot.commands.output import write_json, write_table, write_text
 from bot.errors import BotError, GitError, UsageError
 from bot.gc.model import Cause
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
-    from rich.console import RenderableType
-    from rich.progress import Progress
-
-    from bot.commit import CommitInfo
-    from bot.history.backfill import Listener, Outcome, Plan
+    from bot.history.backfill import Outcome
     from bot.history.blame import Target
     from bot.history.links import GitHubRepository
     from bot.history.model import Trend
@@ -144,131 +137,7 @@ def _when(value: str | None, *, end_of_day: bool = False) -> datetime | None:
     return None if value is None else parse_when(value, datetime.now(UTC), end_of_day=end_of_day)
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}", err=True)
-
-
-def _table(renderable: RenderableType, output: Path | None) -> None:
-    from rich.console import Console
-
-    if output is None:
-        # a pipe gets the whole table, not one squeezed into rich's default 80 columns
-        console = Console(width=None if sys.stdout.isatty() else 200)
-        console.print(renderable)
-        return
-    with output.open("w", encoding="utf-8") as f:
-        Console(file=f, width=200, color_system=None).print(renderable)
-    click.echo(f"wrote {output}", err=True)
-
-
-def _json(data: dict[str, Any], output: Path | None) -> None:
-    _write(json.dumps(data, indent=2, ensure_ascii=False) + "\n", output)
-
-
 # ---- backfill ----------------------------------------------------------------------------
-
-
-class _PlainLines:
-    """One line per commit on stdout (not a terminal: CI logs, pipes)."""
-
-    def __init__(self, total: int) -> None:
-        self._total = total
-        self._width = len(str(total))
-
-    def building(self, index: int, commit: CommitInfo) -> None:
-        pass
-
-    def package(self, name: str) -> None:
-        pass
-
-    def finished(self, index: int, outcome: Outcome) -> None:
-        click.echo(_outcome_line(index, self._total, self._width, outcome))
-
-
-def _outcome_line(index: int, total: int, width: int, outcome: Outcome) -> str:
-    head = f"[{index + 1:>{width}}/{total}] {outcome.commit.sha[:12]} {outcome.status:<8}"
-    if outcome.status in ("recorded", "stored"):
-        detail = f"{outcome.heap_escapes} heap escapes" + (f" ({outcome.message})" if outcome.message else "")
-    else:
-        detail = outcome.message.splitlines()[0] if outcome.message else ""
-    return f"{head} {detail}  ({outcome.seconds:.1f} s)  {outcome.commit.subject}"
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr: commits done, the commit and package being built, ETA."""
-
-    def __init__(self, progress: Progress, total: int) -> None:
-        self._progress = progress
-        self._task = progress.add_task("starting", total=total, package="")
-        self._total = total
-        self._width = len(str(total))
-
-    def building(self, index: int, commit: CommitInfo) -> None:
-        self._progress.update(self._task, description=f"{commit.sha[:12]} {commit.subject[:40]}", package="")
-
-    def package(self, name: str) -> None:
-        # build_snapshot first says which revision it builds (the description has it already)
-        self._progress.update(self._task, package="go build" if name.startswith("building ") else name)
-
-    def finished(self, index: int, outcome: Outcome) -> None:
-        from rich.text import Text
-
-        line = Text(_outcome_line(index, self._total, self._width, outcome))
-        if outcome.status in ("failed", "error"):
-            line.stylize("yellow" if outcome.status == "failed" else "red")
-        self._progress.console.print(line)
-        self._progress.advance(self._task)
-
-
-@contextmanager
-def _listener(total: int) -> Iterator[Listener]:
-    if not sys.stderr.isatty():
-        yield _PlainLines(total)
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[package]}", markup=False, style="dim"),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        yield _ProgressBar(progress, total)
-
-
-@contextmanager
-def _stop_signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) stop a run like Ctrl-C does:
-    the worktree is removed on the way out and the summary says what was done."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 @click.command()
@@ -348,33 +217,19 @@ def backfill(
         )
         outcomes: list[Outcome] = []  # kept here, so that an interrupted run can still say what it did
         try:
-            with _stop_signals_interrupt(), _listener(len(plan.todo)) as listener:
+            with stop_signals_interrupt(), commit_listener(len(plan.todo)) as listener:
                 for outcome in bf.run(root, store, repository, plan.todo, options, plan.toolchain, listener):
                     outcomes.append(outcome)
         except KeyboardInterrupt:
-            click.echo(_summary(outcomes, plan, started, interrupted=True), err=True)
+            click.echo(backfill_summary(outcomes, plan, started, interrupted=True), err=True)
             raise
-    click.echo(_summary(outcomes, plan, started))
+    click.echo(backfill_summary(outcomes, plan, started))
     errors = [o for o in outcomes if o.status == "error"]
     if errors:
         raise BotError(
             f"{len(errors)} commit(s) could not be analysed and were not recorded (a re-run tries again): "
             + ", ".join(o.commit.sha[:12] for o in errors)
         )
-
-
-def _summary(outcomes: list[Outcome], plan: Plan, started: float, *, interrupted: bool = False) -> str:
-    counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("recorded", "failed", "error", "stored")}
-    parts = [f"{counts['recorded']} recorded", f"{counts['failed']} failed to build (recorded as failed)"]
-    if counts["error"]:
-        parts.append(f"{counts['error']} not analysed")
-    if counts["stored"]:
-        parts.append(f"{counts['stored']} stored meanwhile by another run")
-    text = f"backfill: {', '.join(parts)} in {time.monotonic() - started:.1f} s"
-    if interrupted:
-        left = len(plan.todo) - len(outcomes)
-        text += f"; interrupted with {left} left: run the same command again to continue"
-    return text
 
 
 # ---- trend -------------------------------------------------------------------------------
@@ -449,13 +304,13 @@ def trend(
             commit_url=links.commit_prefix if links else None,
             pull_url=links.pull_prefix if links else None,
         )
-        _write(html.trend_html(report), output)
+        write_text(html.trend_html(report), output)
     elif fmt == "json":
-        _json(render.trend_dict(result), output)
+        write_json(render.trend_dict(result), output)
     elif fmt == "csv":
-        _write(render.trend_csv(result), output)
+        write_text(render.trend_csv(result), output)
     else:
-        _table(render.trend_table(result), output)
+        write_table(render.trend_table(result), output)
         if result.failed:
             click.echo(f"{len(result.failed)} commit(s) in this range did not build (not shown)", err=True)
     if fmt != "table":  # the table says it above the figures; other formats also on stderr
@@ -529,11 +384,11 @@ def top(
     with open_store(db_url, where.root or repo) as store:
         result = queries.top(store, where.scope, filters, by=TopBy(by), limit=limit, sha=where.sha)
     if fmt == "json":
-        _json(render.top_dict(result), output)
+        write_json(render.top_dict(result), output)
     elif fmt == "csv":
-        _write(render.top_csv(result), output)
+        write_text(render.top_csv(result), output)
     else:
-        _table(render.top_table(result), output)
+        write_table(render.top_table(result), output)
     if fmt != "table":  # the table says it above the figures; other formats also on stderr
         for line in render.newest_failed_lines(result.newest_failed):
             click.echo(line, err=True)
@@ -620,6 +475,6 @@ def blame(
     if not result.entries:
         click.echo(f"no {'escapes' if leaks else 'heap escapes'} at {result.commit.sha[:12]} match", err=True)
     if fmt == "json":
-        _json(render.blame_dict(result), output)
+        write_json(render.blame_dict(result), output)
     else:
-        _table(render.blame_table(result), output)
+        write_table(render.blame_table(result), output)
