@@ -34,7 +34,8 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
-from bot.store.repo import OK, Store, chunks
+from bot.store.repo import OK, Store
+from bot.store.rows import chunks
 
 T = TypeVar("T")
 

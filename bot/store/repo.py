@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Escape, ModuleFailure, ParseStats, Snapshot, Toolchain
+from bot.gc.model import Escape, ParseStats, Snapshot, Toolchain
 from bot.gc.parse import gc_paused
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
 from bot.store.db import (
@@ -46,6 +46,14 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
+from bot.store.rows import (
+    SITE_COLUMNS,
+    chunks,
+    compact_ids,
+    decode_failed_modules,
+    encode_failed_modules,
+    toolchain_values,
+)
 
 T = TypeVar("T")
 
@@ -59,26 +67,10 @@ FAILED = "failed"
 
 MAX_ERROR_CHARS = 65_536  # a failed build's log tail is plenty; whole logs belong in CI artifacts
 _OPEN_ATTEMPTS = 5  # opening a new SQLite file while others do (see Store.open)
-_IN_CHUNK = 500  # digests per `IN (...)`: far below SQLite's and PostgreSQL's parameter limits
 _ATTEMPTS = 5
 # PostgreSQL states worth retrying the whole transaction for: deadlock, serialization
 # failure, and a unique violation that a concurrent writer's row caused.
 _RETRY_SQLSTATES = frozenset({"40P01", "40001", "23505"})
-# The columns of `escape_site` in the order of (file_result_id, ordinal, *content.SiteRow).
-_SITE_COLUMNS = (
-    "file_result_id",
-    "ordinal",
-    "line",
-    "col",
-    "function",
-    "kind",
-    "expression",
-    "message",
-    "cause",
-    "count",
-    "line_text",
-    "explanation",
-)
 
 
 class _AlreadyStored(Exception):
@@ -87,12 +79,6 @@ class _AlreadyStored(Exception):
 
 def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
-
-
-def chunks(items: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
-    """`items` in slices small enough for one `IN (...)` on either backend."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class Store:
@@ -155,7 +141,7 @@ class Store:
         causes = Counter((e.cause.value, e.kind.value) for e in snapshot.escapes)
         stats = snapshot.stats
         values = {
-            **_toolchain_values(snapshot.toolchain),
+            **toolchain_values(snapshot.toolchain),
             "status": OK,
             "error": encode_failed_modules(snapshot.failed_modules),
             "escape_count": len(snapshot.escapes),
@@ -176,7 +162,7 @@ class Store:
             package_ids = sorted(set(self._package_ids(connection, packages)))
             snapshot_id = self._put_snapshot(
                 connection,
-                {**values, "commit_id": commit_id, "package_result_ids": _compact_ids(package_ids)},
+                {**values, "commit_id": commit_id, "package_result_ids": compact_ids(package_ids)},
             )
             if snapshot_id is None:
                 raise _AlreadyStored
@@ -200,7 +186,7 @@ class Store:
         if len(error) > MAX_ERROR_CHARS:
             error = error[:MAX_ERROR_CHARS] + "\n... (truncated)"
         values = {
-            **_toolchain_values(toolchain),
+            **toolchain_values(toolchain),
             "status": FAILED,
             "error": error,
             "escape_count": 0,
@@ -373,7 +359,7 @@ class Store:
         if not sites:
             return
         quote = connection.dialect.identifier_preparer.quote
-        columns = ", ".join(quote(name) for name in _SITE_COLUMNS)
+        columns = ", ".join(quote(name) for name in SITE_COLUMNS)
         if self._engine.dialect.name == "postgresql":
             # COPY streams the rows in one command, no per-row round trip or SQL.
             cursor: Any = connection.connection.cursor()
@@ -386,7 +372,7 @@ class Store:
         else:
             # The sqlite3 module's own executemany; SQLAlchemy's per-row parameter
             # processing would cost more than SQLite's inserting.
-            marks = ", ".join("?" * len(_SITE_COLUMNS))
+            marks = ", ".join("?" * len(SITE_COLUMNS))
             connection.exec_driver_sql(f"INSERT INTO escape_site ({columns}) VALUES ({marks})", sites)
 
     def _package_ids(self, connection: Connection, packages: Sequence[PackageContent]) -> list[int]:
@@ -510,37 +496,3 @@ class Store:
             query = query.where(SnapshotRow.status == OK)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return set(connection.execute(query).scalars())
-
-
-def encode_failed_modules(failed: Sequence[ModuleFailure]) -> str | None:
-    """The `error` of an ok snapshot: the modules that did not build (JSON), or None."""
-    if not failed:
-        return None
-    data = [{"module": f.module, "directory": f.directory, "errors": list(f.errors)} for f in failed]
-    return json.dumps({"failed_modules": data}, ensure_ascii=False)
-
-
-def decode_failed_modules(error: str | None) -> tuple[ModuleFailure, ...]:
-    """`encode_failed_modules` read back; () for None or any other text."""
-    if not error or not error.startswith('{"failed_modules"'):
-        return ()
-    try:
-        data = json.loads(error)["failed_modules"]
-        return tuple(ModuleFailure(d["module"], d["directory"], tuple(d["errors"])) for d in data)
-    except (ValueError, KeyError, TypeError):
-        return ()
-
-
-def _compact_ids(ids: Sequence[int]) -> str:
-    return json.dumps(list(ids), separators=(",", ":"))
-
-
-def _toolchain_values(toolchain: Toolchain) -> dict[str, Any]:
-    return {
-        "toolchain_key": toolchain.key,
-        "go_version": toolchain.go_version,
-        "goos": toolchain.goos,
-        "goarch": toolchain.goarch,
-        "tags": json.dumps(list(toolchain.tags), ensure_ascii=False),
-        "flags": json.dumps(list(toolchain.flags), ensure_ascii=False),
-    }
