@@ -21,9 +21,10 @@ from bot.errors import BuildError
 from bot.failures import failed_modules, without_modules
 from bot.gate import GateDecision, GatePolicy, evaluate
 from bot.gc.model import Escape, ModuleFailure, Snapshot
+from bot.gc.modules import find_modules
 from bot.gc.parse import module_file_mapper
 from bot.gc.pprof import load_profiles
-from bot.gc.run import BuildOptions, collect, find_modules, go_binary, toolchain
+from bot.gc.run import BuildOptions, collect, go_binary, toolchain
 from bot.insight import Insight
 from bot.profile.hotness import rank
 

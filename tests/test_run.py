@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import BuildError
-from bot.gc.run import BuildOptions, Module, collect, find_modules, select_modules, workspace_dirs
+from bot.gc.modules import Module, find_modules, select_modules, workspace_dirs
+from bot.gc.run import BuildOptions, collect
 from tests.conftest import go_mod, write_files
 
 RET = "package {pkg}\n\nfunc F() *int {{\n\tx := 1\n\treturn &x\n}}\n"

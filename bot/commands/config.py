@@ -24,7 +24,7 @@ def config_check(config_path: Path | None, repo: Path) -> None:
     modules of the working tree and whether each will be built."""
     from bot import git
     from bot.config import effective, load_config
-    from bot.gc.run import find_modules, select_modules
+    from bot.gc.modules import find_modules, select_modules
 
     try:
         root: Path | None = git.repo_root(repo)
