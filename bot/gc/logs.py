@@ -19,7 +19,8 @@ from typing import BinaryIO
 
 from bot.errors import ParseError
 from bot.gc.model import Escape, ParseStats
-from bot.gc.parse import LogParser, gc_paused, parse_lines
+from bot.gc.parse import LogParser, parse_lines
+from bot.memory import gc_paused
 
 _PEEK = 64 * 1024
 _POSITION = re.compile(r"^(?P<file>[^\s:][^:]*\.go):\d+(?::\d+)?: ")

@@ -22,7 +22,8 @@ from typing import Literal
 from bot.errors import BuildError, ToolchainError
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
-from bot.gc.parse import LogParser, gc_paused, module_file_mapper, parse_lines
+from bot.gc.parse import LogParser, module_file_mapper, parse_lines
+from bot.memory import gc_paused
 
 JSON_MIN_VERSION = (1, 24)  # `go build -json` framing (compiler.md, "Where the output comes from")
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from bot.commit import CommitInfo
 from bot.gc.model import Escape
-from bot.gc.parse import gc_paused
+from bot.memory import gc_paused
 from bot.store.content import escape_from_row
 from bot.store.db import database_errors
 from bot.store.models import (
@@ -266,7 +266,7 @@ def package_escapes(store: Store, ids: Iterable[int]) -> dict[int, tuple[Escape,
                 .order_by(PackageResult.id, FileResult.file, EscapeSite.ordinal)
             )
             rows = connection.execute(query).all()
-            with gc_paused():  # many acyclic records (see bot.gc.parse)
+            with gc_paused():  # many acyclic records (see bot.memory)
                 for row in rows:
                     grouped[row[0]].append(escape_from_row(row[1], row[2], row[3:]))
     return {i: tuple(grouped.get(i, ())) for i in wanted}

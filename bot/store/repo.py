@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from bot.commit import CommitInfo
 from bot.errors import StoreError
 from bot.gc.model import Escape, ParseStats, Snapshot, Toolchain
-from bot.gc.parse import gc_paused
+from bot.memory import gc_paused
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
 from bot.store.db import (
     begin_write,
@@ -441,7 +441,7 @@ class Store:
                 .where(_snapshot_package.c.snapshot_id == row.id)
                 .order_by(PackageResult.package, FileResult.file, EscapeSite.ordinal)
             ).all()
-        with gc_paused():  # hundreds of thousands of acyclic records (see bot.gc.parse)
+        with gc_paused():  # hundreds of thousands of acyclic records (see bot.memory)
             escapes: list[Escape] = [escape_from_row(site[0], site[1], site[2:]) for site in sites]
         toolchain = Toolchain(
             go_version=row.go_version,

@@ -1,0 +1,92 @@
+"""What the parser reads from the source files of a log, each read once and cached: line text,
+generated-file headers, `const` names, function spans and their named results."""
+
+from __future__ import annotations
+
+from bot.gc.lines import CONST_BLOCK, CONST_LINE, SPEC_NAME, SourceLookup
+from bot.gc.names import enclosing_names
+from bot.gc.signature import named_results
+from bot.gc.source import FuncSpan, function_spans, is_generated
+
+
+class SourceFacts:
+    """Facts about the files of one log, from `read` (None: no sources, every fact empty)."""
+
+    def __init__(self, read: SourceLookup | None) -> None:
+        self._read = read
+        self._spans: dict[str, list[FuncSpan] | None] = {}
+        self._lines_cache: dict[str, list[str] | None] = {}
+        self._generated: dict[str, bool] = {}
+        self._results: dict[tuple[str, str], frozenset[str]] = {}
+        self._const_names: dict[str, frozenset[str]] = {}
+
+    def source(self, file: str) -> str | None:
+        if self._read is None:
+            return None
+        return self._read(file)
+
+    def is_generated(self, file: str) -> bool:
+        """A `// Code generated ... DO NOT EDIT.` header (kept, marked, gated only on request)."""
+        if file not in self._generated:
+            text = self.source(file)
+            self._generated[file] = bool(text) and is_generated(text or "")
+        return self._generated[file]
+
+    def lines(self, file: str) -> list[str] | None:
+        if file not in self._lines_cache:
+            text = self.source(file)
+            self._lines_cache[file] = text.splitlines() if text is not None else None
+        return self._lines_cache[file]
+
+    def line_text(self, file: str, line: int) -> str:
+        lines = self.lines(file)
+        if lines is None or not 0 < line <= len(lines):
+            return ""
+        return lines[line - 1].strip()
+
+    def source_at(self, file: str, line: int, column: int) -> str:
+        """The source text from a position to the end of its line ('' when unknown)."""
+        lines = self.lines(file)
+        if lines is None or not 0 < line <= len(lines) or column <= 0:
+            return ""
+        return lines[line - 1].encode()[column - 1 :].decode(errors="ignore")
+
+    def constants(self, file: str) -> frozenset[str]:
+        """Names the file declares `const` (Go ≤ 1.21 prints a named constant by its name)."""
+        found = self._const_names.get(file)
+        if found is None:
+            text = self.source(file) or ""
+            names = set(CONST_LINE.findall(text))
+            for block in CONST_BLOCK.findall(text):
+                names.update(SPEC_NAME.findall(block))
+            found = self._const_names[file] = frozenset(names)
+        return found
+
+    def file_spans(self, file: str) -> list[FuncSpan] | None:
+        if file not in self._spans:
+            text = self.source(file)
+            self._spans[file] = function_spans(text, by_variable=True) if text is not None else None
+        return self._spans[file]
+
+    def named_results(self, file: str, function: str) -> frozenset[str]:
+        """Named results of `function` and of the functions around it (a closure can assign
+        its enclosing function's result), from the source: a flow into `r` means returned."""
+        spans = self.file_spans(file)
+        if not spans:
+            return frozenset()
+        found: frozenset[str] = frozenset()
+        for name in enclosing_names(function):
+            key = (file, name)
+            if key not in self._results:
+                span = next((sp for sp in spans if sp.name == name), None)
+                self._results[key] = self.results_of(file, span) if span is not None else frozenset()
+            found |= self._results[key]
+        return found
+
+    def results_of(self, file: str, span: FuncSpan) -> frozenset[str]:
+        lines = self.lines(file) or []
+        head = lines[span.start_line - 1 : span.start_line + 20]
+        if not head:
+            return frozenset()
+        head[0] = head[0].encode()[span.start_col - 1 :].decode(errors="ignore")
+        return named_results("\n".join(head))
