@@ -160,7 +160,7 @@ def ci(
     from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
     from bot.github.actions import WorkflowCommands
     from bot.github.artifact import PublishClient
-    from bot.github.client import GitHubClient, RetryPolicy
+    from bot.github.client import GitHubClient
     from bot.github.context import (
         Event,
         MergeGroup,
@@ -170,6 +170,7 @@ def ci(
         load_workflow_run,
         read_environment,
     )
+    from bot.github.retry import RetryPolicy
     from bot.report.text import comparison_text
 
     commands = WorkflowCommands(sys.stdout)

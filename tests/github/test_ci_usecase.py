@@ -253,7 +253,8 @@ def test_a_push_whose_store_cannot_be_written_reports_first_then_fails(
 
 def test_a_crash_still_completes_the_check(repo: GitRepo, tmp_path: Path, github: FakeGitHub) -> None:
     """Any exception, not only a known failure: the check run opened first is completed as failure."""
-    from bot.github.client import GitHubClient, RetryPolicy
+    from bot.github.client import GitHubClient
+    from bot.github.retry import RetryPolicy
 
     class Broken(MemoryStoreWithLookup):
         def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:

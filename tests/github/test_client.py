@@ -20,10 +20,9 @@ from bot.github.client import (
     GitHubError,
     PartialCheckRunError,
     PermissionDeniedError,
-    RetryPolicy,
     TooLargeError,
-    make_retry,
 )
+from bot.github.retry import RetryPolicy, make_retry
 from tests.github.fake import BOT, PAT, REPOSITORY, TOKEN, FakeGitHub
 
 FAST = RetryPolicy(
