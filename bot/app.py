@@ -9,12 +9,11 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot import git
 from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
-from bot.commit import CommitInfo
 from bot.config import Config
 from bot.diff import EXCLUDED, Counting, DiffResult, diff
 from bot.errors import BuildError
@@ -26,20 +25,11 @@ from bot.gc.parse import module_file_mapper
 from bot.gc.pprof import load_profiles
 from bot.gc.run import BuildOptions, collect, go_binary, toolchain
 from bot.insight import Insight
+from bot.ports import SnapshotStore
 from bot.profile.hotness import rank
 
 Progress = Callable[[str], None]
 """Receives short status lines ('building base abc1234', a package name)."""
-
-
-class SnapshotStore(Protocol):
-    """What the use cases need from the store (see bot/store/repo.py)."""
-
-    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
-        """A stored snapshot, or None."""
-
-    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
-        """Store a snapshot once; True when it was new."""
 
 
 @dataclass(frozen=True, slots=True)

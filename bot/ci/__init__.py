@@ -46,7 +46,6 @@ from bot.ci.settings import (
     Progress,
     Publisher,
     Settings,
-    SnapshotRecorder,
 )
 from bot.ci.stores import TolerantStore, UnavailableStore
 from bot.ci.text import check_annotations, status_description
@@ -61,7 +60,6 @@ __all__ = [
     "Progress",
     "Publisher",
     "Settings",
-    "SnapshotRecorder",
     "TolerantStore",
     "UnavailableStore",
     "check_annotations",

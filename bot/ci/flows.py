@@ -17,8 +17,6 @@ from bot.ci.settings import (
     Published,
     Publisher,
     Settings,
-    SnapshotLookup,
-    SnapshotRecorder,
     Target,
     quiet,
 )
@@ -29,6 +27,7 @@ from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.artifact import write_artifact
 from bot.github.context import ActionsEnvironment, Event, MergeGroup, PullRequest, Push, WorkflowRun
 from bot.github.positions import Positions, positions
+from bot.ports import SnapshotStore
 from bot.report import safe
 from bot.report.render import (
     Links,
@@ -45,7 +44,7 @@ def run_ci(
     *,
     commands: WorkflowCommands,
     publisher: Publisher | None = None,
-    store: SnapshotRecorder | None = None,
+    store: SnapshotStore | None = None,
     progress: Progress = quiet,
 ) -> Outcome:
     """Handle one workflow event; raises BotError for failures (GitHubError after the reports)."""
@@ -74,7 +73,7 @@ def _checked(
     event: PullRequest | MergeGroup,
     commands: WorkflowCommands,
     publisher: Publisher | None,
-    store: SnapshotRecorder | None,
+    store: SnapshotStore | None,
     progress: Progress,
 ) -> Outcome:
     """A pull request or merge group whose check is opened first and always completed."""
@@ -83,7 +82,7 @@ def _checked(
             "no GitHub token: set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}) or pass --token, "
             "or turn publishing off with --no-comment --check none"
         )
-    tolerant = TolerantStore(store) if isinstance(store, SnapshotLookup) else None
+    tolerant = TolerantStore(store) if store is not None else None
     check = Check(settings, environment, event.head_sha, commands, publisher)
     check.open()
     try:
@@ -123,14 +122,13 @@ def _pull_request(
     pr: PullRequest,
     commands: WorkflowCommands,
     publisher: Publisher | None,
-    store: SnapshotRecorder | None,
+    store: SnapshotStore | None,
     progress: Progress,
     check: Check | None = None,
 ) -> Outcome:
     repo = git.repo_root(settings.repo)
     git.ensure_commit(repo, environment.sha, "checked-out")
     git.ensure_commit(repo, pr.base_sha, "base")
-    lookup = store if isinstance(store, SnapshotLookup) else None
     with (
         commands.group(f"escape-bot: build {pr.base_sha[:12]} and {environment.sha[:12]}"),
         commands.untrusted(),
@@ -142,7 +140,7 @@ def _pull_request(
             settings.build,
             config=settings.config,
             policy=settings.gate,
-            store=lookup,
+            store=store,
             progress=progress,
             accepted_by=_accepted_by(settings, pr, publisher),
             profiles=settings.profiles,
@@ -215,7 +213,7 @@ def _merge_group(
     group: MergeGroup,
     commands: WorkflowCommands,
     publisher: Publisher | None,
-    store: SnapshotRecorder | None,
+    store: SnapshotStore | None,
     progress: Progress,
     check: Check,
 ) -> Outcome:
@@ -223,7 +221,6 @@ def _merge_group(
     repo = git.repo_root(settings.repo)
     git.ensure_commit(repo, group.head_sha, "merge group's")
     git.ensure_commit(repo, group.base_sha, "base")
-    lookup = store if isinstance(store, SnapshotLookup) else None
     with (
         commands.group(f"escape-bot: build {group.base_sha[:12]} and {group.head_sha[:12]}"),
         commands.untrusted(),
@@ -235,7 +232,7 @@ def _merge_group(
             settings.build,
             config=settings.config,
             policy=settings.gate,
-            store=lookup,
+            store=store,
             progress=progress,
             profiles=settings.profiles,
         )
@@ -285,7 +282,7 @@ def _push(
     environment: ActionsEnvironment,
     push: Push,
     commands: WorkflowCommands,
-    store: SnapshotRecorder | None,
+    store: SnapshotStore | None,
     progress: Progress,
 ) -> Outcome:
     if not push.to_default_branch:
@@ -302,11 +299,10 @@ def _push(
             snapshot = app.build_snapshot(repo, environment.sha, settings.build, progress)
     except BuildError as exc:
         # the history keeps the commit as failed, with the compiler's error, and goes on
-        record_failure = getattr(store, "record_failure", None)
-        if callable(record_failure):
+        if store is not None:
             commit = git.commit_info(repo, environment.sha, branch=push.branch)
             tc = toolchain(settings.build, repo)
-            record_failure(environment.repository, commit, tc, f"{exc.message}\n{exc.details}")
+            store.record_failure(environment.repository, commit, tc, f"{exc.message}\n{exc.details}")
         raise
     recorded: bool | None = None
     store_error: StoreError | None = None

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from bot import app
-from bot.commit import CommitInfo
 from bot.config import Config
 from bot.errors import UsageError
 from bot.gate import GateDecision, GatePolicy
@@ -153,20 +152,6 @@ class ArtifactPublisher(Publisher, Protocol):
 
     def file_at(self, path: str, ref: str) -> str | None:
         """The text of `path` at commit `ref`; None when there is no such file."""
-
-
-class SnapshotRecorder(Protocol):
-    """The part of the store a push needs (bot/store/repo.py)."""
-
-    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
-        """Store a snapshot once; True when it was new."""
-
-
-@runtime_checkable
-class SnapshotLookup(Protocol):
-    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None: ...
-
-    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

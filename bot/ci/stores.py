@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from bot.ci.settings import SnapshotLookup
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Snapshot
+from bot.gc.model import Snapshot, Toolchain
+from bot.ports import SnapshotStore
 
 
 class TolerantStore:
     """The store as a pull request or merge group uses it: a cache of snapshots whose failures
     (unreachable, read-only) never stop the result; they are kept and reported afterwards."""
 
-    def __init__(self, inner: SnapshotLookup) -> None:
+    def __init__(self, inner: SnapshotStore) -> None:
         self.inner = inner
         self.errors: list[str] = []
 
@@ -30,9 +30,17 @@ class TolerantStore:
             self.errors.append(exc.message)
             return False
 
+    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
+        try:
+            return self.inner.record_failure(repository, commit, toolchain, error)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return False
+
 
 class UnavailableStore:
-    """A store that could not be opened: nothing is found, and recording fails with the reason."""
+    """A store that could not be opened: nothing is found, and recording a snapshot fails with the
+    reason."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -42,3 +50,7 @@ class UnavailableStore:
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         raise StoreError(self.reason)
+
+    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
+        """Nothing recorded, and no error: the build's failure is the error the job reports."""
+        return False

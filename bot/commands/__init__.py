@@ -10,12 +10,15 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.config import BuildSettings, module_patterns
 from bot.gc.run import BuildOptions, go_binary
+
+if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
+    from bot.store.repo import Store
 
 FORMATS = ("text", "json", "markdown")
 
@@ -114,7 +117,7 @@ def database_url(db_url: str | None, repo: Path) -> str:
 
 
 @contextmanager
-def open_store(db_url: str | None, repo: Path) -> Iterator[Any]:
+def open_store(db_url: str | None, repo: Path) -> Iterator[Store]:
     """The Store at `db_url` (or the repository's default SQLite file), closed afterwards."""
     from bot.store.repo import Store
 

@@ -23,6 +23,7 @@ from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError, StoreError
 from bot.gate import GateFailed, GatePolicy
 from bot.github import labels
+from bot.ports import SnapshotStore
 
 CHECK_MODES = ("check-run", "status", "none")
 MODES = ("auto", "analyze", "publish")
@@ -255,7 +256,7 @@ def ci(
             with contextlib.ExitStack() as stack:
                 # publishing an artifact builds nothing: no store (and no checkout) needed
                 wants_store = use_store and run_mode != "publish"
-                store: Any = None
+                store: SnapshotStore | None = None
                 if wants_store:
                     try:
                         store = stack.enter_context(open_store(db_url, repo))

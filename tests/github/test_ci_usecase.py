@@ -14,37 +14,15 @@ from pathlib import Path
 import pytest
 
 from bot.ci import Settings, check_annotations, run_ci, status_description
-from bot.commit import CommitInfo
 from bot.errors import UsageError
 from bot.gc.model import Snapshot
 from bot.github.actions import WorkflowCommands
 from bot.github.context import ActionsEnvironment, OtherEvent, PullRequest, Push
 from tests.conftest import GitRepo, go_mod
+from tests.doubles import MemoryStore
 from tests.github.fake import REPOSITORY, TOKEN, FakeGitHub
 from tests.github.workflow import BASE_GO, HEAD_GO
 from tests.store.conftest import postgresql_server  # noqa: F401  (the fixture, for PostgreSQL)
-
-
-class MemoryStore:
-    """Records snapshots once per (repository, sha, toolchain), like the real store."""
-
-    def __init__(self) -> None:
-        self.snapshots: dict[tuple[str, str, str], tuple[CommitInfo, Snapshot]] = {}
-
-    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
-        key = (repository, commit.sha, snapshot.toolchain.key)
-        if key in self.snapshots:
-            return False
-        self.snapshots[key] = (commit, snapshot)
-        return True
-
-
-class MemoryStoreWithLookup(MemoryStore):
-    """The store as a pull request uses it: snapshots recorded earlier are not built again."""
-
-    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
-        found = self.snapshots.get((repository, sha, toolchain_key))
-        return found[1] if found else None
 
 
 def _environment(tmp_path: Path, event: str, sha: str) -> ActionsEnvironment:
@@ -128,7 +106,7 @@ def test_pull_requests_reuse_stored_snapshots(repo: GitRepo, tmp_path: Path) -> 
         base_repository=REPOSITORY,
     )
     settings = Settings(repo=repo.path, comment=False, check="none")  # nothing to publish: no token needed
-    store = MemoryStoreWithLookup()
+    store = MemoryStore()
     env = _environment(tmp_path, "pull_request", head)
     first = run_ci(settings, env, pr, commands=WorkflowCommands(io.StringIO()), store=store)
     assert first.comparison is not None and first.comparison.base_source == "built"
@@ -256,7 +234,7 @@ def test_a_crash_still_completes_the_check(repo: GitRepo, tmp_path: Path, github
     from bot.github.client import GitHubClient
     from bot.github.retry import RetryPolicy
 
-    class Broken(MemoryStoreWithLookup):
+    class Broken(MemoryStore):
         def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
             raise RuntimeError("the store fell over")
 

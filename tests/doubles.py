@@ -1,0 +1,40 @@
+"""Test doubles for the adapters the use cases take, checked by mypy against the same Protocols as
+the real ones (pyproject's [tool.mypy] files include this module)."""
+
+from __future__ import annotations
+
+from bot.commit import CommitInfo
+from bot.gc.model import Snapshot, Toolchain
+from bot.ports import SnapshotStore
+
+
+class MemoryStore:
+    """Records snapshots (and failures) once per (repository, sha, toolchain), like the real store
+    (bot/store/repo.py, tested on SQLite and PostgreSQL in tests/store)."""
+
+    def __init__(self) -> None:
+        self.snapshots: dict[tuple[str, str, str], tuple[CommitInfo, Snapshot]] = {}
+        self.failures: dict[tuple[str, str, str], str] = {}
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        found = self.snapshots.get((repository, sha, toolchain_key))
+        return found[1] if found else None
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        key = (repository, commit.sha, snapshot.toolchain.key)
+        if key in self.snapshots or key in self.failures:
+            return False
+        self.snapshots[key] = (commit, snapshot)
+        return True
+
+    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
+        key = (repository, commit.sha, toolchain.key)
+        if key in self.snapshots or key in self.failures:
+            return False
+        self.failures[key] = error
+        return True
+
+
+def as_store(store: MemoryStore) -> SnapshotStore:
+    """Where mypy checks the double against the contract (a missing or changed method fails it)."""
+    return store
