@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 from bot.errors import BotError
+from bot.git import git_output
 
 _ENV = {
     "GIT_AUTHOR_NAME": "escape-bot demo",
@@ -24,8 +23,7 @@ _ENV = {
 
 
 def _git(repo: Path, *args: str) -> None:
-    env = {**os.environ, **_ENV}
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+    git_output(repo, *args, env=_ENV)  # a failure is a GitError (one line, exit 3), not a crash
 
 
 def _copy_tree(src: Path, dst: Path) -> None:

@@ -7,10 +7,11 @@ The user's working tree is never touched: other revisions are checked out in a t
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from bot.commit import CommitInfo
 from bot.errors import GitError
 
 
-def run_git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`git -C repo ARGS`, output captured as text; never raises for a non-zero exit."""
+def run_git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`git -C repo ARGS`, output captured as text; never raises for a non-zero exit. `env` is
+    added to the process's environment."""
     try:
         return subprocess.run(
             ["git", "-C", str(repo), *args],
@@ -28,13 +30,15 @@ def run_git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
             encoding="utf-8",
             errors="replace",
             check=False,
+            env={**os.environ, **env} if env else None,
         )
     except FileNotFoundError as exc:
         raise GitError("git is not installed") from exc
 
 
-def _git(repo: Path, *args: str, check: bool = True) -> str:
-    proc = run_git(repo, *args)
+def git_output(repo: Path, *args: str, check: bool = True, env: Mapping[str, str] | None = None) -> str:
+    """`run_git`'s stdout; a non-zero exit is a GitError with git's last line (unless not `check`)."""
+    proc = run_git(repo, *args, env=env)
     if check and proc.returncode != 0:
         message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output"
         raise GitError(f"git {args[0]} failed: {message}", details=proc.stderr)
@@ -45,57 +49,66 @@ def repo_root(path: Path) -> Path:
     """The top of the repository containing `path`."""
     if not path.exists():
         raise GitError(f"{path} does not exist")
-    proc = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_git(path, "rev-parse", "--show-toplevel")
     if proc.returncode != 0:
         raise GitError(f"{path.resolve()} is not a git repository")
     return Path(proc.stdout.strip())
 
 
+def find_root(path: Path) -> Path | None:
+    """The top of the repository containing `path`, or None outside any (or for a missing path)."""
+    try:
+        return repo_root(path)
+    except GitError:
+        return None
+
+
 def resolve(repo: Path, rev: str) -> str:
     """A revision -> full commit sha; GitError naming the revision when unknown."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     if proc.returncode != 0 or not proc.stdout.strip():
         raise GitError(f"unknown revision {rev!r} in {repo}")
     return proc.stdout.strip()
 
 
-_FORMAT = "%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%s"
+# one line per field, with -z a NUL after each commit (%s is one line, names cannot hold newlines)
+COMMIT_FORMAT = "%H%n%P%n%an%n%ae%n%aI%n%cI%n%s"
+
+
+def parse_commits(out: str, branch: str | None = None) -> list[CommitInfo]:
+    """The commits of `git log -z` / `git show -s -z` with `--format=COMMIT_FORMAT`, in git's order."""
+    commits = []
+    for record in out.split("\x00"):
+        fields = record.strip("\n").split("\n")
+        if len(fields) < 7:
+            continue
+        sha, parents, name, email, authored, committed, subject = fields[:7]
+        commits.append(
+            CommitInfo(
+                sha=sha,
+                parents=tuple(parents.split()),
+                author_name=name,
+                author_email=email,
+                authored_at=datetime.fromisoformat(authored),
+                committed_at=datetime.fromisoformat(committed),
+                subject=subject,
+                branch=branch,
+            )
+        )
+    return commits
 
 
 def commit_info(repo: Path, sha: str, branch: str | None = None) -> CommitInfo:
     """Metadata of one commit."""
-    out = _git(repo, "show", "-s", f"--format={_FORMAT}", sha)
-    fields = out.rstrip("\n").split("\x00")
-    return CommitInfo(
-        sha=fields[0],
-        parents=tuple(fields[1].split()),
-        author_name=fields[2],
-        author_email=fields[3],
-        authored_at=datetime.fromisoformat(fields[4]),
-        committed_at=datetime.fromisoformat(fields[5]),
-        subject=fields[6],
-        branch=branch,
-    )
-
-
-def merge_base(repo: Path, a: str, b: str) -> str:
-    """`git merge-base a b`."""
-    return _git(repo, "merge-base", a, b).strip()
+    found = parse_commits(git_output(repo, "show", "-s", "-z", f"--format={COMMIT_FORMAT}", sha), branch)
+    if not found:
+        raise GitError(f"git show printed no commit for {sha[:12]}")
+    return found[0]
 
 
 def renames(repo: Path, base: str, head: str) -> dict[str, str]:
     """Files renamed between two commits (git's rename detection): old path -> new path."""
-    out = _git(repo, "diff", "--name-status", "-M", "-z", base, head)
+    out = git_output(repo, "diff", "--name-status", "-M", "-z", base, head)
     parts = out.split("\x00")
     result: dict[str, str] = {}
     i = 0
@@ -116,7 +129,7 @@ def worktree(repo: Path, sha: str) -> Iterator[Path]:
     parent = Path(tempfile.mkdtemp(prefix="escape-bot-wt-"))
     path = parent / "src"
     try:
-        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
+        git_output(repo, "worktree", "add", "--detach", "--quiet", str(path), sha)
         yield path
     finally:
         _remove_worktree(repo, parent, path)
@@ -127,10 +140,10 @@ def _remove_worktree(repo: Path, parent: Path, path: Path) -> None:
     the whole process group, so to a running `git worktree remove` too) interrupts a step: every
     step runs, then the interruption goes on."""
     steps: tuple[Callable[[], object], ...] = (
-        lambda: _git(repo, "worktree", "remove", "--force", str(path), check=False),
+        lambda: git_output(repo, "worktree", "remove", "--force", str(path), check=False),
         lambda: shutil.rmtree(parent, ignore_errors=True),
         # prune forgets registrations whose directory is gone (a remove that was killed half-way)
-        lambda: _git(repo, "worktree", "prune", check=False),
+        lambda: git_output(repo, "worktree", "prune", check=False),
     )
     interrupted: BaseException | None = None
     for step in steps:
@@ -164,7 +177,7 @@ def ensure_commit(repo: Path, sha: str, what: str) -> None:
 def module_directories(repo: Path, sha: str) -> list[str]:
     """Directories holding a go.mod at commit `sha` ('' for the root), as find_modules skips
     them: none under vendor/, testdata/, or a directory starting with '.' or '_'."""
-    out = _git(repo, "ls-tree", "-r", "--name-only", "-z", sha)
+    out = git_output(repo, "ls-tree", "-r", "--name-only", "-z", sha)
     found = []
     for path in out.split("\x00"):
         parts = path.split("/")
@@ -186,15 +199,17 @@ def file_at(repo: Path, sha: str, path: str) -> str | None:
 def changed_lines(repo: Path, base: str, head: str) -> dict[str, frozenset[int]]:
     """The head lines a change added or modified in each Go file (renames followed), plus, where
     lines were only deleted, the head line the deletion stands before."""
-    from unidiff.patch import PatchSet
+    from bot.patch import QUOTE_PATH_OFF, read_diff
 
-    text = _git(repo, "diff", "-U0", "--no-color", "--no-ext-diff", "-M", base, head, "--", "*.go")
+    text = git_output(
+        repo, *QUOTE_PATH_OFF, "diff", "-U0", "--no-color", "--no-ext-diff", "-M", base, head, "--", "*.go"
+    )
     changed: dict[str, set[int]] = {}
-    for patched in PatchSet(text):
-        if patched.is_removed_file:
+    for file in read_diff(text):
+        if file.target is None:  # removed
             continue
-        lines = changed.setdefault(patched.path, set())
-        for hunk in patched:
+        lines = changed.setdefault(file.target, set())
+        for hunk in file.patched:
             added = [line.target_line_no for line in hunk if line.is_added and line.target_line_no]
             lines.update(added)
             if not added and hunk.removed:  # `@@ -5,2 +4,0 @@`: removed after head line 4

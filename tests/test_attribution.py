@@ -191,3 +191,18 @@ def test_the_origin_of_an_inlined_copy_names_the_changed_helper(repo: GitRepo) -
     assert app.attribute_new(repo.path, comparison)[copy] == Attribution(
         Reason.INLINING_CHANGED, "p/mk.go", 4, "mk"
     )
+
+
+def test_changed_lines_and_positions_read_unusual_file_names(repo: GitRepo) -> None:
+    """One diff reader (bot/patch.py) for both: a non-ASCII name, a name with a space and one git
+    quotes even with core.quotePath=false (a backslash) come back as the files' real names, the
+    same the compiler prints and the escapes carry."""
+    from bot.github.positions import map_line, positions
+
+    names = ("q/π x.go", "q/a b.go", "q/back\\slash.go")
+    base = repo.commit({"go.mod": go_mod(), **{n: "package q\n\n// 3\n// 4\n" for n in names}}, "base")
+    head = repo.commit({n: "package q\n\n// 3\n// four\n// 5\n" for n in names}, "edit")
+    assert git.changed_lines(repo.path, base, head) == {n: frozenset({4, 5}) for n in names}
+    where = positions(repo.path, head, base, names)
+    assert set(where) == set(names)
+    assert all(map_line(where[n], 3) == 3 and map_line(where[n], 4) is None for n in names)

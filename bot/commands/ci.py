@@ -348,10 +348,7 @@ def _config_root(repo: Path) -> Path:
     """Where `.escape-bot.toml` is looked for: the repository root, else `repo` itself."""
     from bot import git
 
-    try:
-        return git.repo_root(repo)
-    except BotError:
-        return repo
+    return git.find_root(repo) or repo
 
 
 def _payload(path: Path) -> dict[str, Any]:

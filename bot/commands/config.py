@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from bot.commands import config_option, repo_option
-from bot.errors import BotError
 
 
 @click.group("config")
@@ -26,10 +25,7 @@ def config_check(config_path: Path | None, repo: Path) -> None:
     from bot.config import effective, load_config
     from bot.gc.modules import find_modules, select_modules
 
-    try:
-        root: Path | None = git.repo_root(repo)
-    except BotError:
-        root = None  # a file checked on its own: no modules to list
+    root = git.find_root(repo)  # None: a file checked on its own, no modules to list
     config = load_config(config_path, root or repo)
     data = effective(config)
     found = find_modules(root) if root is not None else []

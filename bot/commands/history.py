@@ -85,15 +85,6 @@ class _Where:
     sha: str | None = None  # --rev, resolved
 
 
-def _root(repo: Path) -> Path | None:
-    from bot import git
-
-    try:
-        return git.repo_root(repo)
-    except GitError:
-        return None
-
-
 def _where(
     repo: Path, branch: str | None, name: str | None, toolchain_key: str | None, rev: str | None = None
 ) -> _Where:
@@ -102,7 +93,7 @@ def _where(
     from bot.history import gitlog
     from bot.history.queries import Scope
 
-    root = _root(repo)
+    root = git.find_root(repo)
     if rev is not None and root is None:
         raise UsageError(f"--rev needs a git repository, and {repo} is not one")
     repository = name or (app.repository_name(root) if root else repo.resolve().name)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.errors import GitError
 from bot.git import run_git
+from bot.patch import QUOTE_PATH_OFF, read_diff
 
 _EVERY_LINE = 2**31
 
@@ -33,49 +34,20 @@ Positions = Mapping[str, tuple[Hunk, ...]]  # file -> hunks from the built commi
 
 
 def parse_hunks(diff: str) -> dict[str, tuple[Hunk, ...]]:
-    """The hunks of each file of `git diff -U0 --no-renames` output (files as in the built commit;
-    unidiff reads git's quoting of unusual names). A file the target deleted gets one hunk
-    covering every line: none of them maps."""
-    from unidiff.patch import PatchSet
-
+    """The hunks of each file of `git diff -U0 --no-renames` output (files as in the built commit,
+    unquoted by bot.patch). A file the target deleted gets one hunk covering every line: none of
+    them maps."""
     found: dict[str, tuple[Hunk, ...]] = {}
-    for patched in PatchSet(diff):
-        if patched.is_added_file:
+    for file in read_diff(diff):
+        if file.source is None:  # added in the target: no built line is in it
             continue
-        name = unquote(patched.source_file).removeprefix("a/")
-        if patched.is_removed_file:
-            found[name] = (Hunk(1, _EVERY_LINE, 0, 0),)
+        if file.target is None:
+            found[file.source] = (Hunk(1, _EVERY_LINE, 0, 0),)
             continue
-        found[name] = tuple(
-            Hunk(h.source_start, h.source_length, h.target_start, h.target_length) for h in patched
+        found[file.source] = tuple(
+            Hunk(h.source_start, h.source_length, h.target_start, h.target_length) for h in file.patched
         )
     return found
-
-
-_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-
-
-def unquote(name: str) -> str:
-    """A file name as git prints it: C-quoted (`"a/\\317\\200 x.go"`) when it holds a quote, a
-    backslash, a control or (with core.quotePath) a non-ASCII character; else as is."""
-    if not (len(name) >= 2 and name[0] == name[-1] == '"'):
-        return name
-    out = bytearray()
-    body, i = name[1:-1], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == "\\" and i + 1 < len(body):
-            octal = body[i + 1 : i + 4]
-            if len(octal) == 3 and all(c in "01234567" for c in octal):
-                out.append(int(octal, 8))
-                i += 4
-                continue
-            out.append(_ESCAPES.get(body[i + 1], ord("?")))
-            i += 2
-            continue
-        out += ch.encode("utf-8")
-        i += 1
-    return out.decode("utf-8", errors="replace")
 
 
 def map_line(hunks: Iterable[Hunk], line: int) -> int | None:
@@ -96,7 +68,9 @@ def positions(repo: Path, built: str, target: str, files: Iterable[str]) -> Posi
     names = sorted(set(files))
     if built == target or not names:
         return {}
-    proc = run_git(repo, "diff", "-U0", "--no-renames", "--no-color", built, target, "--", *names)
+    proc = run_git(
+        repo, *QUOTE_PATH_OFF, "diff", "-U0", "--no-renames", "--no-color", built, target, "--", *names
+    )
     if proc.returncode != 0:
         raise GitError(f"cannot compare {built[:12]} with {target[:12]}: {proc.stderr.strip()}")
     return parse_hunks(proc.stdout)
