@@ -1,7 +1,9 @@
 """`.escape-bot.toml`: read with `tomllib`, validated strictly, frozen into dataclasses (pure).
 
-Every error names the key (`gate.budget[1].max-new`) and, where the TOML parser gives one, the
-line; unknown keys are errors, not ignored. No file means the documented defaults
+The parsed TOML is validated against a declarative JSON Schema (bot/config_schema.py, published
+as docs/escape-bot.schema.json), then the records are built. Every error names the key
+(`gate.budget[1].max-new`) and, where the TOML parser gives one, the line; unknown keys are
+errors, not ignored. No file means the documented defaults
 (docs/configuration.md).
 """
 
@@ -12,8 +14,9 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
+from bot.config_schema import first_error
 from bot.errors import UsageError
 from bot.gc.model import Cause, Escape, Kind
 from bot.globs import GlobError, GlobMatcher
@@ -232,224 +235,87 @@ class Config:
         return tuple(e for e in escapes if self.wants(e.file))
 
 
-# --- reading -------------------------------------------------------------------------------------
-
-_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept", "comment", "rank"}
-_RANK = {"profiles", "pgo"}
-_COMMENT = {"when", "outdated"}
-_BUILD = {"name", "tags", "goos", "goarch"}
-_BUILD_SETTINGS = {"modules", "on-failure", "toolchain", "goflags", "cgo", "configuration"}
-_GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions", "hot-only"}
-_BUDGET = {"package", "cause", "max-new"}
-_ALLOW = {"package", "function", "expression", "cause", "reason"}
-_ACCEPT = {"label"}
+# --- reading: the schema first (bot/config_schema.py), then what a schema cannot say -------------
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            path = f"{where}.{key}" if where else key
-            raise ConfigError(f"{path}: unknown key (allowed: {', '.join(sorted(allowed))})")
+def _globs(patterns: Sequence[str], key: str) -> tuple[Glob, ...]:
+    return tuple(Glob(g, key=f"{key}[{i}]") for i, g in enumerate(patterns))
 
 
-def _str(value: Any, key: str) -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"{key}: expected a string, got {_type(value)}")
-    return value
-
-
-def _str_list(value: Any, key: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise ConfigError(f"{key}: expected a list of strings, got {_type(value)}")
-    return tuple(_str(v, f"{key}[{i}]") for i, v in enumerate(value))
-
-
-def _table(value: Any, key: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key}: expected a table, got {_type(value)}")
-    return value
-
-
-def _tables(value: Any, key: str) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list):
-        raise ConfigError(f"{key}: expected an array of tables ([[{key}]]), got {_type(value)}")
-    return [_table(v, f"{key}[{i}]") for i, v in enumerate(value)]
-
-
-def _type(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array",
-            dict: "a table"}.get(type(value), type(value).__name__)  # fmt: skip
-
-
-def _cause(value: Any, key: str) -> Cause:
-    text = _str(value, key)
-    try:
-        return Cause(text)
-    except ValueError:
-        raise ConfigError(
-            f"{key}: unknown cause {text!r} (one of: {', '.join(c.value for c in Cause)})"
-        ) from None
-
-
-def _kind(value: Any, key: str) -> Kind:
-    text = _str(value, key)
-    try:
-        return Kind(text)
-    except ValueError:
-        raise ConfigError(
-            f"{key}: unknown kind {text!r} (one of: {', '.join(k.value for k in Kind)})"
-        ) from None
-
-
-def _max_new(value: Any, key: str) -> int | None:
-    if value == "never":
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f'{key}: expected a whole number ≥ 0 or "never", got {value!r}')
-    return value
-
-
-def _build_settings(value: Any) -> tuple[BuildSettings, tuple[BuildConfig, ...] | None]:
-    """`[build]` (a table): the settings, and its `[[build.configuration]]` tables if any."""
-    table = _table(value, "build")
-    _check_keys(table, _BUILD_SETTINGS, "build")
-    on_failure = _str(table.get("on-failure", "report"), "build.on-failure")
-    if on_failure not in ("report", "fail"):
-        raise ConfigError(f'build.on-failure: expected "report" or "fail", got {on_failure!r}')
-    mode = _str(table.get("toolchain", "local"), "build.toolchain")
-    if mode not in ("local", "auto"):
-        raise ConfigError(f'build.toolchain: expected "local" or "auto", got {mode!r}')
-    cgo = table.get("cgo")
-    if cgo is not None and not isinstance(cgo, bool):
-        raise ConfigError(f"build.cgo: expected true or false, got {_type(cgo)}")
-    modules = module_patterns(_str_list(table.get("modules", ["**"]), "build.modules"), "build.modules")
-    if not modules:
-        raise ConfigError('build.modules: at least one glob (["**"]: every module)')
+def _build_settings(table: Mapping[str, Any]) -> tuple[BuildSettings, tuple[BuildConfig, ...] | None]:
+    """`[build]`: the settings, and its `[[build.configuration]]` tables if any."""
     settings = BuildSettings(
-        modules=modules,
-        on_failure="fail" if on_failure == "fail" else "report",
-        toolchain="auto" if mode == "auto" else "local",
-        goflags=check_goflags(_str_list(table.get("goflags", []), "build.goflags"), "build.goflags"),
-        cgo=cgo,
+        modules=module_patterns(table.get("modules", ["**"]), "build.modules"),
+        on_failure=table.get("on-failure", "report"),
+        toolchain=table.get("toolchain", "local"),
+        goflags=check_goflags(table.get("goflags", []), "build.goflags"),
+        cgo=table.get("cgo"),
     )
     configs = _builds(table["configuration"], "build.configuration") if "configuration" in table else None
     return settings, configs
 
 
-def _builds(value: Any, where: str = "build") -> tuple[BuildConfig, ...]:
+def _builds(tables: Sequence[Mapping[str, Any]], where: str = "build") -> tuple[BuildConfig, ...]:
     builds = []
     names: set[str] = set()
-    for i, table in enumerate(_tables(value, where)):
+    for i, table in enumerate(tables):
         key = f"{where}[{i}]"
-        _check_keys(table, _BUILD, key)
-        name = _str(table.get("name", "default" if i == 0 else ""), f"{key}.name")
-        if not _NAME.match(name):
+        name = table.get("name", "default" if i == 0 else "")
+        if not _NAME.match(name):  # only a missing name gets here: the schema checked the others
             raise ConfigError(f"{key}.name: {name!r} must be 1-64 letters, digits, '.', '_' or '-'")
         if name in names:
             raise ConfigError(f"{key}.name: {name!r} is used twice")
         names.add(name)
-        goos = table.get("goos")
-        goarch = table.get("goarch")
         builds.append(
             BuildConfig(
                 name=name,
-                tags=_str_list(table.get("tags", []), f"{key}.tags"),
-                goos=_str(goos, f"{key}.goos") if goos is not None else None,
-                goarch=_str(goarch, f"{key}.goarch") if goarch is not None else None,
+                tags=tuple(table.get("tags", [])),
+                goos=table.get("goos"),
+                goarch=table.get("goarch"),
             )
         )
-    if not builds:
-        raise ConfigError(f"{where}: at least one [[{where}]] table, or none at all for the default")
     return tuple(builds)
 
 
-def _gate(value: Any) -> GateConfig:
-    table = _table(value, "gate")
-    _check_keys(table, _GATE, "gate")
-    fail_on = _str(table.get("fail-on", "new"), "gate.fail-on")
-    if fail_on not in ("new", "never"):
-        raise ConfigError(f'gate.fail-on: expected "new" or "never", got {fail_on!r}')
-    kinds = tuple(_kind(k, f"gate.kinds[{i}]") for i, k in enumerate(table.get("kinds", list(DEFAULT_KINDS))))
-    if not isinstance(table.get("kinds", []), list):
-        raise ConfigError("gate.kinds: expected a list of kinds")
-    max_new = _max_new(table.get("max-new", 0), "gate.max-new")
-    budgets = []
-    for i, b in enumerate(_tables(table.get("budget", []), "gate.budget")):
-        key = f"gate.budget[{i}]"
-        _check_keys(b, _BUDGET, key)
-        if "max-new" not in b:
-            raise ConfigError(f'{key}.max-new: required (a whole number or "never")')
-        if "package" not in b and "cause" not in b:
-            raise ConfigError(f"{key}: needs a package glob, a cause, or both")
-        budgets.append(
-            Budget(
-                package=Glob(_str(b["package"], f"{key}.package"), key=f"{key}.package")
-                if "package" in b
-                else None,
-                cause=_cause(b["cause"], f"{key}.cause") if "cause" in b else None,
-                max_new=_max_new(b["max-new"], f"{key}.max-new"),
-                key=key,
-            )
+def _max_new(value: int | str) -> int | None:
+    return None if value == "never" else int(value)
+
+
+def _gate(table: Mapping[str, Any]) -> GateConfig:
+    budgets = tuple(
+        Budget(
+            package=Glob(b["package"], key=f"gate.budget[{i}].package") if "package" in b else None,
+            cause=Cause(b["cause"]) if "cause" in b else None,
+            max_new=_max_new(b["max-new"]),
+            key=f"gate.budget[{i}]",
         )
-    flags = {}
-    for name in ("constants", "generated", "pr-suppressions"):
-        flag = table.get(name, False)
-        if not isinstance(flag, bool):
-            raise ConfigError(f"gate.{name}: expected true or false, got {_type(flag)}")
-        flags[name] = flag
+        for i, b in enumerate(table.get("budget", []))
+    )
     hot_only = table.get("hot-only")
-    if hot_only is not None and (
-        isinstance(hot_only, bool) or not isinstance(hot_only, int | float) or not 0 <= hot_only <= 1
-    ):
-        raise ConfigError(
-            f"gate.hot-only: expected a share of CPU samples from 0 to 1 (0.01: 1 %), got {hot_only!r}"
-        )
     return GateConfig(
-        fail_on="new" if fail_on == "new" else "never",
-        kinds=kinds,
-        max_new=0 if max_new is None else max_new,
-        budgets=tuple(budgets),
-        constants=flags["constants"],
-        generated=flags["generated"],
-        pr_suppressions=flags["pr-suppressions"],
+        fail_on=table.get("fail-on", "new"),
+        kinds=tuple(Kind(k) for k in table.get("kinds", [k.value for k in DEFAULT_KINDS])),
+        max_new=_max_new(table.get("max-new", 0)) or 0,
+        budgets=budgets,
+        constants=table.get("constants", False),
+        generated=table.get("generated", False),
+        pr_suppressions=table.get("pr-suppressions", False),
         hot_only=None if hot_only is None else float(hot_only),
     )
 
 
-def _rank(value: Any) -> RankConfig:
-    table = _table(value, "rank")
-    _check_keys(table, _RANK, "rank")
-    pgo = table.get("pgo", True)
-    if not isinstance(pgo, bool):
-        raise ConfigError(f"rank.pgo: expected true or false, got {_type(pgo)}")
-    return RankConfig(profiles=tuple(_str_list(table.get("profiles", []), "rank.profiles")), pgo=pgo)
-
-
-def _allow(value: Any) -> tuple[AllowEntry, ...]:
-    entries = []
-    for i, table in enumerate(_tables(value, "allow")):
-        key = f"allow[{i}]"
-        _check_keys(table, _ALLOW, key)
-        for required in ("package", "function", "reason"):
-            if required not in table:
-                raise ConfigError(f"{key}.{required}: required")
-        reason = _str(table["reason"], f"{key}.reason").strip()
-        if not reason:
-            raise ConfigError(f"{key}.reason: must say why the escape is allowed")
-        expression = table.get("expression")
-        entries.append(
-            AllowEntry(
-                package=Glob(_str(table["package"], f"{key}.package"), key=f"{key}.package"),
-                function=Glob(_str(table["function"], f"{key}.function"), key=f"{key}.function"),
-                reason=reason,
-                expression=" ".join(_str(expression, f"{key}.expression").split())
-                if expression is not None
-                else None,
-                cause=_cause(table["cause"], f"{key}.cause") if "cause" in table else None,
-                key=key,
-            )
+def _allow(tables: Sequence[Mapping[str, Any]]) -> tuple[AllowEntry, ...]:
+    return tuple(
+        AllowEntry(
+            package=Glob(t["package"], key=f"allow[{i}].package"),
+            function=Glob(t["function"], key=f"allow[{i}].function"),
+            reason=t["reason"].strip(),
+            expression=" ".join(t["expression"].split()) if "expression" in t else None,
+            cause=Cause(t["cause"]) if "cause" in t else None,
+            key=f"allow[{i}]",
         )
-    return tuple(entries)
+        for i, t in enumerate(tables)
+    )
 
 
 def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
@@ -464,59 +330,34 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
         raise ConfigError(f"{source}: {exc.message}") from None
 
 
-def _config(data: Mapping[str, Any], source: str) -> Config:
-    _check_keys(data, _TOP, "")
+def _config(data: dict[str, Any], source: str) -> Config:
+    problem = first_error(data)
+    if problem is not None:
+        raise ConfigError(problem)
     defaults = Config()
-    include = tuple(
-        Glob(g, key=f"include[{i}]") for i, g in enumerate(_str_list(data.get("include", []), "include"))
-    )
-    exclude = defaults.exclude
-    if "exclude" in data:
-        exclude = tuple(
-            Glob(g, key=f"exclude[{i}]") for i, g in enumerate(_str_list(data["exclude"], "exclude"))
-        )
-    include_tests = data.get("include-tests", False)
-    if not isinstance(include_tests, bool):
-        raise ConfigError(f"include-tests: expected true or false, got {_type(include_tests)}")
     accept_label = defaults.accept_label
-    if "accept" in data:
-        accept = _table(data["accept"], "accept")
-        _check_keys(accept, _ACCEPT, "accept")
-        # an empty label turns acceptance off
-        accept_label = _str(accept.get("label", accept_label), "accept.label").strip() or None
+    if "accept" in data:  # an empty label turns acceptance off
+        accept_label = data["accept"].get("label", accept_label).strip() or None
     settings, builds = defaults.build, None
     if isinstance(data.get("build"), dict):  # `[build]`: settings (+ `[[build.configuration]]`)
         settings, builds = _build_settings(data["build"])
     elif "build" in data:  # `[[build]]`: build configurations only
         builds = _builds(data["build"])
-    comment = defaults.comment
-    if "comment" in data:
-        comment = _comment(data["comment"])
+    comment = data.get("comment", {})
+    rank = data.get("rank", {})
     return Config(
-        include=include,
-        exclude=exclude,
+        include=_globs(data.get("include", []), "include"),
+        exclude=_globs(data["exclude"], "exclude") if "exclude" in data else defaults.exclude,
         builds=builds or defaults.builds,
         build=settings,
-        include_tests=include_tests,
+        include_tests=data.get("include-tests", False),
         gate=_gate(data["gate"]) if "gate" in data else defaults.gate,
-        allow=_allow(data["allow"]) if "allow" in data else (),
+        allow=_allow(data.get("allow", [])),
         accept_label=accept_label,
-        comment=comment,
-        rank=_rank(data["rank"]) if "rank" in data else defaults.rank,
+        comment=CommentConfig(when=comment.get("when", "always"), outdated=comment.get("outdated", "edit")),
+        rank=RankConfig(profiles=tuple(rank.get("profiles", [])), pgo=rank.get("pgo", True)),
         source=source,
     )
-
-
-def _comment(value: Any) -> CommentConfig:
-    table = _table(value, "comment")
-    _check_keys(table, _COMMENT, "comment")
-    when = _str(table.get("when", "always"), "comment.when")
-    if when not in ("always", "changes", "failure", "never"):
-        raise ConfigError(f"comment.when: expected always, changes, failure or never, got {when!r}")
-    outdated = _str(table.get("outdated", "edit"), "comment.outdated")
-    if outdated not in ("edit", "minimize-and-repost"):
-        raise ConfigError(f"comment.outdated: expected edit or minimize-and-repost, got {outdated!r}")
-    return CommentConfig(when=cast(CommentWhen, when), outdated=cast(CommentOutdated, outdated))
 
 
 def effective(config: Config) -> dict[str, Any]:

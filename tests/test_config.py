@@ -179,3 +179,45 @@ def test_build_settings_and_their_configurations() -> None:
 def test_bad_build_settings(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[gate]\nkinds = 5", "gate.kinds: expected a list of kinds, got an integer"),
+        ("[gate]\nkinds = [5]", "gate.kinds[0]: expected a string, got an integer"),
+        ("[gate]\nmax-new = 1.0", 'gate.max-new: expected a whole number ≥ 0 or "never", got 1.0'),
+        ("[gate]\nhot-only = 2", "gate.hot-only: expected a share of CPU samples from 0 to 1"),
+        ("[[gate.budget]]\npackage = 'p'\nmax-new = 'x'", "gate.budget[0].max-new: expected a whole number"),
+        ("gate = 3", "gate: expected a table, got an integer"),
+        ("build = 'x'", "build: expected a table or an array of tables, got a string"),
+        ("[build]\n[[build.configuration]]\ngoos = 1", "build.configuration[0].goos: expected a string"),
+        ("[comment]\nwhen = 3", "comment.when: expected a string, got an integer"),
+        ("[rank]\nprofiles = 'cpu.pprof'", "rank.profiles: expected a list of strings, got a string"),
+        ("[accept]\nlabel = false", "accept.label: expected a string, got a boolean"),
+        ("allow = 1", "allow: expected an array of tables ([[allow]]), got an integer"),
+    ],
+)
+def test_the_schema_names_the_key_for_every_wrong_type(text: str, message: str) -> None:
+    """Wrong types anywhere are one line naming the key (`kinds = 5` was a TypeError, exit 4)."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "cfg.toml")
+    assert info.value.message.startswith("cfg.toml: ") and message in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_the_published_schema_is_the_one_the_code_validates_with() -> None:
+    """docs/escape-bot.schema.json (for editors) is bot/config_schema.py's, and a valid schema
+    that accepts the documented example configuration."""
+    import json
+    import tomllib
+
+    import jsonschema
+
+    from bot.config_schema import SCHEMA
+
+    published = json.loads((Path(__file__).parents[1] / "docs" / "escape-bot.schema.json").read_text())
+    assert published == json.loads(json.dumps(SCHEMA))
+    jsonschema.Draft202012Validator.check_schema(published)
+    assert list(jsonschema.Draft202012Validator(published).iter_errors(tomllib.loads(FULL))) == []
+    assert list(jsonschema.Draft202012Validator(published).iter_errors({"gate": {"kinds": 5}})) != []
