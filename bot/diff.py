@@ -1,6 +1,6 @@
 """Base vs head -> new, fixed, unchanged escapes (pure).
 
-Identity never relies on line numbers (shared/docs/architecture.md, "Identity of an escape"):
+Identity never relies on line numbers (docs/architecture.md, "Identity of an escape"):
 an escape is its package, file, enclosing function, kind and normalised expression; several
 identical ones in a function are told apart by the text of their source line, then by their
 order. Matching runs in passes from strict to loose, each pass only over what is still

@@ -1,6 +1,6 @@
 """The `escape-bot` commands, one module per command family, assembled into one group by bot/cli.py.
 
-Options and helpers shared by every command (bot/cli.py and the command modules), kept here so
+Options and helpers shared by the command modules, kept here so
 that no command module imports bot.cli (which imports the commands: a cycle).
 """
 

@@ -1,8 +1,8 @@
 """Flow explanation -> cause id (pure, table-driven).
 
 The decisive evidence is the root of the last flow (`{heap}`, a result slot, `{storage for X}`,
-a variable) and the last `from` note, as described in shared/docs/compiler.md ("Cause
-taxonomy"). Rules are tried in order; the first that matches wins.
+a variable) and the last `from` note, as described in docs/causes.md.
+Rules are tried in order; the first that matches wins.
 """
 
 from __future__ import annotations

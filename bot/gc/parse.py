@@ -7,7 +7,7 @@ largest package, not the log. Within a block, explanations (`... escapes to heap
 summary lines (`moved to heap: x`, `EXPR escapes to heap`, `leaking param: p`) by position, not
 by text: `x escapes to heap in F:` can pair with `1000 escapes to heap`.
 
-Formats of Go 1.21-1.27 are read (see shared/docs/compiler.md, "Versions that change the text").
+Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured log of each).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The only module that runs `go`: finds modules, builds them with `-gcflags=-m=2`, streams the log.
 
 Builds use `-trimpath`, so file names are `module/path/file.go` whatever the checkout directory
-(the build cache replays diagnostics byte-identical only then: shared/docs/compiler.md, "Build
-cache"), and `-o /dev/null`, so nothing is written into the checkout.
+(the build cache replays diagnostics byte-identical only then), and `-o /dev/null`, so nothing
+is written into the checkout.
 """
 
 from __future__ import annotations

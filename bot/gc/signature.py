@@ -2,7 +2,7 @@
 
 The compiler calls unnamed results `~r0`, `~r1`, but a named result keeps its name, so a flow
 whose root is `r` reads like an ordinary variable. Knowing the names tells `returned` from
-`outlives-scope` (shared/docs/compiler.md, "Cause taxonomy").
+`outlives-scope` (docs/causes.md).
 """
 
 from __future__ import annotations

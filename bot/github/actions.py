@@ -3,7 +3,7 @@
 Workflow commands are lines on stdout that the runner interprets, so untrusted text in them is
 escaped (`%`, CR, LF; in properties also `:` and `,`), and compiler output we print is fenced
 with `::stop-commands::` so a line of Go source cannot issue a command of its own.
-See shared/docs/github.md, "Actions runtime".
+See docs/ci.md.
 """
 
 from __future__ import annotations

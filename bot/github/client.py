@@ -1,7 +1,7 @@
 """The GitHub REST API through PyGithub: the sticky comment, check runs and commit statuses.
 
 `base_url` is `GITHUB_API_URL`, so GitHub Enterprise Server (`https://HOST/api/v3`) works as is.
-Retries (shared/docs/github.md, "PyGithub 2.10"):
+Retries (bot/github/retry.py):
 - GET and PATCH are retried on 5xx, 429 and rate-limit 403s, waiting as long as `Retry-After` or
   `x-ratelimit-reset` asks (at most `RetryPolicy.max_wait`), else with exponential backoff;
 - a `Retry-After` or rate-limit reset longer than `max_wait` fails at once (RateLimitTooLongError)

@@ -1,7 +1,7 @@
 """The GitHub Actions run we are in: `GITHUB_*` variables and the event payload.
 
 Read once, at the edge, into frozen records; nothing below reads `os.environ`. See
-shared/docs/github.md, "Actions runtime": on `pull_request` `GITHUB_SHA` is the test merge commit,
+docs/ci.md: on `pull_request` `GITHUB_SHA` is the test merge commit,
 while checks and statuses must go to `pull_request.head.sha`.
 """
 
@@ -56,7 +56,7 @@ class PullRequest:
 
     @property
     def from_fork(self) -> bool:
-        """A fork PR gets a read-only token (shared/docs/github.md, "Fork PRs")."""
+        """A fork PR gets a read-only token (docs/security.md)."""
         return self.head_repository.lower() != self.base_repository.lower()
 
 

@@ -4,7 +4,7 @@ Compiler text comes from the pull request author's code: it can ping (`@user`), 
 (`#123`, `https://…`, `www.…`), break tables (`|`, newlines), close code spans (backticks), forge
 a hidden marker (`<!--`), reorder what is shown with Unicode bidi controls (U+202E) or hide text
 with zero-width characters, and name a file `a.go:99` or `a.go\nb.go` to fake a position or a
-second record. See shared/docs/github.md, "Markdown safety", and docs/security.md.
+second record. See docs/security.md.
 
 Control and format characters are shown escaped (`\u202e`, `\n`) by `visible`, which every
 function here applies; file names that could be read as something else are quoted (`path`).
