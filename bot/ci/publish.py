@@ -14,9 +14,10 @@ from bot.config import CONFIG_FILE, Config, parse_config
 from bot.errors import EXIT_GATE, EXIT_OK, UsageError
 from bot.gate import GateDecision, GatePolicy, Waived, evaluate
 from bot.github.actions import WorkflowCommands
-from bot.github.artifact import PullRequestHead, TrustedSuppressions, trusted_suppressions
+from bot.github.artifact import TrustedSuppressions, trusted_suppressions
 from bot.github.artifact_format import ArtifactError, Results, read_artifact
 from bot.github.client import (
+    PullRequestHead,
     TooLargeError,
 )
 from bot.github.context import ActionsEnvironment, WorkflowRun

@@ -15,11 +15,11 @@ from bot.errors import UsageError
 from bot.gate import GateDecision, GatePolicy
 from bot.gc.model import Snapshot
 from bot.gc.run import BuildOptions
-from bot.github.artifact import PullRequestHead
 from bot.github.client import (
     Annotation,
     CheckRunRef,
     CommentRef,
+    PullRequestHead,
 )
 from bot.github.labels import Acceptance
 from bot.github.positions import Positions

@@ -160,7 +160,6 @@ def ci(
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
     from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
     from bot.github.actions import WorkflowCommands
-    from bot.github.artifact import PublishClient
     from bot.github.client import GitHubClient
     from bot.github.context import (
         Event,
@@ -245,8 +244,7 @@ def ci(
                 write_interval=write_interval or None,
                 request_interval=None if write_interval == 0 else RetryPolicy().request_interval,
             )
-            client = PublishClient if isinstance(event, WorkflowRun) else GitHubClient
-            publisher = client(
+            publisher = GitHubClient(
                 api_url=environment.api_url,
                 token=settings.token,
                 repository=environment.repository,

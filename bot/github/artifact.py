@@ -15,9 +15,9 @@ publish job takes the gate policy from the base branch and confirms the PR's hea
 repository and its labels with the API (bot/ci/publish.py, docs/security.md).
 
 The format (schema, limits, the strict reader) is bot/github/artifact_format.py; the
-`workflow_run` payload is parsed in bot/github/context.py. This module writes the artifact,
-decides which of its suppressions the publish job may count, and adds to the client the read
-the publish path needs: the pull request as it is now.
+`workflow_run` payload is parsed in bot/github/context.py. This module writes the artifact and
+decides which of its suppressions the publish job may count; the pull request as it is now is
+read by the one GitHub client (`GitHubClient.pull_request`).
 """
 
 from __future__ import annotations
@@ -39,26 +39,9 @@ from bot.github.artifact_format import (
     Results,
     Source,
 )
-from bot.github.client import GitHubClient
 from bot.report.serialize import comparison_dict
 
 # ---- the schema: what a results artifact may contain ------------------------------------------
-
-
-# ---- the records ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PullRequestHead:
-    """A pull request as the API shows it now: the publish job's trusted view of it."""
-
-    number: int
-    head_sha: str
-    head_repository: str  # empty when the fork was deleted (`head.repo: null`)
-    state: str
-    base_sha: str = ""  # the base branch's commit: its configuration is the policy
-    base_ref: str = ""
-    labels: tuple[str, ...] = ()
 
 
 # ---- writing (the analyze job) ----------------------------------------------------------------
@@ -171,25 +154,3 @@ def trusted_suppressions(
                 ignored.append((file, s.line))
         out[file] = Annotations(tuple(kept), found.noescape_lines, found.noescape_functions)
     return TrustedSuppressions(out, frozenset(added), tuple(ignored))
-
-
-# ---- the PR's head, as the API shows it now -----------------------------------------------------
-
-
-class PublishClient(GitHubClient):
-    """The client of the publish job: it also reads the pull request, to confirm its head."""
-
-    def pull_request(self, number: int) -> PullRequestHead:
-        """`GET /repos/{owner}/{repo}/pulls/{number}`."""
-        with self._api(f"read pull request #{number}", "pull-requests: read"):
-            pull = self._repo.get_pull(number)
-            repo = pull.head.repo
-            return PullRequestHead(
-                number=pull.number,
-                head_sha=pull.head.sha,
-                head_repository=repo.full_name if repo is not None else "",
-                state=pull.state,
-                base_sha=pull.base.sha,
-                base_ref=pull.base.ref,
-                labels=tuple(label.name for label in pull.labels),
-            )

@@ -33,7 +33,7 @@ from github.Issue import Issue
 from github.IssueComment import IssueComment
 
 from bot.errors import BotError
-from bot.github.retry import RetryPolicy, make_retry
+from bot.github.retry import RetryPolicy, make_retry, maybe_applied
 from bot.report import limits
 
 T = TypeVar("T")
@@ -123,6 +123,19 @@ class CheckRunRef:
     id: int
     url: str | None
     annotations: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PullRequestHead:
+    """A pull request as the API shows it now: the publish job's trusted view of it."""
+
+    number: int
+    head_sha: str
+    head_repository: str  # empty when the fork was deleted (`head.repo: null`)
+    state: str
+    base_sha: str = ""  # the base branch's commit: its configuration is the policy
+    base_ref: str = ""
+    labels: tuple[str, ...] = ()
 
 
 def first_line(body: str | None) -> str:
@@ -246,7 +259,22 @@ class GitHubClient:
                     actor = event.actor.login if event.actor is not None else None
             return actor
 
-    # ---- repository contents ----
+    # ---- pull requests and repository contents ----
+
+    def pull_request(self, number: int) -> PullRequestHead:
+        """`GET /repos/{owner}/{repo}/pulls/{number}`: the publish job confirms the head with it."""
+        with self._api(f"read pull request #{number}", "pull-requests: read"):
+            pull = self._repo.get_pull(number)
+            repo = pull.head.repo
+            return PullRequestHead(
+                number=pull.number,
+                head_sha=pull.head.sha,
+                head_repository=repo.full_name if repo is not None else "",
+                state=pull.state,
+                base_sha=pull.base.sha,
+                base_ref=pull.base.ref,
+                labels=tuple(label.name for label in pull.labels),
+            )
 
     def file_at(self, path: str, ref: str) -> str | None:
         """The text of `path` at commit `ref` (`GET /repos/{o}/{r}/contents/{path}?ref=`), or None
@@ -325,7 +353,7 @@ class GitHubClient:
             try:
                 return issue.create_comment(body)
             except (GithubException, requests.exceptions.Timeout) as exc:
-                if not _maybe_applied(exc) or attempt == self.policy.retries:
+                if not maybe_applied(exc) or attempt == self.policy.retries:
                     raise
                 self._sleep(self.policy.delay(attempt))
                 found = [
@@ -353,7 +381,7 @@ class GitHubClient:
                         name=name, head_sha=head_sha, status="in_progress", **extra
                     )
                 except (GithubException, requests.exceptions.Timeout) as exc:
-                    if not _maybe_applied(exc) or attempt == self.policy.retries:
+                    if not maybe_applied(exc) or attempt == self.policy.retries:
                         raise
                     self._sleep(self.policy.delay(attempt))
                     found = [
@@ -445,13 +473,6 @@ class GitHubClient:
             self._post(
                 lambda: commit.create_status(state=state, description=description, context=context, **extra)
             )
-
-
-def _maybe_applied(exc: Exception) -> bool:
-    """A POST that failed this way may still have been applied (a 5xx, or no answer in time)."""
-    return isinstance(exc, requests.exceptions.Timeout) or (
-        isinstance(exc, GithubException) and exc.status >= 500
-    )
 
 
 def _batches(annotations: Sequence[Annotation]) -> list[list[dict[str, Any]]]:

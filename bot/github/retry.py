@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from github import GithubRetry
+import requests
+from github import GithubException, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
@@ -99,4 +100,11 @@ def make_retry(policy: RetryPolicy) -> GithubRetry:
         # 5xx, and 429 (GithubRetry adds 403 and looks at its message)
         status_forcelist=[429, *range(500, 600)],
         allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "POST"}),
+    )
+
+
+def maybe_applied(exc: Exception) -> bool:
+    """A POST that failed this way may still have been applied (a 5xx, or no answer in time)."""
+    return isinstance(exc, requests.exceptions.Timeout) or (
+        isinstance(exc, GithubException) and exc.status >= 500
     )

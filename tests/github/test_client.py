@@ -415,11 +415,9 @@ def test_file_at_reads_a_commits_file_through_the_contents_api(github: FakeGitHu
 
 
 def test_the_publish_client_reads_labels_and_a_deleted_fork(github: FakeGitHub) -> None:
-    from bot.github.artifact import PublishClient
-
     github.add_pull(7, "c" * 40, head_repo="forker/demo", base_sha="d" * 40, labels=("escape-bot/accept",))
     github.add_pull(8, "e" * 40, fork_deleted=True)
-    gh = PublishClient(api_url=github.api_url, token=TOKEN, repository=REPOSITORY, policy=FAST)
+    gh = GitHubClient(api_url=github.api_url, token=TOKEN, repository=REPOSITORY, policy=FAST)
     seven = gh.pull_request(7)
     assert (seven.head_repository, seven.base_sha, seven.base_ref, seven.labels) == (
         "forker/demo",
