@@ -1,0 +1,47 @@
+"""The one git runner (bot/git.py): its failures are one-line GitErrors, one commit parser reads
+`git show` and `git log` alike, and "the repository root, else nothing" is asked one way."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot import git
+from bot.history import gitlog
+from tests.conftest import GitRepo, go_mod
+
+
+def test_a_git_failure_in_demo_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    """A broken git configuration (a real git reading a malformed global config) made `demo` end
+    with "an unexpected error occurred ... please report" (exit 4); it is a GitError now."""
+    bad = tmp_path / "gitconfig"
+    bad.write_text("[core\n")
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": str(bad)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--keep", str(tmp_path / "demo")],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    first = proc.stderr.splitlines()[0]
+    assert first.startswith("escape-bot: error: git init failed: ") and "config" in first
+    assert "unexpected" not in proc.stderr
+
+
+def test_show_and_log_are_read_by_one_parser(repo: GitRepo) -> None:
+    base = repo.commit({"go.mod": go_mod(), "a.go": "package a\n"}, "first: a subject, with: colons")
+    head = repo.commit({"a.go": "package a\n\n// b\n"}, "second")
+    one = git.commit_info(repo.path, head, branch="main")
+    listed = gitlog.first_parent_commits(repo.path, "HEAD", branch="main")
+    assert [c.sha for c in listed] == [base, head] and listed[-1] == one
+    assert listed[0].subject == "first: a subject, with: colons" and one.parents == (base,)
+
+
+def test_find_root_is_the_root_or_none(repo: GitRepo, tmp_path: Path) -> None:
+    (repo.path / "sub" / "dir").mkdir(parents=True)
+    assert git.find_root(repo.path / "sub" / "dir") == repo.path.resolve()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert git.find_root(outside) is None
+    assert git.find_root(tmp_path / "missing") is None
