@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from bot.gc.causes import CONSTANT_REASON, classify, is_constant
+from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.model import Escape, Flow, Kind, ParseStats, Position, Step
 from bot.gc.names import collapse_generics, enclosing_names, is_closure, is_wrapper_instance, strip_internal
 from bot.gc.signature import named_results
@@ -43,6 +43,9 @@ def is_go_generated(file: str) -> bool:
 _CONST_LINE = re.compile(r"^[ \t]*const[ \t]+([A-Za-z_]\w*)", re.M)
 _CONST_BLOCK = re.compile(r"^[ \t]*const[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
 _SPEC_NAME = re.compile(r"^[ \t]*([A-Za-z_]\w*)", re.M)
+_STRUCT_LINE = re.compile(r"^[ \t]*type[ \t]+([A-Za-z_]\w*)[ \t]+struct\b", re.M)
+_TYPE_BLOCK = re.compile(r"^[ \t]*type[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
+_STRUCT_SPEC = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]+struct\b", re.M)
 
 
 def append_destination(text: str) -> str | None:
@@ -273,6 +276,7 @@ class LogParser:
         self._generated: dict[str, bool] = {}
         self._results: dict[tuple[str, str], frozenset[str]] = {}
         self._const_names: dict[str, frozenset[str]] = {}
+        self._structs: dict[str, frozenset[str]] = {}
         self._positions: dict[str, Position | None] = {}
         self._words: dict[str, str] = {}  # one copy of each repeated string (reasons, roots)
         self.lines = 0
@@ -546,6 +550,9 @@ class LogParser:
                 s.subject in self._constants(s.file)
             ):
                 static = CONSTANT_REASON
+            else:
+                source = self._source_at(s.file, s.line, s.column) or None
+                static = runtime_static(s.subject, source, self._struct_types(s.file))
         escape = Escape(
             package=block.package,
             file=self._files(s.file),
@@ -683,6 +690,17 @@ class LogParser:
             for block in _CONST_BLOCK.findall(text):
                 names.update(_SPEC_NAME.findall(block))
             found = self._const_names[file] = frozenset(names)
+        return found
+
+    def _struct_types(self, file: str) -> frozenset[str]:
+        """Names the file declares as struct types (`T{}` boxed is then read-only static data)."""
+        found = self._structs.get(file)
+        if found is None:
+            text = self._source(file) or ""
+            names = set(_STRUCT_LINE.findall(text))
+            for block in _TYPE_BLOCK.findall(text):
+                names.update(_STRUCT_SPEC.findall(block))
+            found = self._structs[file] = frozenset(names)
         return found
 
     def _file_spans(self, file: str) -> list[FuncSpan] | None:

@@ -18,7 +18,8 @@ def notes(e: Escape) -> list[str]:
     if e.appends > 1:
         out.append(f"{e.appends} appends to {e.expression.removeprefix('append(').removesuffix(', ...)')}")
     if e.static:
-        out.append("constant: no allocation")
+        # `constant: ...`, `nil converted to an interface: ...`: what it is, then the verdict
+        out.append(f"{e.static.split(':', 1)[0]}: no allocation")
     if e.generated:
         out.append("generated file")
     return out
