@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from bot.diff import DiffResult
 from bot.gc.model import Escape, Snapshot
+from bot.gc.parse import GOROOT_PREFIX, in_goroot
 from bot.report.safe import path, visible
 from bot.report.serialize import by_cause
 
@@ -25,13 +26,23 @@ def notes(e: Escape) -> list[str]:
     return out
 
 
+def shown_file(file: str) -> str:
+    """A file for display: `$GOROOT/net/http/server.go` unquoted (the prefix says it is the Go
+    distribution's, not the repository's), anything else through `path`."""
+    if in_goroot(file):
+        rest = file.removeprefix(GOROOT_PREFIX)
+        if path(rest) == rest:
+            return file
+    return path(file)
+
+
 def escape_line(e: Escape) -> str:
     """`file:line:col: message [cause] in function` (the compiler's own order, greppable).
 
     One line whatever the file is called: an odd name is quoted, controls are escaped."""
     times = f" ×{e.count}" if e.count > 1 else ""
     extra = "".join(f" ({visible(n)})" for n in notes(e))
-    where = f"{path(e.file)}:{e.line}:{e.column}"
+    where = f"{shown_file(e.file)}:{e.line}:{e.column}"
     return f"{where}: {visible(e.message)}{times} [{e.cause.value}] in {visible(e.function)}{extra}"
 
 
