@@ -80,6 +80,40 @@ _TYPE_BLOCK = re.compile(r"^[ \t]*type[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
 _STRUCT_SPEC = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]+struct\b", re.M)
 
 
+# A result the compiler names itself (`~r0`, `http.~r1`): the result of an inlined call.
+_INTERNAL_RESULT = re.compile(r"(?:[\w.]+\.)?~r(\d+)")
+
+
+def call_at(line: str, column: int) -> str | None:
+    """`fieldVal.Kind()`: the call whose `(` is at `column` (1-based bytes) of `line`, or None."""
+    raw = line.encode()
+    at = column - 1
+    if not 0 <= at < len(raw) or raw[at : at + 1] != b"(":
+        return None
+    start, depth = at, 0
+    while start > 0:  # back over the callee: `a.b`, `x[i].f`, `g(y).h`
+        ch = raw[start - 1 : start]
+        if ch in (b")", b"]"):
+            depth += 1
+        elif ch in (b"(", b"["):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and not (ch.isalnum() or ch in (b"_", b".")) and ch < b"\x80":
+            break
+        start -= 1
+    end, depth = at, 0
+    while end < len(raw):  # forward to the matching `)`
+        ch = raw[end : end + 1]
+        depth += (ch in (b"(", b"[", b"{")) - (ch in (b")", b"]", b"}"))
+        end += 1
+        if depth == 0:
+            break
+    if start == at or depth != 0:
+        return None
+    return raw[start:end].decode(errors="replace")
+
+
 def append_destination(text: str) -> str | None:
     """`append(e.buf, s...)` -> `e.buf`: the first argument of the append starting `text`."""
     if not text.startswith("append("):
@@ -588,6 +622,7 @@ class LogParser:
             else:
                 source = self._source_at(s.file, s.line, s.column) or None
                 static = runtime_static(s.subject, source, self._struct_types(s.file))
+        expression = self._readable(s.subject, s.file, s.line, s.column) if s.kind.allocates else s.subject
         escape = Escape(
             package=block.package,
             file=file,
@@ -595,8 +630,8 @@ class LogParser:
             column=s.column,
             function=function,
             kind=s.kind,
-            expression=s.subject,
-            message=s.message,
+            expression=expression,
+            message=s.message if expression == s.subject else expression + s.message[len(s.subject) :],
             cause=cause,
             explanation=tuple(flows),
             line_text=self._line_text(s.file, s.line),
@@ -606,6 +641,19 @@ class LogParser:
         if in_goroot(file) and s.kind.allocates:
             escape = self._at_call_site(block, escape)
         return _Linked(s, raw_function, destination, escape)
+
+    def _readable(self, subject: str, file: str, line: int, column: int) -> str:
+        """The subject without compiler-internal result names: `~r0` (the result of an inlined
+        call) is that call as the source writes it (`fieldVal.Kind()`), else `result 0`."""
+        if "~r" not in subject:
+            return subject
+        if _INTERNAL_RESULT.fullmatch(subject):
+            lines = self._lines(file)
+            if lines is not None and 0 < line <= len(lines):
+                call = call_at(lines[line - 1], column)
+                if call is not None:
+                    return call
+        return _INTERNAL_RESULT.sub(lambda m: f"result {m.group(1)}", subject)
 
     def _at_call_site(self, block: _Block, e: Escape) -> Escape:
         """A standard-library closure compiled in this package, moved to the repository call site.
