@@ -7,7 +7,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -15,10 +15,17 @@ from bot import git
 from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
 from bot.commit import CommitInfo
+from bot.config import Config
 from bot.diff import EXCLUDED, Counting, DiffResult, diff
-from bot.gc.model import Escape, Snapshot
+from bot.errors import BuildError
+from bot.failures import failed_modules, without_modules
+from bot.gate import GateDecision, GatePolicy, evaluate
+from bot.gc.model import Escape, ModuleFailure, Snapshot, Toolchain
 from bot.gc.parse import module_file_mapper
-from bot.gc.run import BuildOptions, collect, find_modules, toolchain
+from bot.gc.pprof import load_profiles
+from bot.gc.run import BuildOptions, collect, find_modules, go_binary, toolchain
+from bot.insight import Insight, ToolchainEffect
+from bot.profile.hotness import rank
 
 Progress = Callable[[str], None]
 """Receives short status lines ('building base abc1234', a package name)."""
@@ -33,6 +40,9 @@ class SnapshotStore(Protocol):
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         """Store a snapshot once; True when it was new."""
 
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        """The key of a snapshot of `sha` stored by another Go version (before an upgrade)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
@@ -44,6 +54,7 @@ class Comparison:
     base_source: Literal["built", "store"]
     head_source: Literal["built", "store"]
     renames: dict[str, str]
+    insight: Insight = field(default_factory=Insight)  # filled by `explain`
 
     @property
     def same_toolchain(self) -> bool:
@@ -65,15 +76,59 @@ def checkout(repo: Path, sha: str | None) -> Iterator[Path]:
             yield path
 
 
+class NothingBuilt(BuildError):
+    """No selected module of a revision built: there is nothing to report for it."""
+
+    def __init__(self, message: str, *, details: str, snapshot: Snapshot) -> None:
+        super().__init__(message, details=details)
+        self.snapshot = snapshot  # no escapes; `failed_modules` says why
+
+
+def revision_label(rev: str | None, sha: str) -> str:
+    """How messages name a revision: `HEAD (0123456789ab)`, `0123456789ab`, `the working tree`."""
+    if not sha:
+        return "the working tree"
+    return sha[:12] if not rev or sha.startswith(rev) else f"{rev} ({sha[:12]})"
+
+
+def failure_details(failures: tuple[ModuleFailure, ...]) -> str:
+    """Every failed module and its error lines, for the lines under a message."""
+    return "\n".join(line for f in failures for line in (f"module {f.where}:", *("  " + e for e in f.errors)))
+
+
 def build_snapshot(
     repo: Path, rev: str | None, options: BuildOptions, progress: Progress = _quiet
 ) -> Snapshot:
-    """Build one revision (None: the working tree as it is) and return its escapes."""
+    """Build one revision (None: the working tree as it is) and return its escapes.
+
+    Modules that do not build are in the snapshot's `failed_modules`; when none of the selected
+    modules builds, NothingBuilt. Every BuildError names the revision, never the checkout's
+    (temporary) directory.
+    """
     sha = git.resolve(repo, rev) if rev is not None else ""
+    label = revision_label(rev, sha)
     with checkout(repo, sha or None) as tree:
         progress(f"building {rev or 'working tree'}" + (f" ({sha[:12]})" if sha else ""))
-        built = collect(tree, options, on_package=progress)
-    return Snapshot(rev or "", sha, built.toolchain, tuple(built.escapes), built.stats)
+        try:
+            built = collect(tree, options, on_package=progress)
+        except BuildError as exc:
+            raise BuildError(f"{label}: {exc.message}", details=exc.details) from None
+    snapshot = Snapshot(
+        rev or "", sha, built.toolchain, tuple(built.escapes), built.stats, tuple(built.failed)
+    )
+    if built.failed and len(built.failed) == len(built.modules):
+        first = built.failed[0]
+        many = (
+            f" (and {len(built.failed) - 1} more module{'s' if len(built.failed) > 2 else ''})"
+            if len(built.failed) > 1
+            else ""
+        )
+        raise NothingBuilt(
+            f"{label}: module {first.where} did not build{many}: {first.reason}",
+            details=failure_details(snapshot.failed_modules),
+            snapshot=snapshot,
+        )
+    return snapshot
 
 
 def repository_name(repo: Path) -> str:
@@ -94,7 +149,8 @@ def snapshot_of(
     if store is not None:
         key = toolchain(options, repo).key
         stored = store.find_snapshot(name, sha, key)
-        if stored is not None:
+        # a module that did not build then may build now (the environment changed): build again
+        if stored is not None and not stored.failed_modules:
             progress(f"{rev} ({sha[:12]}) taken from the store")
             return Snapshot(rev, sha, stored.toolchain, stored.escapes, stored.stats), "store"
     snapshot = build_snapshot(repo, rev, options, progress)
@@ -133,15 +189,72 @@ def compare(
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
-    base, base_source = snapshot_of(root, base_rev, options, store, progress)
-    head, head_source = snapshot_of(root, head_rev, options, store, progress)
+    base, base_source, base_built = _side(root, base_rev, options, store, progress)
+    head, head_source, head_built = _side(root, head_rev, options, store, progress)
+    if not base_built and not head_built:
+        _nothing_compared(base, head)
+    failed = failed_modules(base, head)
     renames = git.renames(root, base_sha, head_sha)
+    if failed:
+        # a module that failed on either side is compared on neither (bot/failures.py)
+        directories = set(git.module_directories(root, base_sha)) | set(
+            git.module_directories(root, head_sha)
+        )
+        dropped = [f.directory for f in failed]
+        base = replace(base, escapes=without_modules(base.escapes, dropped, directories))
+        head = replace(head, escapes=without_modules(head.escapes, dropped, directories))
     skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
     result = diff(base.escapes, head.escapes, renames, skip=skip, counting=counting)
+    result = replace(result, failed_modules=failed)
+    effect = None
+    if store is not None and base_source == "built" and base_built:
+        effect = toolchain_effect(root, base, store, skip=skip, counting=counting)
     if keep is not None:  # the sides as reported: only the wanted files
         base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
-    return Comparison(base, head, result, base_source, head_source, renames)
+    return Comparison(base, head, result, base_source, head_source, renames, Insight(toolchain=effect))
+
+
+def toolchain_effect(
+    root: Path,
+    base: Snapshot,
+    store: SnapshotStore,
+    *,
+    skip: Callable[[Escape], str | None] | None = None,
+    counting: Counting | None = None,
+) -> ToolchainEffect | None:
+    """What the compiler alone changed: the base as another Go version built it earlier (stored
+    before an upgrade) against the base as built now, with the same toolchain as head. The pull
+    request's own effect is the comparison itself, built with one toolchain on both sides."""
+    name = repository_name(root)
+    key = store.other_toolchain_key(name, base.commit, base.toolchain)
+    earlier = store.find_snapshot(name, base.commit, key) if key else None
+    if earlier is None or earlier.failed_modules:
+        return None
+    changed = diff(earlier.escapes, base.escapes, skip=skip, counting=counting)
+    return ToolchainEffect(earlier.toolchain.go_version, base.toolchain.go_version, changed)
+
+
+def _side(
+    root: Path, rev: str, options: BuildOptions, store: SnapshotStore | None, progress: Progress
+) -> tuple[Snapshot, Literal["built", "store"], bool]:
+    """One side of a comparison; False when none of its modules built (the snapshot is empty
+    and says why): the other side decides whether that is the change or the environment."""
+    try:
+        snapshot, source = snapshot_of(root, rev, options, store, progress)
+    except NothingBuilt as exc:
+        return exc.snapshot, "built", False
+    return snapshot, source, True
+
+
+def _nothing_compared(base: Snapshot, head: Snapshot) -> None:
+    """Neither side built anything: the environment, and nothing to compare (exit 3)."""
+    first = head.failed_modules[0]
+    raise BuildError(
+        f"nothing to compare: no module builds at base {revision_label(base.revision, base.commit)} "
+        f"nor at head {revision_label(head.revision, head.commit)}; module {first.where}: {first.reason}",
+        details=failure_details(head.failed_modules),
+    )
 
 
 def attribute_new(root: Path, comparison: Comparison) -> dict[Escape, Attribution]:
@@ -160,3 +273,78 @@ def attribute_new(root: Path, comparison: Comparison) -> dict[Escape, Attributio
         source=functools.cache(lambda file: git.file_at(root, head_sha, file)),
         files=module_file_mapper(modules),
     )
+
+
+def explain(
+    root: Path,
+    comparison: Comparison,
+    *,
+    profiles: Iterable[Path] = (),
+    pgo: bool = True,
+    go: str | None = None,
+) -> Comparison:
+    """The comparison with its insight: every new heap escape attributed to the change behind it,
+    and ranked by the profiles given (else the repository's `default.pgo` files, unless `pgo` is
+    False). Profiles are read with the Go toolchain (`go tool pprof -raw`)."""
+    loaded = load_profiles(go_binary(go), root, profiles, pgo=pgo)
+    new = [e for e in comparison.result.new if e.kind.allocates]
+    insight = replace(
+        comparison.insight,
+        attributions=attribute_new(root, comparison),
+        hotness=rank(new, loaded) if loaded else {},
+        profiles=tuple(p.name for p in loaded),
+    )
+    return replace(comparison, insight=insight)
+
+
+@dataclass(frozen=True, slots=True)
+class Gated:
+    """A comparison, the head's source comments of its new escapes, and the gate's verdict."""
+
+    comparison: Comparison
+    annotations: dict[str, Annotations]
+    decision: GateDecision
+
+
+def compare_and_gate(
+    repo: Path,
+    base_rev: str,
+    head_rev: str,
+    options: BuildOptions,
+    *,
+    config: Config,
+    policy: GatePolicy,
+    store: SnapshotStore | None = None,
+    progress: Progress = _quiet,
+    accepted_by: str | None = None,
+    profiles: Iterable[Path] = (),
+) -> Gated:
+    """The one use case behind `diff`, `ci` (pull requests and merge groups) and `demo`: build or
+    load both sides, compare them, explain and rank what is new, and decide.
+
+    `config` chooses which files are reported (include/exclude) and the profiles (`[rank]`, unless
+    `profiles` are given); `policy` decides; `accepted_by` names who accepted with the label.
+    """
+    comparison = compare(
+        repo,
+        base_rev,
+        head_rev,
+        options,
+        store=store,
+        progress=progress,
+        keep=lambda e: config.wants(e.file),
+        counting=policy.counting,
+    )
+    root = git.repo_root(repo)
+    comparison = explain(
+        root,
+        comparison,
+        profiles=list(profiles) or [Path(p) for p in config.rank.profiles],
+        pgo=config.rank.pgo,
+        go=options.go or None,
+    )
+    annotations = annotations_at(root, comparison.head.commit, [e.file for e in comparison.result.new])
+    # `[gate] hot-only` applies only with profiles: without them every new escape counts
+    hot = comparison.insight.is_hot if comparison.insight.profiles else None
+    decision = evaluate(comparison.result, policy, annotations, accepted_by, hot)
+    return Gated(comparison, annotations, decision)

@@ -5,7 +5,16 @@
   (JSON, SARIF, job summary, step outputs), then publish: the sticky comment and a check run or
   commit status on the PR's head commit. Without permission to publish (fork PRs), the job
   summary and at most 10 annotations carry the result; the exit code still follows the gate.
+- `merge_group` (a merge queue asks for the required checks): build `merge_group.base_sha` and
+  `merge_group.head_sha`, diff, gate, write the reports, and post the check run or status on
+  `merge_group.head_sha`; no comment (there is no pull request to comment on).
 - `push` to the default branch: build the commit and record it in the store; nothing is posted.
+
+A required check must never be left waiting: on `pull_request` and `merge_group` the check run is
+opened `in_progress` (a `pending` status) before anything is built, and completed whatever
+happens: with the gate's verdict, or `failure` with the reason (the compiler's error lines for a
+broken build), which the job summary shows too. A store that cannot be written does not stop the
+result: it is reported and published first, then a warning says the snapshot was not recorded.
 
 Modes (`Settings.mode`, docs/action.md): `auto` does the above in one job. The fork-safe pair
 splits a pull request in two: `analyze` (on `pull_request`, read-only token) builds, gates and
@@ -30,9 +39,9 @@ from bot import app, git
 from bot.commit import CommitInfo
 from bot.config import CONFIG_FILE, Config, parse_config
 from bot.diff import DiffResult
-from bot.errors import EXIT_GATE, EXIT_OK, BuildError, UsageError
+from bot.errors import EXIT_GATE, EXIT_OK, BotError, BuildError, GitError, StoreError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, Waived, evaluate
-from bot.gc.model import Escape, Snapshot
+from bot.gc.model import Escape, Snapshot, Toolchain
 from bot.gc.run import BuildOptions, toolchain
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.artifact import (
@@ -46,29 +55,33 @@ from bot.github.artifact import (
     write_artifact,
 )
 from bot.github.client import (
+    MAX_ANNOTATIONS,
     Annotation,
+    AppRequiredError,
     CheckRunRef,
     CommentRef,
     GitHubError,
+    PartialCheckRunError,
     PermissionDeniedError,
     TooLargeError,
 )
-from bot.github.context import ActionsEnvironment, Event, PullRequest, Push
+from bot.github.context import ActionsEnvironment, Event, MergeGroup, PullRequest, Push
 from bot.github.labels import Acceptance
-from bot.report import safe
+from bot.github.positions import Positions, locate, positions
+from bot.report import limits, safe
+from bot.report.limits import Limit
 from bot.report.render import (
-    CHECK_SUMMARY_LIMIT,
     COMMENT_LIMIT,
     DEFAULT_NAME,
-    STEP_SUMMARY_LIMIT,
     Flavour,
     Links,
     Report,
     explanation_lines,
+    failure_markdown,
     headline,
     render,
 )
-from bot.report.sarif import sarif_log
+from bot.report.sarif import sarif_log, snapshot_log
 from bot.report.serialize import by_cause, comparison_dict, snapshot_dict
 
 CheckMode = Literal["check-run", "status", "none"]
@@ -97,9 +110,11 @@ class Settings:
     artifact: Path | None = None  # analyze: where the results go (default REPORT_DIR/artifact); publish: read
     config: Config = field(default_factory=Config)  # include/exclude globs (the gate is in `gate`)
     acceptance: Acceptance | None = None  # the PR carries the acceptance label
+    profiles: tuple[Path, ...] = ()  # --profile: rank new escapes (default: [rank] of the configuration)
     # publish: the configuration of the workflow's own checkout of the default branch (--config);
     # None: the base branch's `.escape-bot.toml`, read through the API. Never the artifact's.
     trusted_config: Config | None = None
+    summary_share: int = 1  # build configurations still to write the step's job summary, this one included
 
     def __post_init__(self) -> None:
         if not safe.valid_name(self.name):
@@ -126,8 +141,17 @@ class Settings:
 class Publisher(Protocol):
     """What the use case needs from GitHub (bot/github/client.py)."""
 
-    def upsert_comment(self, number: int, marker: str, author: str, body: str) -> CommentRef:
-        """Create or edit the sticky comment."""
+    def upsert_comment(
+        self,
+        number: int,
+        marker: str,
+        author: str,
+        body: str,
+        *,
+        create: bool = True,
+        outdated: Literal["edit", "minimize-and-repost"] = "edit",
+    ) -> CommentRef | None:
+        """Create or edit the sticky comment (None: none to edit, and `create` was False)."""
 
     def label_actor(self, number: int, label: str) -> str | None:
         """Who added `label` to the PR."""
@@ -149,6 +173,21 @@ class Publisher(Protocol):
         self, *, sha: str, state: str, description: str, context: str, target_url: str | None = None
     ) -> None:
         """A commit status."""
+
+    def start_check_run(self, *, name: str, head_sha: str, details_url: str | None = None) -> CheckRunRef:
+        """An in-progress check run."""
+
+    def complete_check_run(
+        self,
+        run_id: int,
+        *,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: Sequence[Annotation] = (),
+        details_url: str | None = None,
+    ) -> CheckRunRef:
+        """Complete a check run opened by `start_check_run`."""
 
 
 @runtime_checkable
@@ -176,6 +215,8 @@ class _SnapshotLookup(Protocol):
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool: ...
 
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -193,15 +234,19 @@ class Outcome:
     comment: CommentRef | None = None
     check_run: CheckRunRef | None = None
     artifact_path: Path | None = None  # --mode analyze: the directory to upload
+    store_error: str | None = None  # the snapshot could not be recorded (the result stands)
 
 
 @dataclass(frozen=True, slots=True)
 class _Target:
     """Where a pull request's result goes: its comment thread and its head commit."""
 
-    number: int
+    number: int | None  # None: a merge group, which has no comment thread
     head_sha: str
     from_fork: bool
+    # where the built commit's lines are in head_sha (annotations are placed by head_sha's lines)
+    positions: Positions = field(default_factory=dict)
+    closed: bool = False  # a closed pull request gets no comment
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,11 +279,14 @@ def status_description(report: Report) -> str:
     return text if len(text) <= 140 else text[:139] + "…"
 
 
-def check_annotations(report: Report) -> list[Annotation]:
-    """One check-run annotation per new heap escape, on its line in the head commit.
+def check_annotations(report: Report, where: Positions | None = None) -> list[Annotation]:
+    """One check-run annotation per new heap escape, on its line in the commit the check run is on.
 
-    Escapes that block the gate are failures (warnings when the gate does not fail); allowed
-    ones are notices that say why they were allowed.
+    `where` maps the built commit's lines to that commit's (a merge commit's lines differ from the
+    PR head's when the base changed the file above them); an escape on a line the base changed
+    has no place there and gets no annotation (the summary still lists it). Escapes that block the
+    gate are failures (warnings when the gate does not fail); allowed ones are notices that say
+    why they were allowed.
     """
     blocking_level: Literal["failure", "warning"] = (
         "failure" if report.decision.verdict is Verdict.FAIL else "warning"
@@ -248,12 +296,15 @@ def check_annotations(report: Report) -> list[Annotation]:
     for e in report.result.counted(report.result.new):
         times = f" ({e.count} allocations)" if e.count > 1 else ""
         reason = allowed.get(id(e))
+        at = locate(where or {}, e.file, max(e.line, 1))
+        if at is None:
+            continue
         # data for the API, never Markdown, but shown: controls escaped (a bidi override in a
         # file name reorders what the reader sees; a newline fakes a second line)
         out.append(
             Annotation(
                 path=safe.visible(e.file),
-                line=max(e.line, 1),
+                line=at,
                 level="notice" if reason is not None else blocking_level,
                 title=f"New heap escape: {e.cause.label}" + (" (allowed)" if reason is not None else ""),
                 message=safe.visible(
@@ -297,17 +348,186 @@ def _degrade(
     level: Literal["error", "warning"] = "error" if report.decision.verdict is Verdict.FAIL else "warning"
     new = report.result.counted(report.result.new)
     for e in new[:MAX_COMMAND_ANNOTATIONS]:
+        line = locate(target.positions, e.file, max(e.line, 1))  # the job's annotations: head's lines
         commands.annotate(
             level,
             safe.visible(f"{e.message} in {e.function} [{e.cause.value}]"),
-            file=safe.visible(e.file),
-            line=max(e.line, 1),
+            file=safe.visible(e.file) if line is not None else None,
+            line=line,
             title=f"New heap escape: {e.cause.label}",
         )
     if len(new) > MAX_COMMAND_ANNOTATIONS:
         commands.annotate(
             "notice", f"{len(new) - MAX_COMMAND_ANNOTATIONS} more new heap escapes: see the job summary"
         )
+
+
+class TolerantStore:
+    """The store as a pull request or merge group uses it: a cache of snapshots whose failures
+    (unreachable, read-only) never stop the result; they are kept and reported afterwards."""
+
+    def __init__(self, inner: _SnapshotLookup) -> None:
+        self.inner = inner
+        self.errors: list[str] = []
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        try:
+            return self.inner.find_snapshot(repository, sha, toolchain_key)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None  # built instead
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        try:
+            return self.inner.record_snapshot(repository, commit, snapshot)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return False
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        try:
+            return self.inner.other_toolchain_key(repository, sha, toolchain)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None
+
+
+class UnavailableStore:
+    """A store that could not be opened: nothing is found, and recording fails with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        return None
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        raise StoreError(self.reason)
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        return None
+
+
+class _Check:
+    """The check run (or commit status) a required check waits for: opened before the build and
+    completed whatever happens. A personal access token cannot create check runs: a status then."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        environment: ActionsEnvironment,
+        sha: str,
+        commands: WorkflowCommands,
+        publisher: Publisher | None,
+    ) -> None:
+        self.settings = settings
+        self.environment = environment
+        self.sha = sha
+        self.commands = commands
+        self.publisher = publisher if settings.mode == "auto" else None
+        self.mode: CheckMode = settings.check if self.publisher is not None else "none"
+        self.run: CheckRunRef | None = None
+        self.completed = False
+        self.note: str | None = None  # Markdown for the job summary: how the result was reported instead
+
+    def open(self) -> None:
+        """`in_progress` check run or `pending` status; problems wait for the final publish."""
+        if self.publisher is None:
+            return
+        try:
+            if self.mode == "check-run":
+                self.run = self.publisher.start_check_run(
+                    name=self.settings.check_name, head_sha=self.sha, details_url=self.environment.run_url
+                )
+            elif self.mode == "status":
+                self._status("pending", "escape-bot is building the base and the head")
+        except AppRequiredError:
+            self.use_status()
+            self.open()
+        except GitHubError:
+            pass  # the final publish tries again, and reports what fails then
+
+    def use_status(self) -> None:
+        """Check runs need a GitHub App token (a PAT gets 403): report with a commit status."""
+        self.mode = "status"
+        why = (
+            "check runs can only be created with a GitHub App token (GITHUB_TOKEN is one; this token is not)"
+        )
+        context = self.settings.status_context
+        self.note = f"{safe.plain(why)}: the result is the commit status {safe.code_span(context)} instead"
+        self.commands.annotate(
+            "warning", f"escape-bot: {why}: the result is the commit status {context} instead"
+        )
+
+    def _status(self, state: str, description: str) -> None:
+        assert self.publisher is not None
+        self.publisher.create_status(
+            sha=self.sha,
+            state=state,
+            description=description,
+            context=self.settings.status_context,
+            target_url=self.environment.run_url,
+        )
+
+    def fail(self, exc: BaseException) -> None:
+        """Complete the check as `failure` with the reason; the job summary says the same."""
+        reason = (
+            exc.message if isinstance(exc, BotError) else f"unexpected error: {type(exc).__name__}: {exc}"
+        )
+        details = exc.details if isinstance(exc, BotError) else ""
+        if self.environment.step_summary is not None:
+            budget = _summary_budget(self.environment.step_summary, self.settings.summary_share)
+            append_summary(
+                self.environment.step_summary, failure_markdown(self.settings.name, reason, details, budget)
+            )
+        if self.publisher is None or self.completed:
+            return
+        if isinstance(exc, GitHubError) and exc.unavailable:
+            return  # GitHub itself is failing: asking it again at once is pointless
+        title = limits.STATUS_DESCRIPTION.cut(f"Failed: {safe.one_line(reason)}")
+        try:
+            if self.mode == "check-run":
+                summary = failure_markdown(self.settings.name, reason, details, limits.CHECK_SUMMARY)
+                if self.run is not None:
+                    self.publisher.complete_check_run(
+                        self.run.id, conclusion="failure", title=title, summary=summary
+                    )
+                else:
+                    self.publisher.create_check_run(
+                        name=self.settings.check_name,
+                        head_sha=self.sha,
+                        conclusion="failure",
+                        title=title,
+                        summary=summary,
+                        details_url=self.environment.run_url,
+                    )
+            elif self.mode == "status":
+                self._status("failure", title)
+            self.completed = True
+        except GitHubError as github:
+            self.commands.annotate("warning", f"escape-bot could not report the failure: {github.message}")
+
+
+def _summary_budget(path: Path, share: int) -> Limit:
+    """This configuration's part of the 1 MiB the step's job summary may hold: what is left, shared
+    with the configurations still to come, less room for a failure note."""
+    used = path.stat().st_size if path.exists() else 0
+    left = max(limits.STEP_SUMMARY.size - used - 4096, 0)
+    return Limit(max(left // max(share, 1) - 1, 0), "bytes")  # -1: append_summary's newline
+
+
+def _report_store_errors(
+    store: TolerantStore | None, environment: ActionsEnvironment, commands: WorkflowCommands
+) -> str | None:
+    """After the result is out: say that the snapshots could not be recorded, and why."""
+    if store is None or not store.errors:
+        return None
+    reason = store.errors[0]
+    line = f"the snapshot could not be recorded (the result above stands): {reason}"
+    commands.annotate("warning", f"escape-bot: {line}")
+    if environment.step_summary is not None:
+        append_summary(environment.step_summary, f"\n**escape-bot**: {safe.plain(line)}\n")
+    return reason
 
 
 def run_ci(
@@ -325,8 +545,8 @@ def run_ci(
         if not isinstance(event, WorkflowRun):
             raise UsageError("--mode publish runs on workflow_run events (docs/action.md)")
         return _publish_artifact(settings, environment, event, commands, publisher)
-    if isinstance(event, PullRequest):
-        return _pull_request(settings, environment, event, commands, publisher, store, progress)
+    if isinstance(event, PullRequest | MergeGroup):
+        return _checked(settings, environment, event, commands, publisher, store, progress)
     if isinstance(event, Push):
         return _push(settings, environment, event, commands, store, progress)
     name = "workflow_run" if isinstance(event, WorkflowRun) else event.name
@@ -335,7 +555,43 @@ def run_ci(
         if name == "workflow_run"
         else "for pull_request_target use the pull_request + workflow_run pattern, docs/action.md"
     )
-    raise UsageError(f"escape-bot ci handles pull_request and push events, not {name!r} ({hint})")
+    raise UsageError(
+        f"escape-bot ci handles pull_request, merge_group and push events, not {name!r} ({hint})"
+    )
+
+
+def _checked(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    event: PullRequest | MergeGroup,
+    commands: WorkflowCommands,
+    publisher: Publisher | None,
+    store: SnapshotRecorder | None,
+    progress: Progress,
+) -> Outcome:
+    """A pull request or merge group whose check is opened first and always completed."""
+    if settings.publishes and publisher is None:
+        raise UsageError(
+            "no GitHub token: set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}) or pass --token, "
+            "or turn publishing off with --no-comment --check none"
+        )
+    tolerant = TolerantStore(store) if isinstance(store, _SnapshotLookup) else None
+    check = _Check(settings, environment, event.head_sha, commands, publisher)
+    check.open()
+    try:
+        if isinstance(event, MergeGroup):
+            outcome = _merge_group(
+                settings, environment, event, commands, publisher, tolerant, progress, check
+            )
+        else:
+            outcome = _pull_request(
+                settings, environment, event, commands, publisher, tolerant, progress, check
+            )
+    except BaseException as exc:
+        check.fail(exc)
+        raise
+    store_error = _report_store_errors(tolerant, environment, commands)
+    return replace(outcome, store_error=store_error) if store_error else outcome
 
 
 def _accepted_by(settings: Settings, pr: PullRequest, publisher: Publisher | None) -> str | None:
@@ -361,12 +617,8 @@ def _pull_request(
     publisher: Publisher | None,
     store: SnapshotRecorder | None,
     progress: Progress,
+    check: _Check | None = None,
 ) -> Outcome:
-    if settings.publishes and publisher is None:
-        raise UsageError(
-            "no GitHub token: set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}) or pass --token, "
-            "or turn publishing off with --no-comment --check none"
-        )
     repo = git.repo_root(settings.repo)
     git.ensure_commit(repo, environment.sha, "checked-out")
     git.ensure_commit(repo, pr.base_sha, "base")
@@ -375,19 +627,19 @@ def _pull_request(
         commands.group(f"escape-bot: build {pr.base_sha[:12]} and {environment.sha[:12]}"),
         commands.untrusted(),
     ):
-        comparison = app.compare(
+        gated = app.compare_and_gate(
             repo,
             pr.base_sha,
             environment.sha,
             settings.build,
+            config=settings.config,
+            policy=settings.gate,
             store=lookup,
             progress=progress,
-            keep=lambda e: settings.config.wants(e.file),
-            counting=settings.gate.counting,
+            accepted_by=_accepted_by(settings, pr, publisher),
+            profiles=settings.profiles,
         )
-    annotations = app.annotations_at(repo, comparison.head.commit, [e.file for e in comparison.result.new])
-    accepted_by = _accepted_by(settings, pr, publisher)
-    decision = evaluate(comparison.result, settings.gate, annotations, accepted_by)
+    comparison, annotations, decision = gated.comparison, gated.annotations, gated.decision
     report = Report(
         base=comparison.base,
         head=comparison.head,
@@ -395,8 +647,15 @@ def _pull_request(
         decision=decision,
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
+        insight=comparison.insight,
     )
-    target = _Target(pr.number, pr.head_sha, pr.from_fork)
+    target = _Target(
+        pr.number,
+        pr.head_sha,
+        pr.from_fork,
+        _head_positions(repo, environment.sha, pr, comparison),
+        closed=pr.state == "closed",
+    )
     directory = report_directory(settings, environment, repo)
     artifact_path = None
     extra: dict[str, str | int] = {}
@@ -417,11 +676,17 @@ def _pull_request(
         )
         extra["artifact-path"] = str(artifact_path)
     report_path, sarif_path = _write_reports(
-        environment, directory, report, target, (comparison.base_source, comparison.head_source), extra
+        environment,
+        directory,
+        report,
+        target,
+        (comparison.base_source, comparison.head_source),
+        extra,
+        settings.summary_share,
     )
     published = _Published(None, None, ())
     if settings.mode != "analyze":
-        published = _publish(settings, environment, report, target, commands, publisher)
+        published = _publish(settings, environment, report, target, commands, publisher, check)
     return Outcome(
         exit_code=EXIT_OK if decision.passed else EXIT_GATE,
         event="pull_request",
@@ -436,6 +701,77 @@ def _pull_request(
     )
 
 
+def _merge_group(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    group: MergeGroup,
+    commands: WorkflowCommands,
+    publisher: Publisher | None,
+    store: SnapshotRecorder | None,
+    progress: Progress,
+    check: _Check,
+) -> Outcome:
+    """A merge queue's group: its head against the target branch, gated; no comment."""
+    repo = git.repo_root(settings.repo)
+    git.ensure_commit(repo, group.head_sha, "merge group's")
+    git.ensure_commit(repo, group.base_sha, "base")
+    lookup = store if isinstance(store, _SnapshotLookup) else None
+    with (
+        commands.group(f"escape-bot: build {group.base_sha[:12]} and {group.head_sha[:12]}"),
+        commands.untrusted(),
+    ):
+        gated = app.compare_and_gate(  # no pull request: no acceptance label
+            repo,
+            group.base_sha,
+            group.head_sha,
+            settings.build,
+            config=settings.config,
+            policy=settings.gate,
+            store=lookup,
+            progress=progress,
+            profiles=settings.profiles,
+        )
+    comparison, decision = gated.comparison, gated.decision
+    report = Report(
+        base=comparison.base,
+        head=comparison.head,
+        result=comparison.result,
+        decision=decision,
+        name=settings.name,
+        links=Links(server_url=environment.server_url, repository=environment.repository),
+        insight=comparison.insight,
+    )
+    target = _Target(None, group.head_sha, from_fork=False)
+    directory = report_directory(settings, environment, repo)
+    sources = (comparison.base_source, comparison.head_source)
+    report_path, sarif_path = _write_reports(
+        environment, directory, report, target, sources, {}, settings.summary_share
+    )
+    published = _Published(None, None, ())
+    if settings.mode != "analyze":
+        published = _publish(settings, environment, report, target, commands, publisher, check)
+    return Outcome(
+        exit_code=EXIT_OK if decision.passed else EXIT_GATE,
+        event="merge_group",
+        decision=decision,
+        comparison=comparison,
+        report_path=report_path,
+        sarif_path=sarif_path,
+        degraded=published.denied,
+        check_run=published.check_run,
+    )
+
+
+def _head_positions(repo: Path, built: str, pr: PullRequest, comparison: app.Comparison) -> Positions:
+    """How the merge commit's lines map to the PR head's, for the check run's annotations; without
+    the head commit (a shallow clone that cannot fetch it) the merge commit's lines are used."""
+    try:
+        git.ensure_commit(repo, pr.head_sha, "head")
+        return positions(repo, built, pr.head_sha, [e.file for e in comparison.result.new])
+    except GitError:
+        return {}
+
+
 def _write_reports(
     environment: ActionsEnvironment,
     directory: Path,
@@ -443,16 +779,20 @@ def _write_reports(
     target: _Target,
     sources: tuple[str, str],
     extra_outputs: dict[str, str | int],
+    summary_share: int = 1,
 ) -> tuple[Path, Path]:
     """report.json, report.sarif, the step outputs and the job summary."""
     data = comparison_dict(
         report.base,
         report.head,
         report.result,
+        insight=report.insight,
         base_source=sources[0],
         head_source=sources[1],
         name=report.name,
-        pull_request={"number": target.number, "head_sha": target.head_sha},
+        pull_request={"number": target.number, "head_sha": target.head_sha}
+        if target.number is not None
+        else None,
         gate={"verdict": report.decision.verdict.value, "reason": report.decision.reason},
     )
     report_path = _write_json(directory / "report.json", data)
@@ -470,7 +810,9 @@ def _write_reports(
             },
         )
     if environment.step_summary is not None:
-        append_summary(environment.step_summary, render(report, Flavour.SUMMARY, limit=STEP_SUMMARY_LIMIT))
+        # the step's 1 MiB (STEP_SUMMARY_LIMIT) is shared with the configurations still to come
+        budget = _summary_budget(environment.step_summary, summary_share)
+        append_summary(environment.step_summary, render(report, Flavour.SUMMARY, limit=budget))
     return report_path, sarif_path
 
 
@@ -487,57 +829,153 @@ def _publish(
     target: _Target,
     commands: WorkflowCommands,
     publisher: Publisher | None,
+    check: _Check | None = None,
 ) -> _Published:
-    """The sticky comment and the check run (or status) on the PR's head commit."""
+    """The sticky comment and the check run (or status) on the PR's head commit; the check run
+    opened by `check` is completed."""
     denied: list[PermissionDeniedError] = []
     failed: list[GitHubError] = []
     comment: CommentRef | None = None
     check_run: CheckRunRef | None = None
     decision = report.decision
-    if publisher is not None and settings.comment:
+    policy = settings.config.comment
+    if target.closed and settings.comment and policy.when != "never":
+        commands.annotate("notice", f"escape-bot: pull request #{target.number} is closed: no comment")
+    elif publisher is not None and settings.comment and target.number is not None and policy.when != "never":
+        # `changes` / `failure`: post only then, but keep an earlier comment up to date
+        create = {
+            "always": True,
+            "changes": bool(
+                _units(report.result, report.result.new) or _units(report.result, report.result.fixed)
+            ),
+            "failure": decision.verdict is Verdict.FAIL,
+        }[policy.when]
         try:
             body = render(report, Flavour.COMMENT, limit=COMMENT_LIMIT)
             comment = publisher.upsert_comment(
-                target.number, safe.marker(settings.name), settings.author_login, body
+                target.number,
+                safe.marker(settings.name),
+                settings.author_login,
+                body,
+                create=create,
+                outdated=policy.outdated,
             )
         except PermissionDeniedError as exc:
             denied.append(exc)
         except GitHubError as exc:
             failed.append(exc)
+        if (
+            comment is not None
+            and comment.posted_as
+            and comment.posted_as.lower() != settings.author_login.lower()
+        ):
+            commands.annotate(
+                "warning",
+                f"escape-bot: the comment was posted as {comment.posted_as}, but --author-login is "
+                f"{settings.author_login}: the next run will not find it and will post another; "
+                f"set --author-login {comment.posted_as} (the action's author-login input)",
+            )
+    # details_url is ignored for GITHUB_TOKEN's check runs: the summary links the comment itself
     link = (comment.url if comment else None) or environment.run_url
-    if publisher is not None and settings.check != "none":
+    mode = check.mode if check is not None else settings.check
+    if publisher is not None and mode == "check-run":
         try:
-            if settings.check == "check-run":
-                check_run = publisher.create_check_run(
-                    name=settings.check_name,
-                    head_sha=target.head_sha,  # not the merge commit: checks must attach to the PR
-                    conclusion=decision.verdict.conclusion,
-                    title=headline(
-                        _units(report.result, report.result.new),
-                        _units(report.result, report.result.fixed),
-                        decision.verdict,
-                    ),
-                    summary=render(report, Flavour.CHECK, limit=CHECK_SUMMARY_LIMIT),
-                    annotations=check_annotations(report),
-                    details_url=link,
-                )
-            else:
-                publisher.create_status(
-                    sha=target.head_sha,
-                    state=decision.verdict.state,
-                    description=status_description(report),
-                    context=settings.status_context,
-                    target_url=link,
-                )
+            check_run = _post_check_run(
+                settings, report, target, publisher, check, comment, link, environment
+            )
+        except AppRequiredError:
+            if check is None:
+                check = _Check(settings, environment, target.head_sha, commands, publisher)
+            check.use_status()
+            mode = "status"
+        except PartialCheckRunError as exc:
+            check_run = exc.run  # completed, with fewer annotations than it should have
+            failed.append(exc)
         except PermissionDeniedError as exc:
             denied.append(exc)
         except GitHubError as exc:
             failed.append(exc)
+        if check is not None and check_run is not None:
+            check.completed = True
+    if publisher is not None and mode == "status":
+        try:
+            publisher.create_status(
+                sha=target.head_sha,
+                state=decision.verdict.state,
+                description=status_description(report),
+                context=settings.status_context,
+                target_url=link,
+            )
+            if check is not None:
+                check.completed = True
+        except PermissionDeniedError as exc:
+            denied.append(exc)
+        except GitHubError as exc:
+            failed.append(exc)
+    if check is not None and check.note and environment.step_summary is not None:
+        append_summary(environment.step_summary, f"\n**escape-bot**: {check.note}\n")
     if denied:
         _degrade(commands, report, denied, target, annotate=check_run is None)
     if failed:
         raise failed[0]
     return _Published(comment, check_run, tuple(exc.permission for exc in denied))
+
+
+def _post_check_run(
+    settings: Settings,
+    report: Report,
+    target: _Target,
+    publisher: Publisher,
+    check: _Check | None,
+    comment: CommentRef | None,
+    link: str | None,
+    environment: ActionsEnvironment,
+) -> CheckRunRef:
+    """Complete the opened check run with the verdict (or create it completed)."""
+    decision = report.decision
+    where = []
+    if comment is not None and comment.url:
+        where.append(f"[the pull request comment]({safe.url(comment.url)})")
+    if environment.run_url:
+        where.append(f"[the job summary]({safe.url(environment.run_url)})")
+    intro = f"The full report: {' and '.join(where)}.\n\n" if where else ""
+    annotations = check_annotations(report, target.positions)
+    escapes = len(report.result.counted(report.result.new))
+    unplaced = escapes - len(annotations)
+    if unplaced:
+        intro += (
+            f"{unplaced:,} new heap escape{'s are' if unplaced != 1 else ' is'} not annotated: on "
+            "lines the base branch changed, which the pull request's head does not have.\n\n"
+        )
+    if len(annotations) > MAX_ANNOTATIONS:
+        intro += (
+            f"Annotations on the first {MAX_ANNOTATIONS:,} of {len(annotations):,} new heap escapes "
+            "only (each request adds 50); the report below and the JSON report list all of them.\n\n"
+        )
+    room = Limit(limits.CHECK_SUMMARY.size - limits.CHECK_SUMMARY.measure(intro), "bytes")
+    conclusion = decision.verdict.conclusion
+    title = headline(
+        _units(report.result, report.result.new), _units(report.result, report.result.fixed), decision.verdict
+    )
+    summary = intro + render(report, Flavour.CHECK, limit=room)
+    if check is not None and check.run is not None:
+        return publisher.complete_check_run(
+            check.run.id,
+            conclusion=conclusion,
+            title=title,
+            summary=summary,
+            annotations=annotations,
+            details_url=link,
+        )
+    return publisher.create_check_run(
+        name=settings.check_name,
+        head_sha=target.head_sha,  # not the merge commit: checks must attach to the PR
+        conclusion=conclusion,
+        title=title,
+        summary=summary,
+        annotations=annotations,
+        details_url=link,
+    )
 
 
 def _publish_artifact(
@@ -754,24 +1192,44 @@ def _push(
             record_failure(environment.repository, commit, tc, f"{exc.message}\n{exc.details}")
         raise
     recorded: bool | None = None
+    store_error: StoreError | None = None
     if store is not None:
         commit = git.commit_info(repo, environment.sha, branch=push.branch)
-        recorded = store.record_snapshot(environment.repository, commit, snapshot)
+        try:
+            recorded = store.record_snapshot(environment.repository, commit, snapshot)
+        except StoreError as exc:
+            store_error = exc  # the report and the job summary first, then the failure
     else:
         commands.annotate("notice", "escape-bot has no store (--db): the snapshot was not recorded")
-    report_path = _write_json(
-        report_directory(settings, environment, repo) / "report.json", snapshot_dict(snapshot)
-    )
+    directory = report_directory(settings, environment, repo)
+    report_path = _write_json(directory / "report.json", snapshot_dict(snapshot))
+    # the default branch's code-scanning baseline, which pull requests' alerts are compared with
+    links = Links(server_url=environment.server_url, repository=environment.repository)
+    sarif_path = _write_json(directory / "report.sarif", snapshot_log(snapshot, settings.name, links))
     heap = sum(e.count for e in snapshot.escapes if e.kind.allocates)
     if environment.output is not None:
-        write_outputs(environment.output, {"escape-count": heap, "report-path": str(report_path)})
+        write_outputs(
+            environment.output,
+            {"escape-count": heap, "report-path": str(report_path), "sarif-path": str(sarif_path)},
+        )
     if environment.step_summary is not None:
         what = {True: "recorded", False: "already recorded", None: "not recorded (no store)"}[recorded]
+        if store_error is not None:
+            what = f"NOT recorded: {store_error.message}"
         append_summary(
             environment.step_summary,
             f"**escape-bot**: {heap:,} heap escapes in {safe.code_span(environment.sha[:12])} "
-            f"with {safe.plain(snapshot.toolchain.go_version)}, {what}.\n",
+            f"with {safe.plain(snapshot.toolchain.go_version)}, {safe.plain(what)}.\n",
+        )
+    if store_error is not None:
+        raise StoreError(
+            f"the snapshot of {environment.sha[:12]} could not be recorded: {store_error.message}"
         )
     return Outcome(
-        exit_code=EXIT_OK, event="push", snapshot=snapshot, report_path=report_path, recorded=recorded
+        exit_code=EXIT_OK,
+        event="push",
+        snapshot=snapshot,
+        report_path=report_path,
+        sarif_path=sarif_path,
+        recorded=recorded,
     )

@@ -30,7 +30,16 @@ from bot.commands import (
 )
 from bot.commands.ci import ci
 from bot.commands.history import backfill, blame, top, trend
-from bot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, BotError, ParseError
+from bot.errors import (
+    EXIT_FAILURE,
+    EXIT_GATE,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    BotError,
+    ParseError,
+    UsageError,
+)
 from bot.gc.model import Snapshot, Toolchain
 from bot.gc.run import BuildOptions, go_binary
 
@@ -67,9 +76,10 @@ def cli() -> None:
 )
 @click.option(
     "--from-log",
-    type=click.File("r", encoding="utf-8", errors="replace"),
     default=None,
-    help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin.",
+    help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin. "
+    "A log without `# package` lines (`go tool compile -m`) takes its package from --package, "
+    "else from each file's directory.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
@@ -80,16 +90,19 @@ def cli() -> None:
 @click.option(
     "--record", is_flag=True, help="Record the snapshot in the database (the revision, HEAD by default)."
 )
+@config_option
 @build_flags
 def collect(
     repo: Path,
     rev: str | None,
-    from_log: Any,
+    from_log: str | None,
     fmt: str,
     leaks: bool,
     strict: bool,
     db_url: str | None,
     record: bool,
+    config_path: Path | None,
+    modules: tuple[str, ...],
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -102,17 +115,27 @@ def collect(
     from bot.report.text import snapshot_text
 
     if from_log is not None:
-        from bot.gc.parse import parse_log
+        from bot.gc.logs import read_log
 
-        escapes, stats = parse_log(from_log)
-        snapshot = Snapshot("", "", Toolchain("unknown", "", ""), tuple(escapes), stats)
+        if len(packages) > 1:
+            raise UsageError(
+                "with --from-log, --package names the package of a log without `# package` lines"
+            )
+        log = read_log(from_log, packages[0] if packages else None)
+        for note in log.notes:
+            click.echo(f"escape-bot: {note}", err=True)
+        snapshot = Snapshot("", "", Toolchain("unknown", "", ""), tuple(log.escapes), log.stats)
     else:
         from bot import app, git
+        from bot.config import load_config
 
-        options = build_options(packages, tags, goos, goarch, tests, go)
+        root = git.repo_root(repo)
+        config = load_config(config_path, root)
+        options = build_options(
+            packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build
+        )
         if record or db_url:
             # a record is of a commit: build HEAD (or --rev) in a worktree, never the dirty tree
-            root = git.repo_root(repo)
             with open_store(db_url, root) as store, progress_reporter(True) as progress:
                 snapshot, source = app.snapshot_of(root, rev or "HEAD", options, store, progress)
             click.echo(
@@ -120,9 +143,12 @@ def collect(
                 err=True,
             )
         else:
-            root = git.repo_root(repo) if rev is not None else repo.resolve()
+            # the working tree is built from its root, whichever subdirectory we were called in
             with progress_reporter(True) as progress:
                 snapshot = app.build_snapshot(root, rev, options, progress)
+        for failure in snapshot.failed_modules:
+            missing = "did not build (its escapes are missing)"
+            click.echo(f"escape-bot: module {failure.where} {missing}: {failure.reason}", err=True)
     if strict and snapshot.stats.unknown_lines:
         sample = snapshot.stats.unknown_samples[0] if snapshot.stats.unknown_samples else ""
         raise ParseError(f"{snapshot.stats.unknown_lines} compiler lines not understood, first: {sample}")
@@ -149,6 +175,14 @@ def collect(
     show_default=True,
     help="Take stored snapshots instead of building, and store what was built.",
 )
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
+    "[rank] profiles, else the repository's default.pgo files).",
+)
 @build_flags
 def diff_command(
     repo: Path,
@@ -159,6 +193,8 @@ def diff_command(
     config_path: Path | None,
     db_url: str | None,
     use_store: bool,
+    profiles: tuple[Path, ...],
+    modules: tuple[str, ...],
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -173,7 +209,7 @@ def diff_command(
     """
     from bot import app, git
     from bot.config import BuildConfig, load_config
-    from bot.gate import GatePolicy, evaluate
+    from bot.gate import GatePolicy
 
     root = git.repo_root(repo)
     config = load_config(config_path, root)
@@ -192,23 +228,28 @@ def diff_command(
         progress = stack.enter_context(progress_reporter(True))
         for build in builds:
             options = build_options(
-                packages, ",".join(build.tags), build.goos, build.goarch, tests or config.include_tests, go
+                packages,
+                ",".join(build.tags),
+                build.goos,
+                build.goarch,
+                tests or config.include_tests,
+                go,
+                modules=modules,
+                settings=config.build,
             )
-            comparison = app.compare(
+            gated = app.compare_and_gate(
                 root,
                 base_rev,
                 head_rev,
                 options,
+                config=config,
+                policy=policy,
                 store=store,
                 progress=progress,
-                keep=lambda e: config.wants(e.file),
-                counting=policy.counting,
+                profiles=profiles,
             )
-            new_files = [e.file for e in comparison.result.new]
-            annotations = app.annotations_at(root, comparison.head.commit, new_files)
-            decision = evaluate(comparison.result, policy, annotations)
-            failed = failed or not decision.passed
-            outputs.append((build.name, comparison, decision))
+            failed = failed or not gated.decision.passed
+            outputs.append((build.name, gated.comparison, gated.decision))
     _print_comparisons(outputs, fmt)
     if fail_on_new and failed:
         raise _GateFailed
@@ -242,7 +283,9 @@ def _comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
             "broken_annotations": [escape_dict(e) for e in decision.broken],
             "exceeded": list(decision.exceeded),
         }
-    return comparison_dict(comparison.base, comparison.head, comparison.result, **extra)
+    return comparison_dict(
+        comparison.base, comparison.head, comparison.result, insight=comparison.insight, **extra
+    )
 
 
 def _print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
@@ -283,15 +326,26 @@ def demo(keep: Path | None, fmt: str, go: str | None) -> None:
     Both snapshots are recorded in the repository's default SQLite database, as `diff` does.
     """
     from bot import app
+    from bot.config import Config
     from bot.demo import demo_repository
+    from bot.gate import GatePolicy
 
     options = BuildOptions(go=go_binary(go))
     with demo_repository(keep) as repo:
         # the main job as CI runs it, with the embedded default: a SQLite file in the repository
         with open_store(None, repo) as store, progress_reporter(True) as progress:
-            comparison = app.compare(repo, "HEAD~1", "HEAD", options, store=store, progress=progress)
+            gated = app.compare_and_gate(
+                repo,
+                "HEAD~1",
+                "HEAD",
+                options,
+                config=Config(),
+                policy=GatePolicy(),
+                store=store,
+                progress=progress,
+            )
             where = store.url
-        _print_comparison(comparison, fmt)
+        _print_comparison(gated.comparison, fmt)
         kept = "" if keep else " (a temporary repository: --keep DIR keeps it)"
         click.echo(f"both snapshots recorded in {where}{kept}", err=True)
 
@@ -310,16 +364,22 @@ def config_group() -> None:
 @config_option
 @repo_option
 def config_check(config_path: Path | None, repo: Path) -> None:
-    """Validate the configuration and print the effective configuration (JSON)."""
+    """Validate the configuration and print the effective configuration (JSON), with the
+    modules of the working tree and whether each will be built."""
     from bot import git
     from bot.config import effective, load_config
+    from bot.gc.run import find_modules, select_modules
 
     try:
-        root = git.repo_root(repo)
+        root: Path | None = git.repo_root(repo)
     except BotError:
-        root = repo
-    config = load_config(config_path, root)
-    click.echo(json.dumps(effective(config), indent=2))
+        root = None  # a file checked on its own: no modules to list
+    config = load_config(config_path, root or repo)
+    data = effective(config)
+    found = find_modules(root) if root is not None else []
+    chosen = {m.directory for m in select_modules(found, config.build.modules)} if found else set()
+    data["modules"] = [{"directory": m.name, "module": m.path, "build": m.directory in chosen} for m in found]
+    click.echo(json.dumps(data, indent=2))
 
 
 @cli.group()

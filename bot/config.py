@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from bot.errors import UsageError
 from bot.gc.model import Cause, Escape, Kind
@@ -75,6 +75,50 @@ class BuildConfig:
     goarch: str | None = None
 
 
+OnFailure = Literal["report", "fail"]
+ToolchainMode = Literal["local", "auto"]
+
+# GOFLAGS entries a configuration file (which a pull request can change) may not set: they run
+# other programs (-toolexec, -exec), swap source files (-overlay, -modfile), replace the
+# compiler (-compiler) or the bot's own settings (-gcflags, -mod other than readonly/vendor).
+REFUSED_GOFLAGS = ("-toolexec", "-exec", "-overlay", "-modfile", "-compiler", "-gcflags")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSettings:
+    """`[build]`: which modules are built and in what Go environment (docs/configuration.md)."""
+
+    modules: tuple[str, ...] = ("**",)  # globs over module directories; a leading `!` excludes
+    on_failure: OnFailure = "report"
+    toolchain: ToolchainMode = "local"
+    goflags: tuple[str, ...] = ()
+    cgo: bool | None = None  # None: Go's own default
+
+
+def module_patterns(patterns: Sequence[str], key: str) -> tuple[str, ...]:
+    """Validate module globs (`bench/**`, `!examples/**`); ConfigError naming `key`."""
+    for i, pattern in enumerate(patterns):
+        body = pattern[1:] if pattern.startswith("!") else pattern
+        Glob(body, key=f"{key}[{i}]")  # raises on an invalid glob
+        if body.startswith("/") or ".." in body.split("/"):
+            raise ConfigError(f"{key}[{i}]: {pattern!r}: module globs are relative to the repository root")
+    return tuple(patterns)
+
+
+def check_goflags(flags: Sequence[str], key: str) -> tuple[str, ...]:
+    """GOFLAGS entries, each `-flag` or `-flag=value`; the refused ones are a ConfigError."""
+    for i, flag in enumerate(flags):
+        name = flag.split("=", 1)[0]
+        if not flag.startswith("-") or " " in flag.strip():
+            raise ConfigError(f'{key}[{i}]: {flag!r}: one flag per entry, like "-trimpath" or "-p=2"')
+        normalized = "-" + name.lstrip("-")
+        if normalized in REFUSED_GOFLAGS:
+            raise ConfigError(f"{key}[{i}]: {flag!r} is refused: it lets the built code choose what runs")
+        if normalized == "-mod" and flag.split("=", 1)[-1] not in ("readonly", "vendor"):
+            raise ConfigError(f"{key}[{i}]: {flag!r}: only -mod=readonly (the default) or -mod=vendor")
+    return tuple(flags)
+
+
 @dataclass(frozen=True, slots=True)
 class Budget:
     """How many new escapes a scope may add; `max_new` None means "never" (not even waivable)."""
@@ -134,6 +178,29 @@ class GateConfig:
     # --mode publish: `//escape-bot:allow` comments the pull request adds count too (else only
     # those on lines unchanged from the base branch); listed as such in the comment
     pr_suppressions: bool = False
+    # only new escapes in functions with at least this share of the CPU samples (or allocating in
+    # the memory profile) block; None: every new escape does (docs/ranking.md)
+    hot_only: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RankConfig:
+    """`[rank]`: the profiles that rank new escapes by how hot they are."""
+
+    profiles: tuple[str, ...] = ()  # CPU or memory profiles, relative to the repository root
+    pgo: bool = True  # with no profiles: the repository's `default.pgo` files, as `go build -pgo=auto`
+
+
+CommentWhen = Literal["always", "changes", "failure", "never"]
+CommentOutdated = Literal["edit", "minimize-and-repost"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommentConfig:
+    """`[comment]`: when the sticky comment is posted, and what becomes of an outdated one."""
+
+    when: CommentWhen = "always"  # changes: new or fixed escapes, or an earlier comment to update
+    outdated: CommentOutdated = "edit"  # minimize-and-repost: hide the old one, post a new one
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +212,13 @@ class Config:
         default_factory=lambda: tuple(Glob(g, key="exclude") for g in DEFAULT_EXCLUDE)
     )
     builds: tuple[BuildConfig, ...] = (BuildConfig(),)
+    build: BuildSettings = BuildSettings()
     include_tests: bool = False
     gate: GateConfig = GateConfig()
     allow: tuple[AllowEntry, ...] = ()
     accept_label: str | None = "escape-bot/accept"
+    comment: CommentConfig = CommentConfig()
+    rank: RankConfig = RankConfig()
     source: str = "defaults"  # the file it came from
 
     def wants(self, file: str) -> bool:
@@ -164,9 +234,12 @@ class Config:
 
 # --- reading -------------------------------------------------------------------------------------
 
-_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept"}
+_TOP = {"include", "exclude", "include-tests", "build", "gate", "allow", "accept", "comment", "rank"}
+_RANK = {"profiles", "pgo"}
+_COMMENT = {"when", "outdated"}
 _BUILD = {"name", "tags", "goos", "goarch"}
-_GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions"}
+_BUILD_SETTINGS = {"modules", "on-failure", "toolchain", "goflags", "cgo", "configuration"}
+_GATE = {"fail-on", "kinds", "max-new", "budget", "constants", "generated", "pr-suppressions", "hot-only"}
 _BUDGET = {"package", "cause", "max-new"}
 _ALLOW = {"package", "function", "expression", "cause", "reason"}
 _ACCEPT = {"label"}
@@ -236,11 +309,38 @@ def _max_new(value: Any, key: str) -> int | None:
     return value
 
 
-def _builds(value: Any) -> tuple[BuildConfig, ...]:
+def _build_settings(value: Any) -> tuple[BuildSettings, tuple[BuildConfig, ...] | None]:
+    """`[build]` (a table): the settings, and its `[[build.configuration]]` tables if any."""
+    table = _table(value, "build")
+    _check_keys(table, _BUILD_SETTINGS, "build")
+    on_failure = _str(table.get("on-failure", "report"), "build.on-failure")
+    if on_failure not in ("report", "fail"):
+        raise ConfigError(f'build.on-failure: expected "report" or "fail", got {on_failure!r}')
+    mode = _str(table.get("toolchain", "local"), "build.toolchain")
+    if mode not in ("local", "auto"):
+        raise ConfigError(f'build.toolchain: expected "local" or "auto", got {mode!r}')
+    cgo = table.get("cgo")
+    if cgo is not None and not isinstance(cgo, bool):
+        raise ConfigError(f"build.cgo: expected true or false, got {_type(cgo)}")
+    modules = module_patterns(_str_list(table.get("modules", ["**"]), "build.modules"), "build.modules")
+    if not modules:
+        raise ConfigError('build.modules: at least one glob (["**"]: every module)')
+    settings = BuildSettings(
+        modules=modules,
+        on_failure="fail" if on_failure == "fail" else "report",
+        toolchain="auto" if mode == "auto" else "local",
+        goflags=check_goflags(_str_list(table.get("goflags", []), "build.goflags"), "build.goflags"),
+        cgo=cgo,
+    )
+    configs = _builds(table["configuration"], "build.configuration") if "configuration" in table else None
+    return settings, configs
+
+
+def _builds(value: Any, where: str = "build") -> tuple[BuildConfig, ...]:
     builds = []
     names: set[str] = set()
-    for i, table in enumerate(_tables(value, "build")):
-        key = f"build[{i}]"
+    for i, table in enumerate(_tables(value, where)):
+        key = f"{where}[{i}]"
         _check_keys(table, _BUILD, key)
         name = _str(table.get("name", "default" if i == 0 else ""), f"{key}.name")
         if not _NAME.match(name):
@@ -259,7 +359,7 @@ def _builds(value: Any) -> tuple[BuildConfig, ...]:
             )
         )
     if not builds:
-        raise ConfigError("build: at least one [[build]] table, or none at all for the default")
+        raise ConfigError(f"{where}: at least one [[{where}]] table, or none at all for the default")
     return tuple(builds)
 
 
@@ -297,6 +397,13 @@ def _gate(value: Any) -> GateConfig:
         if not isinstance(flag, bool):
             raise ConfigError(f"gate.{name}: expected true or false, got {_type(flag)}")
         flags[name] = flag
+    hot_only = table.get("hot-only")
+    if hot_only is not None and (
+        isinstance(hot_only, bool) or not isinstance(hot_only, int | float) or not 0 <= hot_only <= 1
+    ):
+        raise ConfigError(
+            f"gate.hot-only: expected a share of CPU samples from 0 to 1 (0.01: 1 %), got {hot_only!r}"
+        )
     return GateConfig(
         fail_on="new" if fail_on == "new" else "never",
         kinds=kinds,
@@ -305,7 +412,17 @@ def _gate(value: Any) -> GateConfig:
         constants=flags["constants"],
         generated=flags["generated"],
         pr_suppressions=flags["pr-suppressions"],
+        hot_only=None if hot_only is None else float(hot_only),
     )
+
+
+def _rank(value: Any) -> RankConfig:
+    table = _table(value, "rank")
+    _check_keys(table, _RANK, "rank")
+    pgo = table.get("pgo", True)
+    if not isinstance(pgo, bool):
+        raise ConfigError(f"rank.pgo: expected true or false, got {_type(pgo)}")
+    return RankConfig(profiles=tuple(_str_list(table.get("profiles", []), "rank.profiles")), pgo=pgo)
 
 
 def _allow(value: Any) -> tuple[AllowEntry, ...]:
@@ -367,16 +484,39 @@ def _config(data: Mapping[str, Any], source: str) -> Config:
         _check_keys(accept, _ACCEPT, "accept")
         # an empty label turns acceptance off
         accept_label = _str(accept.get("label", accept_label), "accept.label").strip() or None
+    settings, builds = defaults.build, None
+    if isinstance(data.get("build"), dict):  # `[build]`: settings (+ `[[build.configuration]]`)
+        settings, builds = _build_settings(data["build"])
+    elif "build" in data:  # `[[build]]`: build configurations only
+        builds = _builds(data["build"])
+    comment = defaults.comment
+    if "comment" in data:
+        comment = _comment(data["comment"])
     return Config(
         include=include,
         exclude=exclude,
-        builds=_builds(data["build"]) if "build" in data else defaults.builds,
+        builds=builds or defaults.builds,
+        build=settings,
         include_tests=include_tests,
         gate=_gate(data["gate"]) if "gate" in data else defaults.gate,
         allow=_allow(data["allow"]) if "allow" in data else (),
         accept_label=accept_label,
+        comment=comment,
+        rank=_rank(data["rank"]) if "rank" in data else defaults.rank,
         source=source,
     )
+
+
+def _comment(value: Any) -> CommentConfig:
+    table = _table(value, "comment")
+    _check_keys(table, _COMMENT, "comment")
+    when = _str(table.get("when", "always"), "comment.when")
+    if when not in ("always", "changes", "failure", "never"):
+        raise ConfigError(f"comment.when: expected always, changes, failure or never, got {when!r}")
+    outdated = _str(table.get("outdated", "edit"), "comment.outdated")
+    if outdated not in ("edit", "minimize-and-repost"):
+        raise ConfigError(f"comment.outdated: expected edit or minimize-and-repost, got {outdated!r}")
+    return CommentConfig(when=cast(CommentWhen, when), outdated=cast(CommentOutdated, outdated))
 
 
 def effective(config: Config) -> dict[str, Any]:
@@ -386,9 +526,17 @@ def effective(config: Config) -> dict[str, Any]:
         "include": [g.pattern for g in config.include],
         "exclude": [g.pattern for g in config.exclude],
         "include-tests": config.include_tests,
-        "build": [
-            {"name": b.name, "tags": list(b.tags), "goos": b.goos, "goarch": b.goarch} for b in config.builds
-        ],
+        "build": {
+            "modules": list(config.build.modules),
+            "on-failure": config.build.on_failure,
+            "toolchain": config.build.toolchain,
+            "goflags": list(config.build.goflags),
+            "cgo": config.build.cgo,
+            "configuration": [
+                {"name": b.name, "tags": list(b.tags), "goos": b.goos, "goarch": b.goarch}
+                for b in config.builds
+            ],
+        },
         "gate": {
             "fail-on": config.gate.fail_on,
             "kinds": [k.value for k in config.gate.kinds],
@@ -404,6 +552,7 @@ def effective(config: Config) -> dict[str, Any]:
                 for b in config.gate.budgets
             ],
             "pr-suppressions": config.gate.pr_suppressions,
+            "hot-only": config.gate.hot_only,
         },
         "allow": [
             {
@@ -416,6 +565,8 @@ def effective(config: Config) -> dict[str, Any]:
             for a in config.allow
         ],
         "accept": {"label": config.accept_label},
+        "comment": {"when": config.comment.when, "outdated": config.comment.outdated},
+        "rank": {"profiles": list(config.rank.profiles), "pgo": config.rank.pgo},
     }
 
 

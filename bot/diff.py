@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.gc.model import Escape, Kind
+from bot.gc.model import Escape, FailedModule, Kind
 
 _SPACE = re.compile(r"\s+")
 
@@ -90,6 +90,7 @@ class DiffResult:
     unchanged: tuple[Escape, ...]  # head's records
     skipped: tuple[Skipped, ...] = ()
     counting: Counting = field(default_factory=Counting)
+    failed_modules: tuple[FailedModule, ...] = ()  # compared on neither side (bot/failures.py)
 
     def counts(self, kinds: Iterable[Kind] | None = None) -> dict[str, int]:
         """Units new / fixed / unchanged, optionally only of some kinds; constants only when

@@ -14,11 +14,14 @@ The steps, in order (docs/configuration.md):
    match, else the default `max-new`, 0 unless configured): over budget fails;
 5. a failure the policy does not fail on warns; a failure accepted by the PR's label passes, and
    says who accepted it.
+
+Before all of these: a module that built at base and does not build at head fails the gate (the
+change broke it). A module that fails on both sides is the environment: reported, not gated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
@@ -65,6 +68,7 @@ class GatePolicy:
     budgets: tuple[Budget, ...] = ()
     allow: tuple[AllowEntry, ...] = ()
     counting: Counting = field(default_factory=Counting)  # `[gate] constants` / `generated`
+    hot_only: float | None = None  # `[gate] hot-only`: only escapes hot in the profiles block
 
     @classmethod
     def from_config(cls, config: Config) -> GatePolicy:
@@ -77,6 +81,7 @@ class GatePolicy:
             budgets=gate.budgets,
             allow=config.allow,
             counting=Counting(constants=gate.constants, generated=gate.generated),
+            hot_only=gate.hot_only,
         )
 
 
@@ -124,11 +129,14 @@ def evaluate(
     policy: GatePolicy,
     annotations: Mapping[str, Annotations] | None = None,
     accepted_by: str | None = None,
+    hot: Callable[[Escape, float], bool] | None = None,
 ) -> GateDecision:
     """Decide from the new escapes of `result`.
 
     `annotations` are the head's source comments of the files with new escapes (by repository
-    path); `accepted_by` names who put the acceptance label on the PR (`@login`), if anyone.
+    path); `accepted_by` names who put the acceptance label on the PR (`@login`), if anyone;
+    `hot` says whether the profiles find an escape hot at a threshold (`Insight.is_hot`). With
+    `policy.hot_only` set and profiles given, a new escape that is not hot is let through.
     """
     annotations = annotations or {}
     for file, found in annotations.items():
@@ -157,6 +165,11 @@ def evaluate(
         if suppression is not None:
             waived.append(Waived(e, f"allowed inline (line {suppression.line}): {suppression.reason}"))
             continue
+        if policy.hot_only is not None and hot is not None and not hot(e, policy.hot_only):
+            waived.append(
+                Waived(e, f"cold: under {policy.hot_only:.4g} of the profiled CPU, no profiled allocation")
+            )
+            continue
         counted.append((e, budget))
     exceeded = _exceeded(counted, policy)
     scopes = {b.describe() for e in strict if (b := _budget_for(e, policy.budgets)) is not None}
@@ -173,7 +186,16 @@ def evaluate(
     )
     allowed = f", {len(waived)} allowed" if waived else ""
     counted_units = _units(e for e, _ in counted)
-    if broken:
+    broke = [f for f in result.failed_modules if f.side == "head"]
+    if broke:
+        # the change broke a module that built at base: its escapes could not be checked at all
+        more = f" (and {len(broke) - 1} more module{'s' if len(broke) > 2 else ''})" if len(broke) > 1 else ""
+        also = f"; also {units} {_noun(units)}" if units else ""
+        verdict, reason = (
+            Verdict.FAIL,
+            f"module {broke[0].where} builds at base but not at head{more}: {broke[0].reason}{also}",
+        )
+    elif broken:
         n = _units(broken)
         verdict, reason = Verdict.FAIL, f"{n} {_noun(n)} where //gcassert:noescape says none may be"
     elif strict:

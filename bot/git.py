@@ -52,7 +52,7 @@ def repo_root(path: Path) -> Path:
         check=False,
     )
     if proc.returncode != 0:
-        raise GitError(f"{path} is not a git repository")
+        raise GitError(f"{path.resolve()} is not a git repository")
     return Path(proc.stdout.strip())
 
 
@@ -159,6 +159,22 @@ def ensure_commit(repo: Path, sha: str, what: str) -> None:
             f"({reason}); check out with `fetch-depth: 0`"
         )
     resolve(repo, sha)
+
+
+def module_directories(repo: Path, sha: str) -> list[str]:
+    """Directories holding a go.mod at commit `sha` ('' for the root), as find_modules skips
+    them: none under vendor/, testdata/, or a directory starting with '.' or '_'."""
+    out = _git(repo, "ls-tree", "-r", "--name-only", "-z", sha)
+    found = []
+    for path in out.split("\x00"):
+        parts = path.split("/")
+        if parts[-1] != "go.mod":
+            continue
+        dirs = parts[:-1]
+        if any(d in ("vendor", "testdata", "node_modules") or d.startswith((".", "_")) for d in dirs):
+            continue
+        found.append("/".join(dirs))
+    return sorted(found)
 
 
 def file_at(repo: Path, sha: str, path: str) -> str | None:

@@ -118,8 +118,11 @@ def test_build_failure_is_not_no_escapes(repo: GitRepo) -> None:
     assert proc.returncode == 3
     assert proc.stdout == ""
     first = proc.stderr.splitlines()[0]
-    assert first.startswith("escape-bot: error: go build failed")
-    assert "undefined: undefinedThing" in proc.stderr
+    sha = repo.git("rev-parse", "HEAD").strip()
+    assert first == (
+        f"escape-bot: error: HEAD ({sha[:12]}): module example.com/m (the root) did not build: "
+        "p/p.go:3:12: undefined: undefinedThing"
+    )
 
 
 def test_empty_module_has_no_escapes_and_says_so(repo: GitRepo) -> None:

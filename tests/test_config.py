@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -112,6 +113,11 @@ def test_globs() -> None:
         ("[[build]]\nname = 'a b'", "build[0].name: 'a b' must be"),
         ("[[build]]\nname = 'x'\n[[build]]\nname = 'x'", "build[1].name: 'x' is used twice"),
         ("[[build]]\ngoarch = 386", "build[0].goarch: expected a string, got an integer"),
+        ("[gate]\nhot-only = 2", "gate.hot-only: expected a share of CPU samples from 0 to 1"),
+        ("[gate]\nhot-only = true", "gate.hot-only: expected a share of CPU samples from 0 to 1"),
+        ("[rank]\nprofiles = 'cpu.pprof'", "rank.profiles: expected a list of strings, got a string"),
+        ("[rank]\npgo = 'yes'", "rank.pgo: expected true or false, got a string"),
+        ("[rank]\nprofile = ['x']", "rank.profile: unknown key"),
         ("[gate\nmax-new = 1", "invalid TOML"),
         ("a = 1\nb = = 2", "(at line 2, column"),
     ],
@@ -141,3 +147,47 @@ def test_config_check_command(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("escape-bot: error: ") and "gate.max-new" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_build_settings_and_their_configurations() -> None:
+    config = parse_config(
+        '[build]\nmodules = ["**", "!bench/**"]\non-failure = "fail"\ntoolchain = "auto"\n'
+        'goflags = ["-p=2", "-mod=vendor"]\ncgo = false\n\n'
+        '[[build.configuration]]\nname = "arm"\ngoarch = "arm64"\n'
+    )
+    assert config.build.modules == ("**", "!bench/**")
+    assert (config.build.on_failure, config.build.toolchain, config.build.cgo) == ("fail", "auto", False)
+    assert config.build.goflags == ("-p=2", "-mod=vendor")
+    assert [(b.name, b.goarch) for b in config.builds] == [("arm", "arm64")]
+    defaults = parse_config("")
+    assert defaults.build.modules == ("**",) and defaults.build.on_failure == "report"
+    assert defaults.build.toolchain == "local" and defaults.build.cgo is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[build]\non-failure = "ignore"\n', 'build.on-failure: expected "report" or "fail"'),
+        ('[build]\ntoolchain = "go1.22"\n', 'build.toolchain: expected "local" or "auto"'),
+        ("[build]\ncgo = 1\n", "build.cgo: expected true or false"),
+        ('[build]\ngoflags = ["-toolexec=x"]\n', "build.goflags[0]: '-toolexec=x' is refused"),
+        ('[build]\ngoflags = ["--exec=x"]\n', "build.goflags[0]: '--exec=x' is refused"),
+        ('[build]\ngoflags = ["-overlay=o.json"]\n', "build.goflags[0]: '-overlay=o.json' is refused"),
+        ('[build]\ngoflags = ["-mod=mod"]\n', "only -mod=readonly (the default) or -mod=vendor"),
+        ('[build]\ngoflags = ["-p=1 -x"]\n', "one flag per entry"),
+        ('[build]\nmodules = ["../other/**"]\n', "module globs are relative to the repository root"),
+        ('[build]\nmodules = ["a[b"]\n', "build.modules[0]: invalid glob"),
+        ("[build]\nmodules = []\n", "build.modules: at least one glob"),
+        ('[build]\nname = "x"\n', "build.name: unknown key"),
+    ],
+)
+def test_bad_build_settings(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config(text)
+
+
+def test_rank_and_hot_only() -> None:
+    config = parse_config("[gate]\nhot-only = 0.05\n\n[rank]\nprofiles = ['p/cpu.pprof']\npgo = false\n")
+    assert config.gate.hot_only == 0.05
+    assert (config.rank.profiles, config.rank.pgo) == (("p/cpu.pprof",), False)
+    assert parse_config("").rank.pgo and parse_config("").gate.hot_only is None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.gc.run import BuildOptions, collect, find_modules, workspace_dirs
+import pytest
+
+from bot.errors import BuildError
+from bot.gc.run import BuildOptions, Module, collect, find_modules, select_modules, workspace_dirs
 from tests.conftest import go_mod, write_files
 
 RET = "package {pkg}\n\nfunc F() *int {{\n\tx := 1\n\treturn &x\n}}\n"
@@ -97,3 +100,56 @@ def test_package_patterns(tmp_path: Path) -> None:
     write_files(tmp_path, {"go.mod": go_mod(), "a/a.go": RET.format(pkg="a"), "b/b.go": RET.format(pkg="b")})
     only_b = collect(tmp_path, BuildOptions(packages=("./b",)))
     assert {e.file for e in only_b.escapes} == {"b/b.go"}
+
+
+def test_module_globs_select_by_directory_or_path() -> None:
+    modules = [
+        Module("example.com/m", ""),
+        Module("example.com/m/bench", "bench"),
+        Module("example.com/m/otel", "otel"),
+        Module("example.com/m/otel/x", "otel/x"),
+    ]
+
+    def chosen(*patterns: str) -> list[str]:
+        return [m.name for m in select_modules(modules, patterns)]
+
+    assert chosen("**") == [".", "bench", "otel", "otel/x"]
+    assert chosen("!bench/**") == [".", "otel", "otel/x"]  # `bench/**` takes bench itself
+    assert chosen("**", "!otel/**") == [".", "bench"]
+    assert chosen(".") == ["."]
+    assert chosen("example.com/m/otel/**") == ["otel/x"]
+    assert chosen("otel", "bench") == ["bench", "otel"]
+    with pytest.raises(BuildError, match=r"module glob 'nope' matches no module of the repository"):
+        chosen("nope")
+    with pytest.raises(BuildError, match="select none of the modules"):
+        chosen("!**")
+
+
+@pytest.mark.parametrize("framing", ["json", "text"])
+def test_a_module_that_does_not_build_is_quoted_in_both_framings(
+    tmp_path: Path, framing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Go < 1.24 has no `go build -json`: the text framing is forced on this toolchain
+    if framing == "text":
+        monkeypatch.setattr("bot.gc.run.JSON_MIN_VERSION", (99, 0))
+    write_files(
+        tmp_path,
+        {
+            "go.mod": go_mod(),
+            "a/a.go": RET.format(pkg="a"),
+            "b/b.go": "package b\n\ntype T struct{}\n\nfunc Use(t T) { t.Foo() }\n",
+            "lib/go.mod": go_mod("example.com/lib"),
+            "lib/l.go": RET.format(pkg="lib"),
+        },
+    )
+    result = collect(tmp_path, BuildOptions())
+    [failed] = result.failed
+    assert (failed.module, failed.directory) == ("example.com/m", "")
+    assert failed.errors == (
+        "# example.com/m/b",
+        "b/b.go:5:19: t.Foo undefined (type T has no field or method Foo)",
+    )
+    # the other module is still collected; the failed one's partial output is not kept
+    assert {e.file for e in result.escapes} == {"lib/l.go"}
+    with pytest.raises(BuildError, match=r"did not build: b/b\.go:5:19: t\.Foo undefined"):
+        collect(tmp_path, BuildOptions(on_failure="fail"))

@@ -13,14 +13,23 @@ from typing import Any
 
 import click
 
-from bot.errors import BotError
+from bot.config import BuildSettings, module_patterns
 from bot.gc.run import BuildOptions, go_binary
 
 
 def build_options(
-    packages: Sequence[str], tags: str, goos: str | None, goarch: str | None, tests: bool, go: str | None
+    packages: Sequence[str],
+    tags: str,
+    goos: str | None,
+    goarch: str | None,
+    tests: bool,
+    go: str | None,
+    *,
+    modules: Sequence[str] = (),
+    settings: BuildSettings | None = None,
 ) -> BuildOptions:
-    """Options shared by every command that builds."""
+    """Options shared by every command that builds: `--module` globs replace `[build] modules`."""
+    settings = settings or BuildSettings()
     return BuildOptions(
         packages=tuple(packages) or ("./...",),
         tags=tuple(t for t in tags.replace(" ", ",").split(",") if t),
@@ -28,6 +37,11 @@ def build_options(
         goarch=goarch or None,
         include_tests=tests,
         go=go_binary(go),
+        modules=module_patterns(modules, "--module") if modules else settings.modules,
+        on_failure=settings.on_failure,
+        toolchain=settings.toolchain,
+        goflags=settings.goflags,
+        cgo=settings.cgo,
     )
 
 
@@ -35,6 +49,13 @@ def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:
     """The build options every building command takes."""
     for decorator in reversed(
         [
+            click.option(
+                "--module",
+                "modules",
+                multiple=True,
+                help="Build only the modules this glob matches: a directory ('.' the root, 'bench/**') "
+                "or a module path; '!GLOB' leaves modules out. Repeatable; replaces [build] modules.",
+            ),
             click.option("--package", "packages", multiple=True, help="Package pattern (default ./...)."),
             click.option("--tags", default="", help="Build tags, comma-separated."),
             click.option("--goos", default=None, help="Target GOOS."),
@@ -59,16 +80,13 @@ def default_database_url(repo: Path) -> str:
 
 
 def database_url(db_url: str | None, repo: Path) -> str:
-    """`--db`, else the default file of the repository containing `repo`."""
+    """`--db`, else the default file of the repository containing `repo` (any subdirectory of
+    it); a directory outside any git repository is a GitError, and no database is created."""
     if db_url:
         return db_url
     from bot import git
 
-    try:
-        root = git.repo_root(repo)
-    except BotError:
-        root = repo
-    return default_database_url(root)
+    return default_database_url(git.repo_root(repo))
 
 
 @contextmanager

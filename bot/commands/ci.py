@@ -20,7 +20,7 @@ import click
 
 from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
 from bot.config import BuildConfig, Config, load_config
-from bot.errors import EXIT_GATE, BotError
+from bot.errors import EXIT_GATE, BotError, StoreError
 from bot.gate import GateFailed, GatePolicy
 from bot.github import labels
 
@@ -120,6 +120,14 @@ MODES = ("auto", "analyze", "publish")
     show_default=True,
     help="Take the base from the database when stored, record what was built (pushes: the history).",
 )
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
+    "[rank] profiles, else the repository's default.pgo files).",
+)
 @config_option
 @build_flags
 def ci(
@@ -138,7 +146,9 @@ def ci(
     artifact: Path | None,
     db_url: str | None,
     use_store: bool,
+    profiles: tuple[Path, ...],
     config_path: Path | None,
+    modules: tuple[str, ...],
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -147,11 +157,11 @@ def ci(
     go: str | None,
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
-    from bot.ci import CheckMode, Mode, Settings, run_ci
+    from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
     from bot.github.actions import WorkflowCommands
     from bot.github.artifact import PublishClient, WorkflowRun, load_workflow_run
     from bot.github.client import GitHubClient, RetryPolicy
-    from bot.github.context import Event, PullRequest, load_event, read_environment
+    from bot.github.context import Event, MergeGroup, PullRequest, load_event, read_environment
     from bot.report.text import comparison_text
 
     commands = WorkflowCommands(sys.stdout)
@@ -194,6 +204,8 @@ def ci(
                     build.goarch,
                     tests or config.include_tests,
                     go,
+                    modules=modules,
+                    settings=config.build,
                 ),
                 gate=gate,
                 report_dir=report_dir / build_name
@@ -204,13 +216,19 @@ def ci(
                 artifact=_per_build(artifact, build_name, len(builds)),
                 config=config,
                 acceptance=acceptance,
+                profiles=profiles,
                 trusted_config=trusted,
+                summary_share=len(builds) - i,
             )
-            for build_name, build in builds
+            for i, (build_name, build) in enumerate(builds)
         ]
         settings = runs[0]
         publisher = None
-        if isinstance(event, PullRequest | WorkflowRun) and settings.publishes and settings.token:
+        if (
+            isinstance(event, PullRequest | MergeGroup | WorkflowRun)
+            and settings.publishes
+            and settings.token
+        ):
             policy = RetryPolicy(
                 backoff=retry_backoff,
                 max_wait=max_wait,
@@ -228,7 +246,14 @@ def ci(
             with contextlib.ExitStack() as stack:
                 # publishing an artifact builds nothing: no store (and no checkout) needed
                 wants_store = use_store and run_mode != "publish"
-                store = stack.enter_context(open_store(db_url, repo)) if wants_store else None
+                store: Any = None
+                if wants_store:
+                    try:
+                        store = stack.enter_context(open_store(db_url, repo))
+                    except StoreError as exc:
+                        # the result does not depend on the store: report and publish it first,
+                        # then say the snapshot could not be recorded
+                        store = UnavailableStore(exc.message)
                 outcomes = [
                     run_ci(
                         one,
@@ -253,6 +278,8 @@ def ci(
             exc.details = ""
         raise
 
+    if len(outcomes) > 1 and environment.output is not None:
+        _combined_outputs(environment.output, [r.name for r in runs], outcomes)
     failed = []
     for outcome in outcomes:
         if outcome.comparison is not None:
@@ -267,6 +294,39 @@ def ci(
             failed.append(outcome.decision.reason)
     if failed:
         raise GateFailed(f"gate failed: {'; '.join(failed)}")
+
+
+def _combined_outputs(path: Path, names: list[str], outcomes: list[Any]) -> None:
+    """Several build configurations in one step: outputs for all of them, written last (each
+    configuration's own went before and would otherwise be the last one's only). `sarif-path`
+    becomes a directory of one SARIF file per configuration (upload-sarif takes a directory; each
+    file's automationDetails id is its own category)."""
+    import shutil
+
+    from bot.github.actions import write_outputs
+
+    values: dict[str, str | int] = {}
+    sarifs = [(n, o.sarif_path) for n, o in zip(names, outcomes, strict=True) if o.sarif_path is not None]
+    if sarifs:
+        directory = Path(os.path.commonpath([p.parent for _, p in sarifs])) / "sarif"
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, sarif in sarifs:
+            shutil.copyfile(sarif, directory / f"{name}.sarif")
+        values["sarif-path"] = str(directory)
+    compared = [o.comparison.result for o in outcomes if o.comparison is not None]
+    if compared:
+
+        def units(records: Any) -> int:
+            return sum(e.count for e in records if e.kind.allocates)
+
+        values["new-count"] = sum(units(r.new) for r in compared)
+        values["fixed-count"] = sum(units(r.fixed) for r in compared)
+    decided = [o.decision for o in outcomes if o.decision is not None]
+    if decided:
+        worst = max(decided, key=lambda d: ("pass", "warn", "fail").index(d.verdict.value))
+        values["verdict"] = worst.verdict.value
+    values["names"] = ",".join(names)
+    write_outputs(path, values)
 
 
 def _per_build(path: Path | None, name: str, builds: int) -> Path | None:

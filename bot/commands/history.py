@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.commands import DB_HELP, build_flags, build_options, open_store
+from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
 from bot.errors import BotError, GitError, UsageError
 from bot.gc.model import Cause
 
@@ -56,7 +56,7 @@ _TOOLCHAIN = click.option(
     "toolchain_key",
     default=None,
     help="Toolchain key of the snapshots to read (default: the newest snapshot's), "
-    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2'.",
+    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'.",
 )
 _LEAKS = click.option(
     "--leaks/--no-leaks",
@@ -193,7 +193,7 @@ class _PlainLines:
 def _outcome_line(index: int, total: int, width: int, outcome: Outcome) -> str:
     head = f"[{index + 1:>{width}}/{total}] {outcome.commit.sha[:12]} {outcome.status:<8}"
     if outcome.status in ("recorded", "stored"):
-        detail = f"{outcome.heap_escapes} heap escapes"
+        detail = f"{outcome.heap_escapes} heap escapes" + (f" ({outcome.message})" if outcome.message else "")
     else:
         detail = outcome.message.splitlines()[0] if outcome.message else ""
     return f"{head} {detail}  ({outcome.seconds:.1f} s)  {outcome.commit.subject}"
@@ -282,6 +282,7 @@ def _stop_signals_interrupt() -> Iterator[None]:
 @click.option("--retry-failed", is_flag=True, help="Build again the commits recorded as failed.")
 @_NAME
 @_DB
+@config_option
 @build_flags
 def backfill(
     rev_range: str | None,
@@ -292,6 +293,8 @@ def backfill(
     retry_failed: bool,
     name: str | None,
     db_url: str | None,
+    config_path: Path | None,
+    modules: tuple[str, ...],
     packages: tuple[str, ...],
     tags: str,
     goos: str | None,
@@ -310,8 +313,11 @@ def backfill(
 
     if sum(x is not None for x in (rev_range, last, since)) > 1:
         raise UsageError("give one of --last, --since and REV_RANGE")
-    options = build_options(packages, tags, goos, goarch, tests, go)
+    from bot.config import load_config
+
     root = git.repo_root(repo)
+    config = load_config(config_path, root)
+    options = build_options(packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build)
     if branch is None and rev_range is None:
         branch = gitlog.current_branch(root)
         if branch is None:
@@ -452,6 +458,10 @@ def trend(
         _table(render.trend_table(result), output)
         if result.failed:
             click.echo(f"{len(result.failed)} commit(s) in this range did not build (not shown)", err=True)
+    if fmt != "table":  # the table says it above the figures; other formats also on stderr
+        shown = causes if fmt == "html" else result
+        for line in render.newest_failed_lines(shown.newest_failed):
+            click.echo(line, err=True)
 
 
 def _github(root: Path | None) -> GitHubRepository | None:
@@ -524,6 +534,9 @@ def top(
         _write(render.top_csv(result), output)
     else:
         _table(render.top_table(result), output)
+    if fmt != "table":  # the table says it above the figures; other formats also on stderr
+        for line in render.newest_failed_lines(result.newest_failed):
+            click.echo(line, err=True)
 
 
 # ---- blame -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 
 class Kind(StrEnum):
@@ -142,6 +143,13 @@ class Escape:
         return Position(self.file, self.line, self.column)
 
 
+RECORDS_VERSION = 2
+"""What escape-bot makes of the compiler's output. Bumped whenever records of the same build change
+(1: the first parser; 2: inlined copies at their call sites, constants marked, appends grouped,
+initialiser literals named by their variable), so stored snapshots of another version are not
+reused as a base: their keys differ."""
+
+
 @dataclass(frozen=True, slots=True)
 class Toolchain:
     """What produced a result; base and head are comparable only when these agree."""
@@ -154,10 +162,14 @@ class Toolchain:
 
     @property
     def key(self) -> str:
-        """A stable text key for storage and comparison."""
+        """A stable text key for storage and comparison; it names the records' version too, so a
+        snapshot stored by an escape-bot that read the compiler differently is never compared
+        with one read today (it is built again instead)."""
         tags = ",".join(sorted(self.tags))
         flags = " ".join(self.flags)
-        return f"{self.go_version}/{self.goos}/{self.goarch}/tags={tags}/flags={flags}"
+        return (
+            f"{self.go_version}/{self.goos}/{self.goarch}/tags={tags}/flags={flags}/records={RECORDS_VERSION}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +185,60 @@ class ParseStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ModuleFailure:
+    """A module of the checkout that did not build: its escapes are missing from the snapshot."""
+
+    module: str  # module path from go.mod
+    directory: str  # relative to the repository root, '' for the root
+    errors: tuple[str, ...]  # the compiler's error lines (no escape diagnostics), at most ~20
+
+    @property
+    def where(self) -> str:
+        """`example.com/m/bench (bench/)`, `example.com/m (the root)`: for messages."""
+        return f"{self.module} ({self.directory + '/' if self.directory else 'the root'})"
+
+    @property
+    def reason(self) -> str:
+        """The first error line, for one-line messages."""
+        return next((e for e in self.errors if not e.startswith("# ")), "no error output")
+
+
+@dataclass(frozen=True, slots=True)
+class FailedModule:
+    """A module that did not build on one side of a comparison, or on both.
+
+    `both`: the environment (a dependency that cannot be fetched, a newer Go), not the change;
+    `head`: it built at base and the change broke it (the gate fails); `base`: the change
+    mended it. Its escapes are compared on neither side.
+    """
+
+    module: str
+    directory: str
+    side: Literal["base", "head", "both"]
+    errors: tuple[str, ...]  # the head's error lines when the head failed, else the base's
+
+    @property
+    def where(self) -> str:
+        """`example.com/m/bench (bench/)`: for messages."""
+        return f"{self.module} ({self.directory + '/' if self.directory else 'the root'})"
+
+    @property
+    def reason(self) -> str:
+        """The first error line."""
+        return next((e for e in self.errors if not e.startswith("# ")), "no error output")
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """All escapes of one revision built with one toolchain."""
+    """All escapes of one revision built with one toolchain.
+
+    `failed_modules` are the modules that did not build (with `[build] on-failure = "report"`):
+    the snapshot holds the escapes of the others only.
+    """
 
     revision: str
     commit: str
     toolchain: Toolchain
     escapes: tuple[Escape, ...]
     stats: ParseStats = ParseStats()
+    failed_modules: tuple[ModuleFailure, ...] = ()

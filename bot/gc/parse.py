@@ -345,6 +345,7 @@ class LogParser:
         self._structs: dict[str, frozenset[str]] = {}
         self._positions: dict[str, Position | None] = {}
         self._words: dict[str, str] = {}  # one copy of each repeated string (reasons, roots)
+        self._emitted: dict[str, set[tuple[object, ...]]] = {}  # sites per package, across variants
         self.lines = 0
         self.packages = 0
         self.unknown = 0
@@ -540,10 +541,30 @@ class LogParser:
             block.local_funcs.add(collapse_generics(name))
         records = [r for r in (self._link(block, s) for s in block.summaries) if r is not None]
         records += [r for r in (self._link(block, s) for s in self._orphans(block)) if r is not None]
-        out.extend(self._collapse(block, records))
+        out.extend(self._once_per_variant(block.package, self._collapse(block, records)))
         self._positions.clear()  # positions repeat within a package, rarely across
         if len(self._words) > 100_000:
             self._words.clear()
+
+    def _once_per_variant(self, package: str, found: Iterable[Escape]) -> list[Escape]:
+        """A package the go command compiles more than once prints its diagnostics once per
+        variant: `# p [example.com/m/cmd/app]` is p built with cmd/app's `default.pgo` (PGO is on by
+        default), next to `# p`. A site is reported once, from the first variant that has it;
+        what only another variant has (PGO inlines differently) is kept too."""
+        records = list(found)
+        emitted = self._emitted.setdefault(package, set())
+        if not emitted:
+            emitted.update(_site_key(e) for e in records)
+            return records
+        kept = []
+        for e in records:
+            key = _site_key(e)
+            if key in emitted:
+                self.collapsed += 1
+            else:
+                emitted.add(key)
+                kept.append(e)
+        return kept
 
     @staticmethod
     def _orphans(block: _Block) -> list[_Summary]:
@@ -902,6 +923,10 @@ def parse_lines(lines: Iterable[str], parser: LogParser | None = None) -> Iterat
             out.clear()
     parser.lines += fast
     yield from parser.close()
+
+
+def _site_key(e: Escape) -> tuple[object, ...]:
+    return (e.file, e.line, e.column, e.kind, e.expression, e.function)
 
 
 def parse_log(

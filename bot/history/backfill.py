@@ -124,7 +124,9 @@ def build_one(
         return Outcome(commit, "error", 0, time.monotonic() - started, exc.message)
     new = store.record_snapshot(repository, commit, snapshot)
     heap = sum(1 for e in snapshot.escapes if e.kind.allocates)
-    return Outcome(commit, "recorded" if new else "stored", heap, time.monotonic() - started)
+    # recorded without the modules that did not build: say which, and why
+    missing = "; ".join(f"module {f.where} did not build: {f.reason}" for f in snapshot.failed_modules)
+    return Outcome(commit, "recorded" if new else "stored", heap, time.monotonic() - started, missing)
 
 
 def run(

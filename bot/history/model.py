@@ -68,6 +68,14 @@ class TrendPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedCommit:
+    """A recorded commit that did not build, and why (the first line of the recorded error)."""
+
+    commit: CommitInfo
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Trend:
     """Escape sites per commit, oldest first, split by `by`."""
 
@@ -76,6 +84,9 @@ class Trend:
     groups: tuple[str, ...]  # largest at the newest commit first
     points: tuple[TrendPoint, ...]
     failed: tuple[CommitInfo, ...]  # commits in the range whose build failed (no counts)
+    failures: tuple[FailedCommit, ...] = ()  # the same commits, with why
+    # the newest recorded commits of the history, all failed: the figures stop before them
+    newest_failed: tuple[FailedCommit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +109,7 @@ class Top:
     total: int
     entries: tuple[TopEntry, ...]  # largest first, at most `limit`
     others: int  # escape sites in the entries left out by the limit
+    newest_failed: tuple[FailedCommit, ...] = ()  # newer recorded commits that did not build
 
 
 @dataclass(frozen=True, slots=True)

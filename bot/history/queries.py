@@ -23,6 +23,7 @@ from bot.errors import BotError
 from bot.gc.model import Cause, Kind
 from bot.history.model import (
     HEAP_KINDS,
+    FailedCommit,
     GroupBy,
     Ordering,
     Selection,
@@ -60,6 +61,25 @@ class History:
     def ok(self) -> tuple[StoredSnapshot, ...]:
         """The snapshots with results."""
         return tuple(s for s in self.snapshots if s.ok)
+
+    @property
+    def newest_failed(self) -> tuple[FailedCommit, ...]:
+        """The failed snapshots after the newest one with results, newest first: history that
+        stops early must say so before any figure."""
+        out: list[FailedCommit] = []
+        for s in reversed(self.snapshots):
+            if s.ok:
+                break
+            if s.commit.sha not in {f.commit.sha for f in out}:
+                out.append(failed_commit(s))
+        return tuple(out)
+
+
+def failed_commit(s: StoredSnapshot) -> FailedCommit:
+    """A failed snapshot's commit and the first line of its recorded error, without the
+    revision the message starts with (the commit is shown next to it)."""
+    first = next((line.strip() for line in (s.error or "").splitlines() if line.strip()), "no error recorded")
+    return FailedCommit(s.commit, first.removeprefix(f"{s.commit.sha[:12]}: "))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -187,10 +207,18 @@ def trend(
         ok_positions = ok_positions[-last:] if last > 0 else []
     first = ok_positions[0] if ok_positions else 0  # failures before the first shown commit: not shown
     shown = [rows[i] for i in ok_positions]
-    failed = tuple(s.commit for s in rows[first:] if not s.ok)
+    failed = tuple(s for s in rows[first:] if not s.ok)
     counts = group_counts(store, [s.id for s in shown], by, filters)
     points = tuple(TrendPoint(s.commit, s.go_version, counts.get(s.id, {})) for s in shown)
-    return Trend(selection(scope, found, filters), by, order_groups(points), points, failed)
+    return Trend(
+        selection(scope, found, filters),
+        by,
+        order_groups(points),
+        points,
+        tuple(s.commit for s in failed),
+        failures=tuple(failed_commit(s) for s in failed),
+        newest_failed=found.newest_failed,
+    )
 
 
 def snapshot_at(found: History, sha: str | None) -> StoredSnapshot:
@@ -241,5 +269,12 @@ def top(
     total = sum(e.count for e in entries)
     kept, others = _ranked(entries, limit)
     return Top(
-        selection(scope, found, filters), by, snapshot.commit, snapshot.go_version, total, kept, others
+        selection(scope, found, filters),
+        by,
+        snapshot.commit,
+        snapshot.go_version,
+        total,
+        kept,
+        others,
+        newest_failed=found.newest_failed if sha is None else (),
     )

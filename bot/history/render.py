@@ -27,6 +27,7 @@ from bot.gc.model import Cause
 from bot.history.links import pr_number
 from bot.history.model import (
     Blame,
+    FailedCommit,
     GroupBy,
     Selection,
     Top,
@@ -95,6 +96,29 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
+def _failures(trend: Trend) -> tuple[FailedCommit, ...]:
+    """The failed commits of a trend with their reason (a Trend made without reasons: none)."""
+    reasons = {f.commit.sha: f.reason for f in trend.failures}
+    return tuple(FailedCommit(c, reasons.get(c.sha, "")) for c in trend.failed)
+
+
+def _failed_dict(f: FailedCommit) -> dict[str, Any]:
+    return {**_commit_dict(f.commit), "reason": f.reason}
+
+
+def newest_failed_lines(failed: Sequence[FailedCommit]) -> list[str]:
+    """The warning that comes before any figure when the newest commits did not build."""
+    if not failed:
+        return []
+    n = len(failed)
+    head = f"warning: the newest {n} recorded commit{'s' if n != 1 else ''} did not build"
+    lines = [f"{head}; the figures stop before {'them' if n != 1 else 'it'}:"]
+    lines += [f"  {f.commit.sha[:12]} {f.commit.subject}: {f.reason}" for f in failed[:10]]
+    if n > 10:
+        lines.append(f"  ... and {n - 10} more")
+    return lines
+
+
 def _csv(rows: Sequence[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -122,6 +146,7 @@ def trend_dict(trend: Trend) -> dict[str, Any]:
     """`escape-bot trend --format json`."""
     return {
         **_selection_dict(trend.selection),
+        "newest_failed": [_failed_dict(f) for f in trend.newest_failed],
         "by": trend.by.value,
         "groups": list(trend.groups),
         "commits": [
@@ -133,13 +158,16 @@ def trend_dict(trend: Trend) -> dict[str, Any]:
             }
             for p in trend.points
         ],
-        "failed": [_commit_dict(c) for c in trend.failed],
+        "failed": [_failed_dict(f) for f in _failures(trend)],
     }
 
 
 def trend_csv(trend: Trend) -> str:
     """One row per commit, one column per group (every group, unlike the table)."""
+    failures = _failures(trend)
     header: list[object] = ["sha", "committed_at", "author", "subject", "total", *trend.groups]
+    if failures:
+        header.append("did_not_build")  # a row per failed commit: no counts, the reason
     rows: list[list[object]] = [header]
     for p in trend.points:
         rows.append(
@@ -150,8 +178,12 @@ def trend_csv(trend: Trend) -> str:
                 p.commit.subject,
                 p.total,
                 *[p.counts.get(g, 0) for g in trend.groups],
+                *([""] if failures else []),
             ]
         )
+    for f in failures:
+        c = f.commit
+        rows.append([c.sha, _iso(c), c.author_name, c.subject, "", *[""] * len(trend.groups), f.reason])
     return _csv(rows)
 
 
@@ -184,7 +216,18 @@ def trend_table(trend: Trend) -> Group:
         cells.append(Text(p.commit.subject))
         table.add_row(*cells)
         previous = p
-    return _framed(title, table, f"toolchain {s.toolchain_key}")
+    failed = [f"did not build: {f.commit.sha[:12]} {f.commit.subject}: {f.reason}" for f in _failures(trend)]
+    return _warned(
+        newest_failed_lines(trend.newest_failed),
+        _framed(title, table, f"toolchain {s.toolchain_key}", *failed),
+    )
+
+
+def _warned(lines: list[str], body: Group) -> Group:
+    """`body` under a warning (in yellow) when there is one."""
+    if not lines:
+        return body
+    return Group(*(Text(line, style="yellow") for line in lines), body)
 
 
 # ---- top ---------------------------------------------------------------------------------
@@ -198,6 +241,7 @@ def top_dict(top: Top) -> dict[str, Any]:
     """`escape-bot top --format json`."""
     return {
         **_selection_dict(top.selection),
+        "newest_failed": [_failed_dict(f) for f in top.newest_failed],
         "commit": _commit_dict(top.commit),
         "go_version": top.go_version,
         "by": top.by.value,
@@ -216,6 +260,8 @@ def top_csv(top: Top) -> str:
     rows += [
         [i, e.name, e.package, e.count, _share(e.count, top.total)] for i, e in enumerate(top.entries, 1)
     ]
+    # CSV has no place for a warning: commits newer than the figures, as rows without a rank
+    rows += [["", f"did not build: {f.commit.sha[:12]}", "", "", f.reason] for f in top.newest_failed]
     return _csv(rows)
 
 
@@ -239,7 +285,9 @@ def top_table(top: Top) -> Group:
     if top.others:
         filler = [Text("")] * (1 if top.by is TopBy.FUNCTION else 0)
         table.add_row(Text(""), Text("(others)"), *filler, Text(str(top.others)), Text(""))
-    return _framed(title, table, f"toolchain {s.toolchain_key}")
+    return _warned(
+        newest_failed_lines(top.newest_failed), _framed(title, table, f"toolchain {s.toolchain_key}")
+    )
 
 
 # ---- blame -------------------------------------------------------------------------------
@@ -545,11 +593,21 @@ def trend_html(report: TrendReport) -> str:
         "commits": _commit_rows(causes, report.commit_url, report.pull_url),
         "failed": [
             {
-                "sha": c.sha[:12],
-                "url": report.commit_url + c.sha if report.commit_url else None,
-                "subject": c.subject,
+                "sha": f.commit.sha[:12],
+                "url": report.commit_url + f.commit.sha if report.commit_url else None,
+                "subject": f.commit.subject,
+                "reason": f.reason,
             }
-            for c in causes.failed
+            for f in _failures(causes)
+        ],
+        "newest_failed": [
+            {
+                "sha": f.commit.sha[:12],
+                "url": report.commit_url + f.commit.sha if report.commit_url else None,
+                "subject": f.commit.subject,
+                "reason": f.reason,
+            }
+            for f in causes.newest_failed
         ],
         "latest_total": causes.points[-1].total if causes.points else 0,
         "first_total": causes.points[0].total if causes.points else 0,

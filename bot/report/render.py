@@ -5,9 +5,10 @@ variables, and its `finalize` hook lets a template output only `Md` (escaped by 
 bot/report/safe.py) or an integer: a value printed without a filter fails the rendering instead of
 reaching a pull request unescaped.
 
-GitHub refuses comment bodies over 65,536 characters (422), so `render` fits the report into a
-limit by leaving out the least useful detail first: explanations, then the fixed list, then rows
-of new escapes; the counts always stay, and the report says how much was left out.
+GitHub refuses comment bodies over 65,536 characters and check summaries over 65,535 bytes (422),
+so `render` fits the report into a limit (bot/report/limits.py) by leaving out the least useful
+detail first: explanations, then the fixed list, then rows of new escapes; the counts always
+stay, and the report says how much was left out and where the full report is.
 """
 
 from __future__ import annotations
@@ -17,37 +18,27 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Literal
 
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
-from bot.gc.model import Cause, Escape, Snapshot, Toolchain
+from bot.gc.model import Cause, Escape, FailedModule, Snapshot, Toolchain
 from bot.gc.parse import in_goroot
-from bot.report import safe, text
+from bot.insight import Insight
+from bot.report import limits, safe, text
+from bot.report.limits import Limit
 from bot.report.safe import Md
+from bot.report.text import label, side_words
 
 DEFAULT_NAME = "default"
 
 
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """A size limit and how GitHub counts it."""
-
-    size: int
-    unit: Literal["characters", "bytes"] = "characters"
-
-    def fits(self, text: str) -> bool:
-        """True when `text` is within the limit."""
-        return (len(text) if self.unit == "characters" else len(text.encode())) <= self.size
-
-
-COMMENT_LIMIT = Limit(65_536)  # issue comment body: GitHub answers 422 above it
-CHECK_SUMMARY_LIMIT = Limit(65_535)  # check-run output.summary
-# the runner takes 1 MiB per step; leave room for what other tools append in the same step
-STEP_SUMMARY_LIMIT = Limit(1_000_000, "bytes")
+# the limits are defined, with their units, in bot/report/limits.py; these names are what callers use
+COMMENT_LIMIT = limits.COMMENT_BODY
+CHECK_SUMMARY_LIMIT = limits.CHECK_SUMMARY
+STEP_SUMMARY_LIMIT = limits.STEP_SUMMARY
 
 
 class Flavour(StrEnum):
@@ -87,6 +78,7 @@ class Report:
     decision: GateDecision
     name: str = DEFAULT_NAME
     links: Links | None = None
+    insight: Insight = field(default_factory=Insight)  # attribution, hotness, toolchain effect
 
 
 # ---- the view the template sees: raw (untrusted) values, escaped by filters in the template ----
@@ -202,6 +194,23 @@ def _side(s: Snapshot, links: Links | None) -> Side:
 
 
 @dataclass(frozen=True, slots=True)
+class Broken:
+    """A module that did not build: which, on which side (said in words) and go's error lines."""
+
+    module: str
+    directory: str
+    side: str
+    words: str
+    errors: tuple[str, ...]
+
+
+def _broken(f: FailedModule, base: Snapshot, head: Snapshot) -> Broken:
+    return Broken(
+        f.module, f.directory or ".", f.side, side_words(f.side, label(base), label(head)), f.errors
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Allowed:
     """A new escape the gate let through, and the reason given for it."""
 
@@ -275,6 +284,7 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "constants_units": _units(constants),
         "constants_left_out": max(len(constants) - MAX_CONSTANT_ROWS, 0),
         "skipped": tuple(text.skipped_lines(report.head, result)),
+        "failed_modules": tuple(_broken(f, report.base, report.head) for f in result.failed_modules),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
     return _Model(groups, fixed_rows, context)
@@ -459,3 +469,25 @@ def _render(model: _Model, cut: _Cut, flavour: Flavour, name: str) -> str:
     if flavour is Flavour.COMMENT and not text.startswith(safe.marker(name) + "\n"):
         raise UnsafeOutputError("the comment does not start with its marker")
     return text
+
+
+def failure_markdown(name: str, reason: str, details: str, limit: Limit | None = None) -> str:
+    """Why no verdict could be given: the one-line reason, then the compiler's (or the error's)
+    lines in a code block, keeping as many of the first lines as `limit` allows and saying how
+    many were left out."""
+    title = f"escape-bot ({name})" if name != DEFAULT_NAME else "escape-bot"
+    head = f"**:x: {safe.plain(title)} could not give a verdict**\n\n{safe.plain(safe.one_line(reason))}\n"
+    lines = details.strip().splitlines()
+
+    def text(k: int) -> str:
+        if not lines:
+            return head
+        block = f"\n{safe.code_block(lines[:k])}\n" if k else "\n"
+        left = len(lines) - k
+        note = f"\n{_plural(left, 'more line')} left out: see the job's log.\n" if left else ""
+        return head + block + note
+
+    if limit is None or limit.fits(text(len(lines))):
+        return text(len(lines))
+    found = _largest_fitting(text, len(lines), limit.fits)
+    return found if found is not None else limit.cut(head)

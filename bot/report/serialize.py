@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.attribution import Attribution
 from bot.diff import DiffResult, fingerprint
-from bot.gc.model import Cause, Escape, Kind, ParseStats, Snapshot
+from bot.gc.model import Cause, Escape, FailedModule, Kind, ModuleFailure, ParseStats, Snapshot
+from bot.insight import Insight, ToolchainEffect
+from bot.profile.hotness import Hotness
 
 SCHEMA_VERSION = 1
 
@@ -44,6 +47,50 @@ def escape_dict(e: Escape) -> dict[str, Any]:
     }
 
 
+def attribution_dict(a: Attribution) -> dict[str, Any]:
+    """`{file, line, function, reason, detail}`: the change a new escape is attributed to."""
+    return {
+        "reason": a.reason.value,
+        "file": a.file or None,
+        "line": a.line or None,
+        "function": a.function or None,
+        "detail": a.detail or None,
+    }
+
+
+def hotness_dict(h: Hotness) -> dict[str, Any]:
+    """`{cpu_share, alloc_bytes, alloc_objects, source}`: what the profiles say of an escape."""
+    share = None if h.cpu_share is None else round(h.cpu_share, 6)
+    return {
+        "cpu_share": share,
+        "alloc_bytes": h.alloc_bytes,
+        "alloc_objects": h.alloc_objects,
+        "source": h.source,
+    }
+
+
+def toolchain_effect_dict(t: ToolchainEffect) -> dict[str, Any]:
+    """The compiler's own effect when base and head were built by different Go versions."""
+    result = t.result
+    return {
+        "from": t.before,
+        "to": t.after,
+        "new": None if result is None else [escape_dict(e) for e in result.new if e.allocates],
+        "fixed": None if result is None else [escape_dict(e) for e in result.fixed if e.allocates],
+        "note": t.note or None,
+    }
+
+
+def new_escape_dict(e: Escape, insight: Insight) -> dict[str, Any]:
+    """A new heap escape with its attribution and hotness (null when not computed)."""
+    attribution = insight.attributions.get(e)
+    hotness = insight.hotness.get(e)
+    return escape_dict(e) | {
+        "attribution": attribution_dict(attribution) if attribution else None,
+        "hotness": hotness_dict(hotness) if hotness else None,
+    }
+
+
 def side_dict(s: Snapshot) -> dict[str, Any]:
     """`base` / `head`: which revision, which commit, which toolchain."""
     return {
@@ -76,6 +123,12 @@ def by_cause(records: tuple[Escape, ...] | list[Escape]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+def failed_module_dict(f: FailedModule | ModuleFailure) -> dict[str, Any]:
+    """A module that did not build: its path, directory, side (in a comparison) and go's errors."""
+    side = {"side": f.side} if isinstance(f, FailedModule) else {}
+    return {"module": f.module, "directory": f.directory, **side, "errors": list(f.errors)}
+
+
 def snapshot_dict(s: Snapshot) -> dict[str, Any]:
     """`escape-bot collect --format json`."""
     allocating = [e for e in s.escapes if e.allocates]
@@ -91,6 +144,7 @@ def snapshot_dict(s: Snapshot) -> dict[str, Any]:
             "unknown_cause": sum(e.count for e in allocating if e.cause is Cause.UNKNOWN),
         },
         "stats": stats_dict(s.stats),
+        "failed_modules": [failed_module_dict(f) for f in s.failed_modules],
     }
 
 
@@ -104,9 +158,12 @@ def skipped_dict(head: Snapshot, result: DiffResult) -> dict[str, dict[str, int]
     return dict(sorted(out.items()))
 
 
-def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra: Any) -> dict[str, Any]:
+def comparison_dict(
+    base: Snapshot, head: Snapshot, result: DiffResult, *, insight: Insight | None = None, **extra: Any
+) -> dict[str, Any]:
     """`escape-bot diff --format json`: `new`/`fixed` hold heap escapes, leaks have their own lists."""
     alloc = [Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP]
+    insight = insight or Insight()
 
     def constants(records: tuple[Escape, ...]) -> int:
         return sum(e.count for e in records if e.kind.allocates and e.static)
@@ -115,7 +172,7 @@ def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra:
         "schema": SCHEMA_VERSION,
         "base": side_dict(base),
         "head": side_dict(head),
-        "new": [escape_dict(e) for e in result.new if e.kind.allocates],
+        "new": [new_escape_dict(e, insight) for e in insight.order(result.new) if e.kind.allocates],
         "fixed": [escape_dict(e) for e in result.fixed if e.kind.allocates],
         "new_leaks": [escape_dict(e) for e in result.new if not e.kind.allocates],
         "fixed_leaks": [escape_dict(e) for e in result.fixed if not e.kind.allocates],
@@ -128,5 +185,8 @@ def comparison_dict(base: Snapshot, head: Snapshot, result: DiffResult, **extra:
         },
         "skipped": skipped_dict(head, result),
         "same_toolchain": base.toolchain == head.toolchain,
+        "failed_modules": [failed_module_dict(f) for f in result.failed_modules],
+        "toolchain_change": toolchain_effect_dict(insight.toolchain) if insight.toolchain else None,
+        "profiles": list(insight.profiles),
         **extra,
     }

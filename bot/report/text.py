@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.diff import DiffResult
-from bot.gc.model import Escape, Snapshot
+from bot.gc.model import Escape, FailedModule, Snapshot
 from bot.gc.parse import GOROOT_PREFIX, in_goroot
 from bot.report.safe import path, visible
 from bot.report.serialize import by_cause
@@ -76,7 +76,41 @@ def snapshot_text(s: Snapshot, *, leaks: bool = False) -> str:
     lines.append(f"{total} heap escapes ({cause_summary(allocating)}) with {s.toolchain.go_version}")
     if s.stats.unknown_lines:
         lines.append(f"warning: {s.stats.unknown_lines} compiler lines not understood")
+    for f in s.failed_modules:
+        lines.append(f"module {visible(f.where)} did not build (its escapes are missing):")
+        lines += ["    " + visible(e) for e in f.errors]
     return "\n".join(lines)
+
+
+def side_words(side: str, base: str, head: str) -> str:
+    """What a failed module's side means, naming the revisions."""
+    return {
+        "both": f"does not build at base {base} nor at head {head}: the environment, not the change "
+        "(not gated)",
+        "head": f"builds at base {base} but not at head {head}: the change broke it",
+        "base": f"did not build at base {base} and builds at head {head}",
+    }[side]
+
+
+def label(s: Snapshot) -> str:
+    """`main (0123456789ab)` or `0123456789ab`: a side's revision for messages."""
+    if not s.commit:
+        return s.revision or "the working tree"
+    return (
+        s.commit[:12]
+        if not s.revision or s.commit.startswith(s.revision)
+        else f"{s.revision} ({s.commit[:12]})"
+    )
+
+
+def failed_modules_text(failed: Iterable[FailedModule], base: Snapshot, head: Snapshot) -> list[str]:
+    """A line per module that did not build, which side and why, then go's error lines."""
+    lines = []
+    for f in failed:
+        words = side_words(f.side, visible(label(base)), visible(label(head)))
+        lines.append(f"module {visible(f.where)} {words}; not compared:")
+        lines += ["    " + visible(e) for e in f.errors]
+    return lines
 
 
 def comparison_text(base: Snapshot, head: Snapshot, result: DiffResult) -> str:
@@ -105,4 +139,5 @@ def comparison_text(base: Snapshot, head: Snapshot, result: DiffResult) -> str:
             f"head with {visible(head.toolchain.go_version)}: "
             "differences may come from the toolchain"
         )
+    lines += failed_modules_text(result.failed_modules, base, head)
     return "\n".join(lines)

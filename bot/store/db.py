@@ -154,6 +154,15 @@ def store_error(exc: DBAPIError, url: URL) -> StoreError:
     return StoreError(f"database {redact(url)}: {_reason(exc, url)}")
 
 
+_ENVIRONMENT_SQLSTATES = frozenset({"25006", "42501"})  # read_only_sql_transaction, insufficient_privilege
+
+
+def not_writable(exc: DBAPIError) -> bool:
+    """PostgreSQL refused a write for the environment's sake (a read-only transaction or replica,
+    a role without the privilege): a StoreError, not a bug."""
+    return getattr(exc.orig, "sqlstate", None) in _ENVIRONMENT_SQLSTATES
+
+
 @contextmanager
 def database_errors(url: URL) -> Iterator[None]:
     """Turn the environment's errors (server unreachable, file locked or unwritable) into a StoreError.
@@ -165,6 +174,8 @@ def database_errors(url: URL) -> Iterator[None]:
     except DBAPIError as exc:
         # A bare DatabaseError is SQLite's "file is not a database".
         if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+            raise store_error(exc, url) from None
+        if not_writable(exc):
             raise store_error(exc, url) from None
         raise
 

@@ -52,6 +52,7 @@ class StoredSnapshot:
     go_version: str
     ok: bool  # False: the build failed, there are no results
     created_at: datetime
+    error: str | None = None  # failed: why; ok: the modules that did not build (JSON), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ def snapshots(
             SnapshotRow.go_version,
             SnapshotRow.status,
             SnapshotRow.created_at,
+            SnapshotRow.error,
             Commit.sha,
             Commit.parents,
             Commit.branch,
@@ -143,6 +145,7 @@ def snapshots(
             go_version=r.go_version,
             ok=r.status == OK,
             created_at=r.created_at,
+            error=r.error,
         )
         for r in rows
     ]

@@ -23,10 +23,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Escape, ParseStats, Snapshot, Toolchain
+from bot.gc.model import Escape, ModuleFailure, ParseStats, Snapshot, Toolchain
 from bot.gc.parse import gc_paused
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
-from bot.store.db import begin_write, check_schema, database_errors, make_engine, redact, store_error
+from bot.store.db import (
+    begin_write,
+    check_schema,
+    database_errors,
+    make_engine,
+    not_writable,
+    redact,
+    store_error,
+)
 from bot.store.models import (
     Base,
     Commit,
@@ -149,7 +157,7 @@ class Store:
         values = {
             **_toolchain_values(snapshot.toolchain),
             "status": OK,
-            "error": None,
+            "error": encode_failed_modules(snapshot.failed_modules),
             "escape_count": len(snapshot.escapes),
             "package_count": len(packages),
             "lines": stats.lines,
@@ -226,6 +234,10 @@ class Store:
                 if isinstance(exc, IntegrityError):
                     raise
                 raise store_error(exc, self._engine.url) from None
+            except DBAPIError as exc:
+                if not_writable(exc):
+                    raise store_error(exc, self._engine.url) from None
+                raise
         raise AssertionError("unreachable")
 
     def _insert(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
@@ -460,7 +472,36 @@ class Store:
             duplicates_collapsed=row.duplicates_collapsed,
             unknown_samples=tuple(json.loads(row.unknown_samples)),
         )
-        return Snapshot(revision=sha, commit=sha, toolchain=toolchain, escapes=tuple(escapes), stats=stats)
+        return Snapshot(
+            revision=sha,
+            commit=sha,
+            toolchain=toolchain,
+            escapes=tuple(escapes),
+            stats=stats,
+            failed_modules=decode_failed_modules(row.error),
+        )
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        """The key of the newest good snapshot of `sha` built by another Go version with the same
+        platform, tags, flags and records (a base stored before a Go upgrade), or None."""
+        suffix = toolchain.key.removeprefix(toolchain.go_version)
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            keys = connection.execute(
+                select(SnapshotRow.toolchain_key)
+                .join(Commit, Commit.id == SnapshotRow.commit_id)
+                .join(Repository, Repository.id == Commit.repository_id)
+                .where(
+                    Repository.name == repository,
+                    Commit.sha == sha,
+                    SnapshotRow.status == OK,
+                    SnapshotRow.toolchain_key != toolchain.key,
+                    SnapshotRow.goos == toolchain.goos,
+                    SnapshotRow.goarch == toolchain.goarch,
+                )
+                .order_by(SnapshotRow.created_at.desc(), SnapshotRow.id.desc())
+            ).scalars()
+            # the same build but for the Go version: compared as text, not as a LIKE pattern
+            return next((k for k in keys if k.endswith(suffix) and k != toolchain.key), None)
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""
@@ -491,6 +532,25 @@ class Store:
             query = query.where(SnapshotRow.status == OK)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return set(connection.execute(query).scalars())
+
+
+def encode_failed_modules(failed: Sequence[ModuleFailure]) -> str | None:
+    """The `error` of an ok snapshot: the modules that did not build (JSON), or None."""
+    if not failed:
+        return None
+    data = [{"module": f.module, "directory": f.directory, "errors": list(f.errors)} for f in failed]
+    return json.dumps({"failed_modules": data}, ensure_ascii=False)
+
+
+def decode_failed_modules(error: str | None) -> tuple[ModuleFailure, ...]:
+    """`encode_failed_modules` read back; () for None or any other text."""
+    if not error or not error.startswith('{"failed_modules"'):
+        return ()
+    try:
+        data = json.loads(error)["failed_modules"]
+        return tuple(ModuleFailure(d["module"], d["directory"], tuple(d["errors"])) for d in data)
+    except (ValueError, KeyError, TypeError):
+        return ()
 
 
 def _compact_ids(ids: Sequence[int]) -> str:

@@ -136,7 +136,8 @@ def test_inputs_reach_escape_bot(repo: GitRepo, github: FakeGitHub, tmp_path: Pa
     assert run.outputs["new-count"] == "1" and run.outputs["verdict"] == "warn"  # only ./q/...
     assert github.comments_on(7) == [] and github.check_runs == {}
     assert [(s.sha, s.state, s.context) for s in github.statuses] == [
-        (head, "success", "escape-bot/linux-amd64")
+        (head, "pending", "escape-bot/linux-amd64"),  # before the build
+        (head, "success", "escape-bot/linux-amd64"),
     ]
     assert (tmp_path / "history.db").is_file()
     assert not (tmp_path / "workspace" / "src" / ".escape-bot" / "escapes.db").exists()

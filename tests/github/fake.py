@@ -5,10 +5,18 @@ statuses, pull requests (with labels; `head.repo: null` once a fork is deleted),
 files by commit (`GET /contents/{path}?ref=`: base64 inline up to 1 MB, `"encoding": "none"`
 above, 404 `Not Found` for a missing file and `No commit found for the ref` for an unknown
 commit, as GitHub's REST description says); builds every URL it returns from its own address and
-prefix (PyGithub asserts they share its host, port and base path); answers 422 where GitHub does
-(comment bodies over 65,536 characters, more than 50 annotations per request, check summaries
-over 65,535, status descriptions over 140); paginates with `Link` headers; and injects faults on
-request.
+prefix (PyGithub asserts they share its host, port and base path); paginates with `Link` headers;
+answers GraphQL `minimizeComment`; and injects faults on request, including a POST that is
+applied and then not answered in time (`Fault.delay`).
+
+It is as strict as GitHub's REST description on what escape-bot sends, and answers 422 where
+GitHub does: `status`, `conclusion`, `annotation_level` and status `state` outside their enums; a
+completed check run without a conclusion; a check `output` without title or summary, a summary
+or text over 65,535 bytes, more than 50 annotations in one request, an annotation message or
+raw_details over 64 KB or a title over 255 characters; a comment body over 65,536 characters; a
+status description over 140; a `head_sha` or status sha that is not a commit of the repository
+(when `commits` is set). A token that is not a GitHub App's (a PAT) gets 403 "You must
+authenticate via a GitHub App" on check runs.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import base64
 import hashlib
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -26,7 +36,15 @@ from werkzeug import Request, Response
 
 REPOSITORY = "octo/demo"
 BOT = "github-actions[bot]"
-TOKEN = "ghs_faketoken0123456789"
+TOKEN = "ghs_faketoken0123456789"  # GITHUB_TOKEN: a GitHub App installation token
+PAT = "ghp_fakepersonaltoken0123456789"  # a personal access token
+PAT_USER = "octocat"
+CHECK_STATUSES = ("queued", "in_progress", "completed")  # waiting/requested/pending: Actions only
+CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out")
+STATES = ("error", "failure", "pending", "success")
+LEVELS = ("notice", "warning", "failure")
+TEXT_BYTES = 65_535  # output.summary and output.text
+ANNOTATION_BYTES = 64 * 1024
 
 
 @dataclass
@@ -35,6 +53,7 @@ class Comment:
     issue: int
     body: str
     login: str
+    minimized: str | None = None  # the GraphQL minimizeComment classifier
 
 
 @dataclass
@@ -83,6 +102,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     apply: bool = False
+    delay: float = 0.0  # seconds to wait before answering (longer than the client's timeout: no answer)
 
 
 @dataclass
@@ -105,7 +125,9 @@ class FakeGitHub:
         self.server = server
         self.prefix = prefix
         self.repository = repository
-        self.tokens = {TOKEN: BOT}
+        self.tokens = {TOKEN: BOT, PAT: PAT_USER}
+        self.app_tokens = {TOKEN}
+        self.commits: set[str] | None = None  # when set, the shas check runs and statuses may name
         self.comments: dict[int, Comment] = {}
         self.check_runs: dict[int, CheckRun] = {}
         self.statuses: list[Status] = []
@@ -180,7 +202,10 @@ class FakeGitHub:
 
     def handle(self, request: Request) -> Response:
         path = request.path
-        if self.prefix:
+        graphql = self.prefix.removesuffix("/v3") + "/graphql"  # /graphql, or /api/graphql on GHES
+        if path == graphql:
+            path = "/graphql"
+        elif self.prefix:
             if not path.startswith(self.prefix + "/"):
                 return _json({"message": "Not Found"}, 404)
             path = path[len(self.prefix) :]
@@ -190,11 +215,21 @@ class FakeGitHub:
         login = self.tokens.get(auth.split(" ", 1)[-1]) if auth.startswith(("token ", "Bearer ")) else None
         if login is None:
             return _json({"message": "Bad credentials"}, 401)
+        if "/check-runs" in path and auth.split(" ", 1)[-1] not in self.app_tokens:
+            return _json(
+                {
+                    "message": "You must authenticate via a GitHub App.",
+                    "documentation_url": "https://docs.github.com/rest/checks/runs#create-a-check-run",
+                },
+                403,
+            )
         for fault in self.faults:
             if fault.times > 0 and fault.method == request.method and re.fullmatch(fault.path, path):
                 fault.times -= 1
                 if fault.apply:
                     self._route(request, path, payload, login)
+                if fault.delay:
+                    time.sleep(fault.delay)
                 return _json(fault.body, fault.status, fault.headers)
         return self._route(request, path, payload, login)
 
@@ -203,18 +238,21 @@ class FakeGitHub:
 
     def _route(self, request: Request, path: str, payload: Any, login: str) -> Response:
         repo = re.escape(self.repository)
-        routes = [
+        routes: list[tuple[str, str, Callable[..., Response]]] = [
             ("GET", rf"/repos/{repo}/issues/(\d+)/comments", self._list_comments),
             ("POST", rf"/repos/{repo}/issues/(\d+)/comments", self._create_comment),
             ("PATCH", rf"/repos/{repo}/issues/comments/(\d+)", self._edit_comment),
             ("DELETE", rf"/repos/{repo}/issues/comments/(\d+)", self._delete_comment),
             ("POST", rf"/repos/{repo}/check-runs", self._create_check_run),
             ("PATCH", rf"/repos/{repo}/check-runs/(\d+)", self._edit_check_run),
+            ("GET", rf"/repos/{repo}/commits/([0-9a-f]+)/check-runs", self._list_check_runs),
             ("POST", rf"/repos/{repo}/statuses/([0-9a-f]+)", self._create_status),
             ("GET", rf"/repos/{repo}/pulls/(\d+)", self._get_pull),
             ("GET", rf"/repos/{repo}/issues/(\d+)/events", self._list_events),
             ("GET", rf"/repos/{repo}/contents/(.+)", self._get_contents),
         ]
+        if path == "/graphql" and request.method == "POST":
+            return self._graphql(payload)
         for method, pattern, handler in routes:
             m = re.fullmatch(pattern, path)
             if m and request.method == method:
@@ -253,6 +291,37 @@ class FakeGitHub:
             )
         return None
 
+    def _graphql(self, payload: Any) -> Response:
+        """The one mutation escape-bot sends: minimizeComment(input: {subjectId, classifier})."""
+        query = str(payload.get("query", ""))
+        data = (payload.get("variables") or {}).get("input") or {}
+        if "minimizeComment" not in query:
+            return _json({"errors": [{"message": "this fake knows only minimizeComment"}]})
+        classifier = data.get("classifier")
+        if classifier not in ("ABUSE", "DUPLICATE", "OFF_TOPIC", "OUTDATED", "RESOLVED", "SPAM"):
+            return _json(
+                {"errors": [{"message": f"Argument 'classifier' has an invalid value ({classifier})"}]}
+            )
+        subject = str(data.get("subjectId", ""))
+        comment = (
+            self.comments.get(int(subject[3:]))
+            if subject.startswith("IC_") and subject[3:].isdigit()
+            else None
+        )
+        if comment is None:
+            return _json(
+                {
+                    "errors": [
+                        {
+                            "type": "NOT_FOUND",
+                            "message": f"Could not resolve to a node with the global id of '{subject}'",
+                        }
+                    ]
+                }
+            )
+        comment.minimized = classifier
+        return _json({"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}})
+
     def _list_comments(self, request: Request, payload: Any, login: str, issue: str) -> Response:
         per_page = int(request.args.get("per_page", "30"))
         page = int(request.args.get("page", "1"))
@@ -290,15 +359,53 @@ class FakeGitHub:
             return _json({"message": "Not Found"}, 404)
         return Response(status=204)
 
+    @staticmethod
+    def _invalid(message: str) -> Response:
+        return _json({"message": f"Invalid request.\n\n{message}"}, 422)
+
+    def _unknown_sha(self, sha: str) -> Response | None:
+        if self.commits is not None and sha not in self.commits:
+            return _json({"message": f"No commit found for SHA: {sha}"}, 422)
+        return None
+
+    def _check_state(self, payload: dict[str, Any], completed_before: bool = False) -> Response | None:
+        status, conclusion = payload.get("status"), payload.get("conclusion")
+        if status is not None and status not in CHECK_STATUSES:
+            return self._invalid(
+                f"For 'properties/status', {json.dumps(status)} is not a member of the enum."
+            )
+        if conclusion is not None and conclusion not in CONCLUSIONS:
+            return self._invalid(
+                f"For 'properties/conclusion', {json.dumps(conclusion)} is not a member of the enum."
+            )
+        if status == "completed" and conclusion is None and not completed_before:
+            return self._invalid("'conclusion' is required when 'status' is 'completed'.")
+        return None
+
     def _check_output(self, output: Any) -> Response | None:
         if output is None:
             return None
         if not output.get("title") or "summary" not in output:
-            return _json({"message": 'Invalid request.\n\n"title", "summary" weren\'t supplied.'}, 422)
-        if len(output["summary"]) > 65_535:
-            return _json({"message": "Invalid request.\n\nOnly 65535 characters are allowed; 'summary'"}, 422)
-        if len(output.get("annotations", [])) > 50:
-            return _json({"message": "Invalid request.\n\nNo more than 50 annotations."}, 422)
+            return self._invalid('"title", "summary" weren\'t supplied.')
+        for name in ("summary", "text"):
+            if len(str(output.get(name) or "").encode()) > TEXT_BYTES:
+                return self._invalid(f"Only {TEXT_BYTES} characters are allowed; '{name}' was too long.")
+        annotations = output.get("annotations", [])
+        if len(annotations) > 50:
+            return self._invalid("No more than 50 annotations are allowed per request.")
+        for a in annotations:
+            missing = [
+                k for k in ("path", "start_line", "end_line", "annotation_level", "message") if k not in a
+            ]
+            if missing:
+                return self._invalid(f"annotation is missing {', '.join(missing)}")
+            if a["annotation_level"] not in LEVELS:
+                return self._invalid(f"annotation_level {json.dumps(a['annotation_level'])} is not a member")
+            if len(str(a.get("title", ""))) > 255:
+                return self._invalid("annotation title is longer than 255 characters")
+            for name in ("message", "raw_details"):
+                if len(str(a.get(name, "")).encode()) > ANNOTATION_BYTES:
+                    return self._invalid(f"annotation {name} is larger than 64 KB")
         return None
 
     def _check_json(self, request: Request, run: CheckRun) -> dict[str, Any]:
@@ -321,14 +428,20 @@ class FakeGitHub:
     def _create_check_run(self, request: Request, payload: Any, login: str) -> Response:
         if not payload.get("name") or not payload.get("head_sha"):
             return _json({"message": "Invalid request."}, 422)
-        if (error := self._check_output(payload.get("output"))) is not None:
+        error = (
+            self._check_state(payload)
+            or self._check_output(payload.get("output"))
+            or self._unknown_sha(payload["head_sha"])
+        )
+        if error is not None:
             return error
         output = payload.get("output") or {}
         run = CheckRun(
             id=self._id(),
             name=payload["name"],
             head_sha=payload["head_sha"],
-            status=payload.get("status", "queued"),
+            # a conclusion completes the run, whatever `status` says
+            status="completed" if payload.get("conclusion") else payload.get("status", "queued"),
             conclusion=payload.get("conclusion"),
             title=output.get("title", ""),
             summary=output.get("summary", ""),
@@ -342,20 +455,45 @@ class FakeGitHub:
         run = self.check_runs.get(int(id_))
         if run is None:
             return _json({"message": "Not Found"}, 404)
-        if (error := self._check_output(payload.get("output"))) is not None:
+        error = self._check_state(payload, completed_before=run.conclusion is not None) or self._check_output(
+            payload.get("output")
+        )
+        if error is not None:
             return error
+        if "details_url" in payload:
+            run.details_url = payload["details_url"]
         if "output" in payload:
             run.title = payload["output"]["title"]
             run.summary = payload["output"]["summary"]
             run.annotations.extend(payload["output"].get("annotations", []))  # PATCH appends
-        run.status = payload.get("status", run.status)
         run.conclusion = payload.get("conclusion", run.conclusion)
+        run.status = "completed" if payload.get("conclusion") else payload.get("status", run.status)
         return _json(self._check_json(request, run))
+
+    def _list_check_runs(self, request: Request, payload: Any, login: str, sha: str) -> Response:
+        runs = [
+            self._check_json(request, r)
+            for r in self.check_runs.values()
+            if r.head_sha == sha
+            and request.args.get("check_name", r.name) == r.name
+            and request.args.get("status", r.status) == r.status
+        ]
+        return _json({"total_count": len(runs), "check_runs": runs})
 
     def _create_status(self, request: Request, payload: Any, login: str, sha: str) -> Response:
         description = payload.get("description") or ""
         if len(description) > 140:
             return _json({"message": "Validation Failed", "errors": [{"field": "description"}]}, 422)
+        if payload.get("state") not in STATES:
+            return _json(
+                {
+                    "message": "Validation Failed",
+                    "errors": [{"resource": "Status", "code": "custom", "field": "state"}],
+                },
+                422,
+            )
+        if (error := self._unknown_sha(sha)) is not None:
+            return error
         status = Status(
             sha, payload["state"], description, payload.get("context", "default"), payload.get("target_url")
         )

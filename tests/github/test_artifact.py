@@ -146,6 +146,22 @@ def test_round_trip_gives_the_same_records_and_the_same_decision(tmp_path: Path)
     assert original.verdict.value == "fail" and len(original.waived) == 2 and len(original.broken) == 2
 
 
+def test_failed_modules_and_skipped_counts_travel_as_data(tmp_path: Path) -> None:
+    """A module broken at head must fail the gate in publish too, and the skipped counts stay said."""
+    from dataclasses import replace
+
+    from bot.diff import Skipped
+    from bot.gc.model import FailedModule
+
+    broken = FailedModule("example.com/m/bench", "bench", "head", ("bench/b.go:3:2: undefined: x",))
+    result = replace(RESULT, failed_modules=(broken,), skipped=(Skipped("generated", 4, 1, 0),))
+    results = read_artifact(_write(tmp_path, result=result))
+    assert results.result.failed_modules == (broken,)
+    assert results.result.skipped == (Skipped("generated", 4, 1, 0),)
+    decision = evaluate(results.result, POLICY, results.annotations)
+    assert decision.verdict.value == "fail" and "bench" in decision.reason
+
+
 def test_ambiguous_explanations_read_back_as_the_same_text(tmp_path: Path) -> None:
     # the JSON keeps a flow as `DST ← SRC` and a position as `FILE:LINE:COL`: text that may
     # split differently, and is shown the same

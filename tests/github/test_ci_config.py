@@ -87,3 +87,16 @@ def test_each_build_configuration_gets_its_own_comment_and_check(
     assert "No change in heap escapes" in bodies["<!-- escape-bot:i386 -->"]
     conclusions = {c.name: c.conclusion for c in github.check_runs.values()}
     assert conclusions == {"escape-bot (amd64)": "failure", "escape-bot (i386)": "success"}
+    # one SARIF file per configuration, each its own category, and outputs for all of them
+    sarif_dir = Path(run.outputs["sarif-path"])
+    assert sorted(p.name for p in sarif_dir.iterdir()) == ["amd64.sarif", "i386.sarif"]
+    for name in ("amd64", "i386"):
+        (sarif_run,) = json.loads((sarif_dir / f"{name}.sarif").read_text())["runs"]
+        assert sarif_run["automationDetails"]["id"] == f"escape-bot/{name}/"
+    assert (run.outputs["new-count"], run.outputs["verdict"], run.outputs["names"]) == (
+        "1",
+        "fail",
+        "amd64,i386",
+    )
+    reports = {json.loads(p.read_text())["name"] for p in sarif_dir.parent.glob("*/report.json")}
+    assert reports == {"amd64", "i386"}  # the reports did not overwrite each other

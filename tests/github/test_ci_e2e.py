@@ -110,11 +110,14 @@ def test_statuses_and_configuration_names_on_enterprise_server(
         assert proc.returncode == 1, proc.stderr
     bodies = sorted(c.body.split("\n", 1)[0] for c in ghes.comments_on(7))
     assert bodies == ["<!-- escape-bot:linux -->", "<!-- escape-bot:windows -->"]
+    # pending before the build (a required status never waits for nothing), then the verdict
     assert [(s.sha, s.state, s.context) for s in ghes.statuses] == [
+        (run.head, "pending", "escape-bot/linux"),
         (run.head, "failure", "escape-bot/linux"),
+        (run.head, "pending", "escape-bot/windows"),
         (run.head, "failure", "escape-bot/windows"),
     ]
-    desc = ghes.statuses[0].description
+    desc = ghes.statuses[1].description
     assert desc == "3 new heap escapes (returned 1, global 1, interface-conversion 1)" and len(desc) <= 140
     assert ghes.check_runs == {}
 
@@ -186,7 +189,8 @@ def test_a_huge_report_is_cut_below_the_limits(repo: GitRepo, github: FakeGitHub
     )
     assert note and 0 < int(note.group(1)) < 1200, comment.body[-600:]
     (check,) = github.check_runs.values()
-    assert len(check.summary) <= 65_535 and len(check.annotations) == 1000
+    assert len(check.summary.encode()) <= 65_535 and len(check.annotations) == 1000
+    assert "Annotations on the first 1,000 of 1,200 new heap escapes only" in check.summary
     assert "Left out" not in run.summary  # the job summary has room for all of them
     assert run.summary.count("ReturnsAPointerToALocalVariable") >= 2400  # rows and explanations
     assert run.report()["counts"]["new"] == 1200
@@ -260,7 +264,7 @@ def test_unsupported_event(repo: GitRepo, github: FakeGitHub, tmp_path: Path) ->
     run.env["GITHUB_EVENT_NAME"] = "pull_request_target"
     proc = run.run()
     assert proc.returncode == 2
-    assert "handles pull_request and push events, not 'pull_request_target'" in proc.stderr
+    assert "handles pull_request, merge_group and push events, not 'pull_request_target'" in proc.stderr
 
 
 def test_a_github_outage_exits_3_after_the_reports(repo: GitRepo, github: FakeGitHub, tmp_path: Path) -> None:
@@ -271,7 +275,9 @@ def test_a_github_outage_exits_3_after_the_reports(repo: GitRepo, github: FakeGi
     line = "cannot create the check run: GitHub answered 500 Server Error"
     assert proc.stderr.strip().splitlines()[-1] == f"escape-bot: error: {line}"
     assert f"::error::{line}" in proc.stdout.splitlines()
-    assert len(github.requests("POST", r"/check-runs")) == 6  # the first try and 5 retries
+    # opening it in progress (a try and 5 retries), then creating it completed at the end (the
+    # same); GitHub failing, the failure is not posted a third time
+    assert len(github.requests("POST", r"/check-runs")) == 12
     assert len(github.comments_on(7)) == 1  # what could be published was
     assert run.outputs["new-count"] == "3" and "3 new heap escapes" in run.summary
 

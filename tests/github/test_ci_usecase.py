@@ -8,6 +8,7 @@ with GitHub, are in test_ci_e2e.py.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -15,12 +16,13 @@ import pytest
 from bot.ci import Settings, check_annotations, run_ci, status_description
 from bot.commit import CommitInfo
 from bot.errors import UsageError
-from bot.gc.model import Snapshot
+from bot.gc.model import Snapshot, Toolchain
 from bot.github.actions import WorkflowCommands
 from bot.github.context import ActionsEnvironment, OtherEvent, PullRequest, Push
 from tests.conftest import GitRepo, go_mod
-from tests.github.fake import REPOSITORY
+from tests.github.fake import REPOSITORY, TOKEN, FakeGitHub
 from tests.github.workflow import BASE_GO, HEAD_GO
+from tests.store.conftest import postgresql_server  # noqa: F401  (the fixture, for PostgreSQL)
 
 
 class MemoryStore:
@@ -43,6 +45,11 @@ class MemoryStoreWithLookup(MemoryStore):
     def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
         found = self.snapshots.get((repository, sha, toolchain_key))
         return found[1] if found else None
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        suffix = toolchain.key.removeprefix(toolchain.go_version)
+        keys = [k for r, s, k in self.snapshots if (r, s) == (repository, sha) and k != toolchain.key]
+        return next((k for k in keys if k.endswith(suffix)), None)
 
 
 def _environment(tmp_path: Path, event: str, sha: str) -> ActionsEnvironment:
@@ -81,6 +88,11 @@ def test_push_to_the_default_branch_is_recorded_once(repo: GitRepo, tmp_path: Pa
     assert sorted(e.expression for e in snapshot.escapes if e.kind.allocates) == ["g", "n", "t"]
     assert _outputs(tmp_path)["escape-count"] == "3"
     assert Path(_outputs(tmp_path)["report-path"]).is_file()
+    # the code-scanning baseline: every heap escape of the default branch, unchanged, as notes
+    (baseline,) = json.loads(Path(_outputs(tmp_path)["sarif-path"]).read_text())["runs"]
+    assert sorted(r["properties"]["expression"] for r in baseline["results"]) == ["g", "n", "t"]
+    assert {(r["baselineState"], r["level"]) for r in baseline["results"]} == {("unchanged", "note")}
+    assert baseline["automationDetails"]["id"] == "escape-bot/default/"
     assert "3 heap escapes in" in (tmp_path / "summary.md").read_text()
 
     again = run_ci(
@@ -137,7 +149,7 @@ def test_settings_and_report_helpers(repo: GitRepo, tmp_path: Path) -> None:
     settings = Settings(repo=repo.path, name="linux", token="ghs_secret")
     assert "ghs_secret" not in repr(settings)
     assert (settings.check_name, settings.status_context) == ("escape-bot (linux)", "escape-bot/linux")
-    with pytest.raises(UsageError, match="handles pull_request and push events, not 'schedule'"):
+    with pytest.raises(UsageError, match="handles pull_request, merge_group and push events, not 'schedule'"):
         run_ci(settings, _environment(tmp_path, "schedule", "a" * 40), OtherEvent("schedule"),
                commands=WorkflowCommands(io.StringIO()))  # fmt: skip
 
@@ -163,7 +175,7 @@ def test_push_that_does_not_build_is_recorded_as_failed(repo: GitRepo, tmp_path:
     sha = repo.commit({"go.mod": go_mod(), "p/p.go": "package p\n\nfunc F() { missing() }\n"}, "broken")
     push = Push(ref="refs/heads/main", after=sha, default_branch="main")
     with Store.open(f"sqlite:///{tmp_path}/escapes.db") as store:
-        with pytest.raises(BuildError, match="go build failed"):
+        with pytest.raises(BuildError, match=r"did not build: p/p\.go:3:12: undefined: missing"):
             run_ci(
                 Settings(repo=repo.path),
                 _environment(tmp_path, "push", sha),
@@ -174,3 +186,96 @@ def test_push_that_does_not_build_is_recorded_as_failed(repo: GitRepo, tmp_path:
         key = toolchain(BuildOptions(), repo.path).key
         assert store.snapshot_status(REPOSITORY, sha, key) == "failed"
         assert "undefined: missing" in (store.failure(REPOSITORY, sha, key) or "")
+
+
+def test_build_configurations_share_the_steps_one_mib_job_summary(repo: GitRepo, tmp_path: Path) -> None:
+    """Three configurations append to one job summary that already holds ~0.9 MiB: together they
+    stay within GitHub's 1 MiB for the step, each in its own part, each saying what it left out."""
+    funcs = "".join(f"\nfunc R{i:03d}() *T {{\n\tt := T{{A: {i}}}\n\treturn &t\n}}\n" for i in range(400))
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE_GO}, "base")
+    head = repo.commit({"p/p.go": BASE_GO + funcs}, "head")
+    pr = PullRequest(number=1, base_sha=base, head_sha=head, base_ref="main",
+                     head_repository=REPOSITORY, base_repository=REPOSITORY)  # fmt: skip
+    env = _environment(tmp_path, "pull_request", head)
+    summary = tmp_path / "summary.md"
+    summary.write_text("x" * 900_000 + "\n")  # written earlier in the same step
+    for share, name in ((3, "linux"), (2, "darwin"), (1, "windows")):
+        settings = Settings(repo=repo.path, name=name, comment=False, check="none", summary_share=share)
+        outcome = run_ci(settings, env, pr, commands=WorkflowCommands(io.StringIO()))
+        assert outcome.exit_code == 1
+    text = summary.read_text()
+    assert len(text.encode()) <= 1024 * 1024
+    parts = text[900_001:].split("**:x: 400 new heap escapes**")
+    assert len(parts) == 4  # all three configurations wrote their report
+    assert text.count("Left out to stay within") == 3
+    assert "The JSON report (output `report-path`) has everything." in text
+
+
+def _read_only(url: str) -> str:
+    """The same database, opened so that every write fails (SQLite mode=ro; PostgreSQL read-only
+    transactions), as a store on a read-only volume or with a read-only role would."""
+    from urllib.parse import quote
+
+    if url.startswith("sqlite:///"):
+        return f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+    base, _, query = url.partition("?")
+    options = dict(part.split("=", 1) for part in query.split("&") if part)
+    from urllib.parse import unquote
+
+    current = unquote(options.pop("options", ""))
+    options["options"] = quote(f"{current} -cdefault_transaction_read_only=on".strip(), safe="")
+    return base + "?" + "&".join(f"{k}={v}" for k, v in options.items())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_push_whose_store_cannot_be_written_reports_first_then_fails(
+    kind: str, repo: GitRepo, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from bot.errors import StoreError
+    from bot.store import Store
+    from tests.store.conftest import database
+
+    sha = repo.commit({"go.mod": go_mod(), "p/p.go": HEAD_GO}, "add escapes")
+    push = Push(ref="refs/heads/main", after=sha, default_branch="main")
+    with database(kind, request, tmp_path / "db") as url:
+        Store.open(url).close()  # the schema, at head
+        with (
+            Store.open(_read_only(url)) as store,
+            pytest.raises(StoreError, match=f"the snapshot of {sha[:12]} could not be recorded: "),
+        ):
+            run_ci(
+                Settings(repo=repo.path),
+                _environment(tmp_path, "push", sha),
+                push,
+                commands=WorkflowCommands(io.StringIO()),
+                store=store,
+            )
+    # the report and the job summary were written first
+    assert Path(_outputs(tmp_path)["report-path"]).is_file() and _outputs(tmp_path)["escape-count"] == "3"
+    assert "3 heap escapes in" in (summary := (tmp_path / "summary.md").read_text())
+    assert "NOT recorded: database" in summary
+
+
+def test_a_crash_still_completes_the_check(repo: GitRepo, tmp_path: Path, github: FakeGitHub) -> None:
+    """Any exception, not only a known failure: the check run opened first is completed as failure."""
+    from bot.github.client import GitHubClient, RetryPolicy
+
+    class Broken(MemoryStoreWithLookup):
+        def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+            raise RuntimeError("the store fell over")
+
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE_GO}, "base")
+    head = repo.commit({"p/p.go": HEAD_GO}, "head")
+    pr = PullRequest(number=7, base_sha=base, head_sha=head, base_ref="main",
+                     head_repository=REPOSITORY, base_repository=REPOSITORY)  # fmt: skip
+    client = GitHubClient(api_url=github.api_url, token=TOKEN, repository=REPOSITORY,
+                          policy=RetryPolicy(request_interval=None, write_interval=None))  # fmt: skip
+    with pytest.raises(RuntimeError, match="the store fell over"):
+        run_ci(Settings(repo=repo.path), _environment(tmp_path, "pull_request", head), pr,
+               commands=WorkflowCommands(io.StringIO()), publisher=client, store=Broken())  # fmt: skip
+    client.close()
+    (check,) = github.check_runs.values()
+    assert (check.head_sha, check.status, check.conclusion) == (head, "completed", "failure")
+    assert "unexpected error: RuntimeError: the store fell over" in check.summary
+    assert "could not give a verdict" in (tmp_path / "summary.md").read_text()
+    assert github.comments == {}

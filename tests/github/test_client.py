@@ -1,7 +1,7 @@
 """The PyGithub adapter against the fake GitHub server on 127.0.0.1: real HTTP, real retries.
 
-Waits are shrunk through RetryPolicy (the production code path, with smaller numbers), so a
-`Retry-After: 30` is honoured as "wait, capped at 0.05 s" and the suite stays fast; the uncapped
+Waits are shrunk through RetryPolicy (the production code path, with smaller numbers): a
+`Retry-After: 0` is retried, a `Retry-After: 30` longer than `max_wait` fails at once; the
 arithmetic is checked on real urllib3 responses at the end.
 """
 
@@ -10,18 +10,21 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 from urllib3 import HTTPResponse
 
 from bot.github.client import (
     Annotation,
+    AppRequiredError,
     GitHubClient,
     GitHubError,
+    PartialCheckRunError,
     PermissionDeniedError,
     RetryPolicy,
     TooLargeError,
     make_retry,
 )
-from tests.github.fake import BOT, REPOSITORY, TOKEN, FakeGitHub
+from tests.github.fake import BOT, PAT, REPOSITORY, TOKEN, FakeGitHub
 
 FAST = RetryPolicy(
     retries=3, backoff=0.01, backoff_max=0.05, max_wait=0.05, request_interval=None, write_interval=None
@@ -109,19 +112,29 @@ def test_500_after_the_write_does_not_duplicate(github: FakeGitHub) -> None:
     # a gateway error after GitHub stored the comment: re-scanning finds it, no second POST
     github.fail("POST", COMMENTS, 502, "Bad Gateway", apply=True)
     ref = client(github).upsert_comment(7, MARKER, BOT, body("x"))
-    assert ref.action == "unchanged"
+    assert ref is not None and ref.action == "created"  # found where the POST left it
     assert len(github.comments_on(7)) == 1
     assert len(github.requests("POST", COMMENTS)) == 1
 
 
 def test_secondary_rate_limit_honours_retry_after(github: FakeGitHub) -> None:
-    github.fail("POST", COMMENTS, 403, SECONDARY, headers={"Retry-After": "30"})
-    started = time.monotonic()
+    github.fail("POST", COMMENTS, 403, SECONDARY, headers={"Retry-After": "0"})
     ref = client(github).upsert_comment(7, MARKER, BOT, body("x"))
     assert ref.action == "created"
     assert len(github.requests("POST", COMMENTS)) == 2  # rejected before any write: retried as is
     assert len(github.comments_on(7)) == 1
-    assert time.monotonic() - started < 5  # the 30 s were capped by max_wait
+
+
+def test_a_retry_after_longer_than_max_wait_fails_at_once(github: FakeGitHub) -> None:
+    github.fail("POST", COMMENTS, 403, SECONDARY, headers={"Retry-After": "30"}, times=10)
+    with pytest.raises(GitHubError) as info:
+        client(github).upsert_comment(7, MARKER, BOT, body("x"))
+    assert str(info.value) == (
+        "cannot update the pull request comment: GitHub asks to wait 30 s (Retry-After or rate-limit "
+        "reset), longer than --max-wait 0.05 s; not retried"
+    )
+    assert len(github.requests("POST", COMMENTS)) == 1  # not retried at a shorter wait
+    assert github.comments_on(7) == []
 
 
 def test_5xx_on_reads_and_edits_is_retried(github: FakeGitHub) -> None:
@@ -135,7 +148,7 @@ def test_5xx_on_reads_and_edits_is_retried(github: FakeGitHub) -> None:
 
 
 def test_429_with_a_rate_limit_reset_is_retried(github: FakeGitHub) -> None:
-    reset = str(int(time.time()) + 3600)
+    reset = str(int(time.time()) - 1)  # already passed: wait the 1 s margin
     github.fail(
         "GET",
         COMMENTS,
@@ -143,7 +156,8 @@ def test_429_with_a_rate_limit_reset_is_retried(github: FakeGitHub) -> None:
         "API rate limit exceeded",
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
     )
-    assert client(github).upsert_comment(7, MARKER, BOT, body("x")).action == "created"
+    gh = client(github, policy=RetryPolicy(max_wait=2, request_interval=None, write_interval=None))
+    assert gh.upsert_comment(7, MARKER, BOT, body("x")).action == "created"
     assert [r.method for r in github.requests(path=COMMENTS)] == ["GET", "GET", "POST"]  # 429, retried
 
 
@@ -156,8 +170,9 @@ def test_a_primary_rate_limit_longer_than_max_wait_is_a_clear_error(github: Fake
         "API rate limit exceeded for installation ID 1.",
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
     )
-    with pytest.raises(GitHubError, match=r"rate limited for 36\d\d s, longer than the 0 s escape-bot waits"):
+    with pytest.raises(GitHubError, match=r"GitHub asks to wait 36\d\d s .*longer than --max-wait 0.05 s"):
         client(github).upsert_comment(7, MARKER, BOT, body("x"))
+    assert len(github.requests("GET", COMMENTS)) == 1
 
 
 def test_retries_run_out(github: FakeGitHub) -> None:
@@ -262,6 +277,119 @@ def test_which_requests_urllib3_retries() -> None:
     assert retry.is_retry("POST", 403)  # rate limits: rejected before anything was written
     assert not retry.is_retry("POST", 500)  # may have been applied: the caller decides
     assert not retry.is_retry("GET", 404)
+
+
+# ---- as strict as GitHub (issue 12) ----
+
+
+def test_a_comment_post_applied_then_timed_out_is_not_posted_twice(github: FakeGitHub) -> None:
+    # GitHub stores the comment, then the answer comes after the client's 1 s timeout
+    github.fail("POST", COMMENTS, 201, "late", apply=True, delay=2.0)
+    policy = RetryPolicy(retries=3, backoff=0.01, request_interval=None, write_interval=None, timeout=1)
+    ref = client(github, policy=policy).upsert_comment(7, MARKER, BOT, body("x"))
+    assert len(github.requests("POST", COMMENTS)) == 1  # looked again instead of posting again
+    (comment,) = github.comments_on(7)
+    assert ref is not None and (ref.action, ref.id, comment.body) == ("created", comment.id, body("x"))
+    assert [r.method for r in github.requests(path=COMMENTS)] == ["GET", "POST", "GET"]
+
+
+def test_an_in_progress_check_run_applied_then_timed_out_is_found_again(github: FakeGitHub) -> None:
+    github.fail("POST", rf"/repos/{REPOSITORY}/check-runs", 201, "late", apply=True, delay=2.0)
+    policy = RetryPolicy(retries=3, backoff=0.01, request_interval=None, write_interval=None, timeout=1)
+    gh = client(github, policy=policy)
+    ref = gh.start_check_run(name="escape-bot", head_sha="ab" * 20)
+    (run,) = github.check_runs.values()  # one run, not a second one left in progress forever
+    assert (ref.id, run.status) == (run.id, "in_progress")
+    done = gh.complete_check_run(ref.id, conclusion="success", title="ok", summary="s")
+    assert (done.id, run.status, run.conclusion) == (run.id, "completed", "success")
+
+
+def test_a_422_keeps_githubs_errors_detail(github: FakeGitHub) -> None:
+    github.comment_limit = 10
+    with pytest.raises(GitHubError) as info:
+        client(github).upsert_comment(7, MARKER, BOT, body("a comment longer than ten characters"))
+    assert str(info.value) == (
+        "cannot update the pull request comment: GitHub answered 422 Validation Failed: "
+        "body is too long (maximum is 10 characters)"
+    )
+
+
+def test_a_personal_access_token_cannot_create_check_runs(github: FakeGitHub) -> None:
+    with pytest.raises(AppRequiredError, match="check runs need a GitHub App token such as GITHUB_TOKEN"):
+        client(github, token=PAT).start_check_run(name="escape-bot", head_sha="ab" * 20)
+    assert len(github.requests("POST", "check-runs")) == 1 and github.check_runs == {}
+
+
+def test_a_partly_posted_check_run_is_reported_as_such(github: FakeGitHub) -> None:
+    github.fail("PATCH", rf"/repos/{REPOSITORY}/check-runs/\d+", 404, "Not Found", times=1)
+    with pytest.raises(PartialCheckRunError) as info:
+        client(github).create_check_run(
+            name="escape-bot", head_sha="ab" * 20, conclusion="failure", title="t", summary="s",
+            annotations=_annotations(120),
+        )  # fmt: skip
+    assert str(info.value).startswith("the check run was posted with 50 of its 120 annotations: ")
+    (run,) = github.check_runs.values()
+    assert (info.value.run.id, info.value.run.annotations, len(run.annotations)) == (run.id, 50, 50)
+
+
+def test_annotation_and_summary_texts_are_cut_in_githubs_units(github: FakeGitHub) -> None:
+    long = Annotation(path="p/p.go", line=1, level="failure", title="τ" * 300, message="λ" * 40_000,
+                      raw_details="μ" * 40_000)  # fmt: skip
+    client(github).create_check_run(
+        name="escape-bot", head_sha="ab" * 20, conclusion="failure", title="t", summary="ω" * 40_000,
+        annotations=[long],
+    )  # fmt: skip
+    (run,) = github.check_runs.values()
+    (a,) = run.annotations
+    assert len(a["title"]) == 255 and len(a["message"].encode()) <= 65_536 < len(long.message.encode())
+    assert len(a["raw_details"].encode()) <= 65_536 and a["message"].endswith("…")
+    assert 65_000 < len(run.summary.encode()) <= 65_535
+
+
+def test_the_fake_is_as_strict_as_github(github: FakeGitHub) -> None:
+    """What escape-bot must never send: the fake answers it as GitHub does."""
+    url = f"{github.api_url}/repos/{REPOSITORY}"
+    headers = {"Authorization": f"token {TOKEN}"}
+    github.commits = {"ab" * 20}
+
+    def post(path: str, data: dict[str, object]) -> requests.Response:
+        return requests.post(f"{url}/{path}", json=data, headers=headers, timeout=10)
+
+    run = {"name": "escape-bot", "head_sha": "ab" * 20}
+    assert post("check-runs", {**run, "status": "completed"}).status_code == 422  # no conclusion
+    assert post("check-runs", {**run, "status": "done"}).status_code == 422
+    assert post("check-runs", {**run, "conclusion": "passed"}).status_code == 422
+    assert post("check-runs", {**run, "head_sha": "cd" * 20, "status": "queued"}).status_code == 422
+    big = {"title": "t", "summary": "é" * 33_000}  # 33,000 characters, 66,000 bytes
+    assert post("check-runs", {**run, "status": "in_progress", "output": big}).status_code == 422
+    many = {"title": "t", "summary": "s", "annotations": [_annotations(1)[0].payload()] * 51}
+    assert post("check-runs", {**run, "status": "in_progress", "output": many}).status_code == 422
+    assert post(f"statuses/{'ab' * 20}", {"state": "passed", "context": "c"}).status_code == 422
+    assert post(f"statuses/{'cd' * 20}", {"state": "success", "context": "c"}).status_code == 422
+    pat = requests.post(f"{url}/check-runs", json=run, headers={"Authorization": f"token {PAT}"}, timeout=10)
+    assert (pat.status_code, pat.json()["message"]) == (403, "You must authenticate via a GitHub App.")
+    created = post("check-runs", {**run, "conclusion": "success"})
+    assert created.status_code == 201 and created.json()["status"] == "completed"
+    assert github.check_runs and len(github.check_runs) == 1
+
+
+def test_completing_an_opened_check_run_sends_50_annotations_per_request(github: FakeGitHub) -> None:
+    gh = client(github)
+    ref = gh.start_check_run(name="escape-bot", head_sha="ab" * 20, details_url="https://example.invalid/run")
+    done = gh.complete_check_run(
+        ref.id, conclusion="failure", title="120 new", summary="s", annotations=_annotations(120)
+    )
+    writes = github.requests(path="check-runs")
+    assert [(r.method, r.json.get("status"), r.json.get("conclusion")) for r in writes] == [
+        ("POST", "in_progress", None),
+        ("PATCH", "completed", "failure"),
+        ("PATCH", None, None),
+        ("PATCH", None, None),
+    ]
+    assert [len(r.json.get("output", {}).get("annotations", [])) for r in writes] == [0, 50, 50, 20]
+    (run,) = github.check_runs.values()
+    assert (done.annotations, len(run.annotations), run.status) == (120, 120, "completed")
+    assert run.details_url == "https://example.invalid/run"
 
 
 def test_file_at_reads_a_commits_file_through_the_contents_api(github: FakeGitHub) -> None:

@@ -167,7 +167,44 @@ def pull_request(
     head = repo.commit(head_files, "feature")
     merge = merge_commit(repo, base, head, number)
     env = actions_env(fake, tmp, "pull_request", pr_payload(number, base, head, head_repo), merge)
+    know_commits(fake, repo)
     return PullRequestRun(repo, base, head, merge, env, tmp)
+
+
+def know_commits(fake: FakeGitHub, repo: GitRepo) -> None:
+    """The fake accepts check runs and statuses only on commits of the repository, as GitHub does."""
+    fake.commits = set(repo.git("rev-list", "--all").split())
+
+
+def merge_group(
+    repo: GitRepo, fake: FakeGitHub, tmp: Path, base_files: dict[str, str], head_files: dict[str, str]
+) -> PullRequestRun:
+    """A merge queue's group for PR 7: main at `base_files`, the queue's commit merging the PR in.
+
+    `head` and `merge` are both `merge_group.head_sha` (= GITHUB_SHA); there is no comment thread.
+    """
+    base = repo.commit({"go.mod": go_mod(), **base_files}, "base")
+    repo.git("checkout", "--quiet", "-b", "feature")
+    feature = repo.commit(head_files, "feature")
+    repo.git("checkout", "--quiet", "--detach", base)
+    repo.git("merge", "--quiet", "--no-ff", "-m", "Merge pull request #7", feature)
+    head = repo.git("rev-parse", "HEAD").strip()
+    ref = f"refs/heads/gh-readonly-queue/main/pr-7-{feature}"
+    repo.git("update-ref", ref, head)
+    payload = {
+        "action": "checks_requested",
+        "merge_group": {
+            "head_sha": head,
+            "head_ref": ref,
+            "base_sha": base,
+            "base_ref": "refs/heads/main",
+            "head_commit": {"id": head, "tree_id": "0" * 40, "message": "Merge pull request #7"},
+        },
+        "repository": {"full_name": REPOSITORY, "default_branch": "main"},
+    }
+    env = actions_env(fake, tmp, "merge_group", payload, head)
+    know_commits(fake, repo)
+    return PullRequestRun(repo, base, head, head, env, tmp)
 
 
 def merge_commit(repo: GitRepo, base: str, head: str, number: int) -> str:
@@ -185,4 +222,5 @@ def push_feature(run: PullRequestRun, fake: FakeGitHub, files: dict[str, str], t
     head = run.repo.commit(files, "more work")
     merge = merge_commit(run.repo, run.base, head, 7)
     env = actions_env(fake, tmp, "pull_request", pr_payload(7, run.base, head), merge)
+    know_commits(fake, run.repo)
     return PullRequestRun(run.repo, run.base, head, merge, env, tmp)

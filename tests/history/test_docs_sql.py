@@ -20,7 +20,7 @@ from . import scripted
 from .conftest import NAME, Backfilled
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "queries.md"
-DOC_KEY = "go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2"
+DOC_KEY = "go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2"
 DOC_PACKAGE = "example.com/acme/service/internal/api"
 
 

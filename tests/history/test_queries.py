@@ -98,7 +98,11 @@ def test_trend_csv_and_table(backfilled: Backfilled, history: scripted.Scripted)
     base = ["trend", "--repo", str(history.repo.path), "--db", backfilled.url, "--name", NAME]
     proc = run_cli(*base, "--by", "package", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
-    rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+    every = list(csv.DictReader(io.StringIO(proc.stdout)))
+    # c5 did not build: a row of its own at the end, without counts, with the reason
+    (c5,) = [r for r in every if r["did_not_build"]]
+    assert c5["sha"] == history.shas["c5"] and c5["total"] == "" and "did not build" in c5["did_not_build"]
+    rows = [r for r in every if not r["did_not_build"]]
     assert [r["sha"] for r in rows] == [history.shas[c] for c in scripted.BUILT]
     a, b = f"{scripted.MODULE}/a", f"{scripted.MODULE}/b"
     assert [(int(r[a]), int(r[b]), int(r["total"])) for r in rows] == [

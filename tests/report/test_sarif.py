@@ -8,6 +8,7 @@ the draft-04 rules the schema declares.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from importlib.resources import files
 from typing import Any
@@ -19,7 +20,7 @@ from bot.diff import diff
 from bot.gate import GatePolicy, evaluate
 from bot.gc.model import Cause, Escape, Kind, Snapshot, Toolchain
 from bot.report.render import Report
-from bot.report.sarif import FINGERPRINT_KEY, sarif_log
+from bot.report.sarif import FINGERPRINT_KEY, sarif_log, snapshot_log, uri
 from tests.report.conftest import BASE_SHA, HEAD_SHA, LINKS, corpus_report, corpus_snapshot
 
 
@@ -51,8 +52,15 @@ def test_rules_results_and_locations() -> None:
     assert [r["id"] for r in rules] == [c.value for c in Cause]
     assert run["automationDetails"]["id"] == "escape-bot/default/"
     new = [e for e in report.result.new if e.kind.allocates]
-    assert len(run["results"]) == len(new)
-    for result, escape in zip(run["results"], new, strict=True):
+    unchanged = [e for e in report.result.unchanged if e.kind.allocates]
+    assert len(run["results"]) == len(new) + len(
+        unchanged
+    )  # unchanged too: else code scanning calls them fixed
+    later = run["results"][len(new) :]
+    assert {(r["baselineState"], r["level"]) for r in later} == {("unchanged", "note")}
+    assert all(rules[r["ruleIndex"]]["help"]["text"] for r in run["results"])
+    for result, escape in zip(run["results"][: len(new)], new, strict=True):
+        assert result["baselineState"] == "new"
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == escape.cause.value
         location = result["locations"][0]["physicalLocation"]
         assert location["artifactLocation"] == {"uri": escape.file, "uriBaseId": "%SRCROOT%"}
@@ -107,3 +115,31 @@ def test_columns_count_characters_not_bytes() -> None:
     (sarif_result,) = sarif_log(report)["runs"][0]["results"]
     assert sarif_result["locations"][0]["physicalLocation"]["region"]["startColumn"] == 6
     assert sarif_result["level"] == "warning"  # not gated: a warning
+
+
+def test_rules_have_help_and_fingerprints_code_scanning_reads() -> None:
+    run = sarif_log(_report())["runs"][0]
+    for rule in run["tool"]["driver"]["rules"]:
+        assert rule["help"]["text"].count(".") >= 2 and "**Fix:**" in rule["help"]["markdown"]
+    hashes = [r["partialFingerprints"]["primaryLocationLineHash"] for r in run["results"]]
+    assert all(re.fullmatch(r"[0-9a-f]{16}:\d+", h) for h in hashes)
+    assert len(set(hashes)) == len(hashes)
+    moved = _fingerprints((_escape(10), _escape(12)))
+    assert moved == _fingerprints((_escape(30), _escape(31)))  # lines moved: same alerts
+
+
+def test_uris_are_percent_encoded() -> None:
+    assert uri("p/a b#c%d.go") == "p/a%20b%23c%25d.go"
+    assert uri("π/ф.go") == "%CF%80/%D1%84.go"
+    assert uri("plain/dir_x-1.go") == "plain/dir_x-1.go"
+
+
+def test_at_most_25000_results_new_ones_first() -> None:
+    many = tuple(_escape(i + 1, f"v{i}") for i in range(25_010))
+    empty = Snapshot("b", BASE_SHA, Toolchain("go1.27.3", "linux", "amd64"), ())
+    log = snapshot_log(replace(empty, escapes=many), "linux")
+    run = log["runs"][0]
+    assert len(run["results"]) == 25_000 and run["automationDetails"]["id"] == "escape-bot/linux/"
+    (note,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert note["message"]["text"].startswith("10 heap escapes left out: code scanning keeps 25,000 results")
+    assert {r["baselineState"] for r in run["results"]} == {"unchanged"}
