@@ -24,3 +24,6 @@ class SnapshotStore(Protocol):
 
     def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
         """Remember that the commit could not be analysed; False if anything was stored already."""
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        """The key of a snapshot of `sha` stored by another Go version (before an upgrade)."""

@@ -34,6 +34,12 @@ class MemoryStore:
         self.failures[key] = error
         return True
 
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        """A snapshot of `sha` by another Go version with the same platform, tags and flags."""
+        suffix = toolchain.key.removeprefix(toolchain.go_version)
+        keys = [k for r, s, k in self.snapshots if (r, s) == (repository, sha) and k != toolchain.key]
+        return next((k for k in keys if k.endswith(suffix)), None)
+
 
 def as_store(store: MemoryStore) -> SnapshotStore:
     """Where mypy checks the double against the contract (a missing or changed method fails it)."""

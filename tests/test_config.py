@@ -113,6 +113,11 @@ def test_globs() -> None:
         ("[[build]]\nname = 'a b'", "build[0].name: 'a b' must be"),
         ("[[build]]\nname = 'x'\n[[build]]\nname = 'x'", "build[1].name: 'x' is used twice"),
         ("[[build]]\ngoarch = 386", "build[0].goarch: expected a string, got an integer"),
+        ("[gate]\nhot-only = 2", "gate.hot-only: expected a share of CPU samples from 0 to 1"),
+        ("[gate]\nhot-only = true", "gate.hot-only: expected a share of CPU samples from 0 to 1"),
+        ("[rank]\nprofiles = 'cpu.pprof'", "rank.profiles: expected a list of strings, got a string"),
+        ("[rank]\npgo = 'yes'", "rank.pgo: expected true or false, got a string"),
+        ("[rank]\nprofile = ['x']", "rank.profile: unknown key"),
         ("[gate\nmax-new = 1", "invalid TOML"),
         ("a = 1\nb = = 2", "(at line 2, column"),
     ],
@@ -221,3 +226,10 @@ def test_the_published_schema_is_the_one_the_code_validates_with() -> None:
     jsonschema.Draft202012Validator.check_schema(published)
     assert list(jsonschema.Draft202012Validator(published).iter_errors(tomllib.loads(FULL))) == []
     assert list(jsonschema.Draft202012Validator(published).iter_errors({"gate": {"kinds": 5}})) != []
+
+
+def test_rank_and_hot_only() -> None:
+    config = parse_config("[gate]\nhot-only = 0.05\n\n[rank]\nprofiles = ['p/cpu.pprof']\npgo = false\n")
+    assert config.gate.hot_only == 0.05
+    assert (config.rank.profiles, config.rank.pgo) == (("p/cpu.pprof",), False)
+    assert parse_config("").rank.pgo and parse_config("").gate.hot_only is None

@@ -37,6 +37,13 @@ class TolerantStore:
             self.errors.append(exc.message)
             return False
 
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        try:
+            return self.inner.other_toolchain_key(repository, sha, toolchain)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None
+
 
 class UnavailableStore:
     """A store that could not be opened: nothing is found, and recording a snapshot fails with the
@@ -54,3 +61,6 @@ class UnavailableStore:
     def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
         """Nothing recorded, and no error: the build's failure is the error the job reports."""
         return False
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        return None

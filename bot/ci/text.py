@@ -8,6 +8,7 @@ from typing import Literal
 
 from bot.ci.settings import MAX_COMMAND_ANNOTATIONS, Target
 from bot.gate import Verdict
+from bot.gc.parse import in_goroot
 from bot.github.actions import WorkflowCommands
 from bot.github.client import (
     Annotation,
@@ -50,7 +51,8 @@ def check_annotations(report: Report, where: Positions | None = None) -> list[An
     for e in report.result.counted(report.result.new):
         times = f" ({e.count} allocations)" if e.count > 1 else ""
         reason = allowed.get(id(e))
-        at = locate(where or {}, e.file, max(e.line, 1))
+        # a line the base changed has no place in the PR head; a `$GOROOT/` file is not the repository's
+        at = None if in_goroot(e.file) else locate(where or {}, e.file, max(e.line, 1))
         if at is None:
             continue
         # data for the API, never Markdown, but shown: controls escaped (a bidi override in a

@@ -7,125 +7,42 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
+from bot.commands import build_flags, build_options, config_option, open_store
 from bot.commands.backfill_progress import backfill_summary, commit_listener, stop_signals_interrupt
+from bot.commands.history_scope import (
+    BRANCH,
+    CAUSE,
+    DB,
+    LEAKS,
+    NAME,
+    OUTPUT,
+    PACKAGE_GLOB,
+    REPO,
+    TOOLCHAIN,
+    Where,
+    date_of,
+    filters_of,
+    scope_of,
+)
 from bot.commands.output import write_json, write_table, write_text
 from bot.errors import BotError, GitError, UsageError
-from bot.gc.model import Cause
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.backfill import Outcome
     from bot.history.blame import Target
     from bot.history.links import GitHubRepository
     from bot.history.model import Trend
-    from bot.history.queries import Filters, Scope
+    from bot.history.queries import Filters
     from bot.store import Store
-
-_REPO = click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The git repository.",
-)
-_DB = click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
-_NAME = click.option(
-    "--name",
-    default=None,
-    help="The repository's name in the database (default: $GITHUB_REPOSITORY, else the directory's name).",
-)
-_BRANCH = click.option(
-    "--branch", default=None, help="Branch whose first-parent history to read (default: the current branch)."
-)
-_TOOLCHAIN = click.option(
-    "--toolchain",
-    "toolchain_key",
-    default=None,
-    help="Toolchain key of the snapshots to read (default: the newest snapshot's), "
-    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'.",
-)
-_LEAKS = click.option(
-    "--leaks/--no-leaks",
-    default=False,
-    help="Count every kind, leaking parameters too (default: heap escapes: moved-to-heap, escapes-to-heap).",
-)
-_PACKAGE_GLOB = click.option(
-    "--package",
-    "package_glob",
-    default=None,
-    help="Only packages whose import path matches this glob ('*' crosses '/'): 'example.com/m/internal/*'.",
-)
-_CAUSE = click.option(
-    "--cause", type=click.Choice([c.value for c in Cause]), default=None, help="Only this cause."
-)
-_OUTPUT = click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to this file instead of stdout.",
-)
 
 
 # ---- shared ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Where:
-    """The repository as the queries see it."""
-
-    root: Path | None  # None: --repo is not a git repository (the database alone is read)
-    scope: Scope
-    sha: str | None = None  # --rev, resolved
-
-
-def _where(
-    repo: Path, branch: str | None, name: str | None, toolchain_key: str | None, rev: str | None = None
-) -> _Where:
-    """Repository name, branch and first-parent order (from git when the clone has them)."""
-    from bot import app, git
-    from bot.history import gitlog
-    from bot.history.queries import Scope
-
-    root = git.find_root(repo)
-    if rev is not None and root is None:
-        raise UsageError(f"--rev needs a git repository, and {repo} is not one")
-    repository = name or (app.repository_name(root) if root else repo.resolve().name)
-    if root is not None and branch is None:
-        branch = gitlog.current_branch(root) or "HEAD"
-    sha = git.resolve(root, rev) if rev is not None and root is not None else None
-    order: tuple[str, ...] | None = None
-    # a shallow clone's first-parent history stops early: the branch's stored commits then
-    if root is not None and not gitlog.is_shallow(root):
-        tip = sha or branch
-        candidates = [tip] if sha or tip is None else [tip, f"origin/{tip}"]
-        for candidate in candidates:
-            if candidate and gitlog.has_revision(root, candidate):
-                order = tuple(gitlog.first_parent_shas(root, candidate))
-                break
-    scope = Scope(repository=repository, branch=branch, order=order, toolchain_key=toolchain_key)
-    return _Where(root, scope, sha)
-
-
-def _filters(leaks: bool, package_glob: str | None, cause: str | None) -> Filters:
-    from bot.history.model import ALL_KINDS, HEAP_KINDS
-    from bot.history.queries import Filters
-
-    return Filters(
-        kinds=ALL_KINDS if leaks else HEAP_KINDS, package=package_glob, cause=Cause(cause) if cause else None
-    )
-
-
-def _when(value: str | None, *, end_of_day: bool = False) -> datetime | None:
-    from bot.history.dates import parse_when
-
-    return None if value is None else parse_when(value, datetime.now(UTC), end_of_day=end_of_day)
 
 
 # ---- backfill ----------------------------------------------------------------------------
@@ -133,15 +50,15 @@ def _when(value: str | None, *, end_of_day: bool = False) -> datetime | None:
 
 @click.command()
 @click.argument("rev_range", required=False)
-@_REPO
-@_BRANCH
+@REPO
+@BRANCH
 @click.option(
     "--last", type=click.IntRange(min=1), default=None, help="Only the newest N first-parent commits."
 )
 @click.option("--since", default=None, help="Only commits since this date (2025-01-31, '3 weeks ago').")
 @click.option("--retry-failed", is_flag=True, help="Build again the commits recorded as failed.")
-@_NAME
-@_DB
+@NAME
+@DB
 @config_option
 @build_flags
 def backfill(
@@ -194,7 +111,7 @@ def backfill(
             options,
             revisions=revisions,
             branch=branch,
-            since=_when(since),
+            since=date_of(since),
             last=last,
             retry_failed=retry_failed,
         )
@@ -227,8 +144,8 @@ def backfill(
 
 
 @click.command()
-@_REPO
-@_BRANCH
+@REPO
+@BRANCH
 @click.option(
     "--by",
     type=click.Choice(["cause", "package", "kind"]),
@@ -236,13 +153,13 @@ def backfill(
     show_default=True,
     help="Split by.",
 )
-@_PACKAGE_GLOB
-@_CAUSE
+@PACKAGE_GLOB
+@CAUSE
 @click.option("--since", default=None, help="Commits since this date (2025-01-31, '3 weeks ago').")
 @click.option("--until", default=None, help="Commits until this date (a bare date includes the day).")
 @click.option("--last", type=click.IntRange(min=1), default=None, help="Only the newest N commits.")
-@_LEAKS
-@_TOOLCHAIN
+@LEAKS
+@TOOLCHAIN
 @click.option(
     "--format",
     "fmt",
@@ -251,9 +168,9 @@ def backfill(
     show_default=True,
     help="html: a self-contained page (chart by cause, packages with sparklines); --by does not apply.",
 )
-@_OUTPUT
-@_NAME
-@_DB
+@OUTPUT
+@NAME
+@DB
 def trend(
     repo: Path,
     branch: str | None,
@@ -274,9 +191,9 @@ def trend(
     from bot.history import html, queries, render
     from bot.history.model import GroupBy, TrendReport
 
-    where = _where(repo, branch, name, toolchain_key)
-    filters = _filters(leaks, package_glob, cause)
-    start, end = _when(since), _when(until, end_of_day=True)
+    where = scope_of(repo, branch, name, toolchain_key)
+    filters = filters_of(leaks, package_glob, cause)
+    start, end = date_of(since), date_of(until, end_of_day=True)
 
     def read(store: Store, group: GroupBy) -> Trend:
         return queries.trend(store, where.scope, filters, by=group, since=start, until=end, last=last)
@@ -328,35 +245,44 @@ def _github(root: Path | None) -> GitHubRepository | None:
 
 
 @click.command()
-@_REPO
-@_BRANCH
+@REPO
+@BRANCH
 @click.option(
     "--by",
-    type=click.Choice(["package", "function", "cause"]),
+    type=click.Choice(["package", "function", "cause", "hotness"]),
     default="package",
     show_default=True,
-    help="Rank by.",
+    help="Rank by escape sites per package, function or cause; or each escape by the profiles "
+    "(hotness: --profile, else the repository's default.pgo files).",
 )
 @click.option(
     "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Rows to show (0: all)."
 )
 @click.option("--rev", default=None, help="This stored commit instead of the newest.")
-@_PACKAGE_GLOB
-@_CAUSE
-@_LEAKS
-@_TOOLCHAIN
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --by hotness: a CPU or memory profile (repeatable).",
+)
+@PACKAGE_GLOB
+@CAUSE
+@LEAKS
+@TOOLCHAIN
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
-@_OUTPUT
-@_NAME
-@_DB
+@OUTPUT
+@NAME
+@DB
 def top(
     repo: Path,
     branch: str | None,
     by: str,
     limit: int,
     rev: str | None,
+    profiles: tuple[Path, ...],
     package_glob: str | None,
     cause: str | None,
     leaks: bool,
@@ -370,8 +296,13 @@ def top(
     from bot.history import queries, render
     from bot.history.model import TopBy
 
-    where = _where(repo, branch, name, toolchain_key, rev)
-    filters = _filters(leaks, package_glob, cause)
+    where = scope_of(repo, branch, name, toolchain_key, rev)
+    filters = filters_of(leaks, package_glob, cause)
+    if by == "hotness":
+        _top_hotness(repo, where, filters, profiles, limit, fmt, output, db_url)
+        return
+    if profiles:
+        raise UsageError("--profile ranks escapes: use it with --by hotness")
     with open_store(db_url, where.root or repo) as store:
         result = queries.top(store, where.scope, filters, by=TopBy(by), limit=limit, sha=where.sha)
     if fmt == "json":
@@ -383,6 +314,55 @@ def top(
     if fmt != "table":  # the table says it above the figures; other formats also on stderr
         for line in render.newest_failed_lines(result.newest_failed):
             click.echo(line, err=True)
+
+
+def _top_hotness(
+    repo: Path,
+    where: Where,
+    filters: Filters,
+    profiles: tuple[Path, ...],
+    limit: int,
+    fmt: str,
+    output: Path | None,
+    db_url: str | None,
+) -> None:
+    """`top --by hotness`: the newest stored commit's escapes, ordered by the profiles."""
+    from bot.gc.pprof import load_profiles
+    from bot.gc.run import go_binary
+    from bot.history import hot, queries, render
+    from bot.history.model import TopBy
+
+    root = where.root or repo
+    loaded = load_profiles(go_binary(), root, profiles)
+    if not loaded:
+        raise UsageError(
+            "top --by hotness needs a profile: --profile FILE, or a default.pgo in the repository"
+        )
+    with open_store(db_url, root) as store:
+        # the same commit and toolchain `top` would read; then that snapshot's escapes
+        chosen = queries.top(store, where.scope, filters, by=TopBy.FUNCTION, limit=1, sha=where.sha)
+        s = chosen.selection
+        snapshot = store.find_snapshot(s.repository, chosen.commit.sha, s.toolchain_key)
+    escapes = snapshot.escapes if snapshot is not None else ()
+    result = hot.hottest(
+        s.repository,
+        chosen.commit,
+        s.toolchain_key,
+        escapes,
+        loaded,
+        kinds=filters.kinds,
+        package=filters.package,
+        cause=filters.cause,
+        limit=limit,
+    )
+    if fmt == "json":
+        write_json(hot.hot_dict(result), output)
+    elif fmt == "csv":
+        write_text(render.csv_text(hot.hot_rows(result)), output)
+    else:
+        write_table(hot.hot_table(result), output)
+    for line in render.newest_failed_lines(chosen.newest_failed):
+        click.echo(line, err=True)
 
 
 # ---- blame -------------------------------------------------------------------------------
@@ -412,15 +392,15 @@ def _target(root: Path | None, spec: str | None, function: str | None) -> Target
 @click.option(
     "--function", default=None, help="Escapes in this function ('(*List).Push', 'Push', or a glob)."
 )
-@_REPO
-@_BRANCH
+@REPO
+@BRANCH
 @click.option("--rev", default=None, help="Blame the escapes of this stored commit instead of the newest.")
-@_LEAKS
-@_TOOLCHAIN
+@LEAKS
+@TOOLCHAIN
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@_OUTPUT
-@_NAME
-@_DB
+@OUTPUT
+@NAME
+@DB
 def blame(
     target: str | None,
     function: str | None,
@@ -443,7 +423,7 @@ def blame(
     from bot.history import render
     from bot.history.blame import blame as blame_of
 
-    where = _where(repo, branch, name, toolchain_key, rev)
+    where = scope_of(repo, branch, name, toolchain_key, rev)
     root = where.root
 
     def renames(older: str, newer: str) -> dict[str, str]:
@@ -460,7 +440,7 @@ def blame(
             where.scope,
             _target(root, target, function),
             renames,
-            _filters(leaks, None, None),
+            filters_of(leaks, None, None),
             sha=where.sha,
         )
     if not result.entries:

@@ -1,5 +1,5 @@
 """The pieces of one compiler line, before any linking: positions, explanation headers, flow
-and step text, destinations, the messages that are not escapes, and the per-package block
+and step text, destinations, calls, the messages that are not escapes, and the per-package block
 they are collected into (bot/gc/parse.py links and collapses it).
 
 Pure, and on the parser's hot path: plain functions and slotted records.
@@ -37,6 +37,49 @@ CONST_BLOCK = re.compile(r"^[ \t]*const[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
 
 
 SPEC_NAME = re.compile(r"^[ \t]*([A-Za-z_]\w*)", re.M)
+
+
+STRUCT_LINE = re.compile(r"^[ \t]*type[ \t]+([A-Za-z_]\w*)[ \t]+struct\b", re.M)
+
+
+TYPE_BLOCK = re.compile(r"^[ \t]*type[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
+
+
+STRUCT_SPEC = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]+struct\b", re.M)
+
+
+# A result the compiler names itself (`~r0`, `http.~r1`): the result of an inlined call.
+INTERNAL_RESULT = re.compile(r"(?:[\w.]+\.)?~r(\d+)")
+
+
+def call_at(line: str, column: int) -> str | None:
+    """`fieldVal.Kind()`: the call whose `(` is at `column` (1-based bytes) of `line`, or None."""
+    raw = line.encode()
+    at = column - 1
+    if not 0 <= at < len(raw) or raw[at : at + 1] != b"(":
+        return None
+    start, depth = at, 0
+    while start > 0:  # back over the callee: `a.b`, `x[i].f`, `g(y).h`
+        ch = raw[start - 1 : start]
+        if ch in (b")", b"]"):
+            depth += 1
+        elif ch in (b"(", b"["):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and not (ch.isalnum() or ch in (b"_", b".")) and ch < b"\x80":
+            break
+        start -= 1
+    end, depth = at, 0
+    while end < len(raw):  # forward to the matching `)`
+        ch = raw[end : end + 1]
+        depth += (ch in (b"(", b"[", b"{")) - (ch in (b")", b"]", b"}"))
+        end += 1
+        if depth == 0:
+            break
+    if start == at or depth != 0:
+        return None
+    return raw[start:end].decode(errors="replace")
 
 
 def append_destination(text: str) -> str | None:
@@ -99,7 +142,6 @@ LEAK_CONTENT = "leaking param content: "
 
 
 SourceLookup = Callable[[str], str | None]
-"""Returns the text of a file named as the compiler prints it, or None when unavailable."""
 
 
 def parse_pos(text: str) -> tuple[str, int, int] | None:
@@ -233,3 +275,33 @@ def parse_header(msg: str) -> Header | None:
     if sep:
         return Header(leak=False, subject=subject, function=func)
     return None
+
+
+def orphans(block: Block) -> list[Summary]:
+    """Summaries for explanations the compiler printed without one.
+
+    The wrapper closure of `defer f()` / `go f()` (at the keyword) gets an explanation but
+    no `escapes to heap` line; in a loop it is a real heap allocation per iteration.
+    """
+    out = []
+    for pos, headers in block.headers.items():
+        for h in headers:
+            if h.leak or h.used or not pos:
+                continue
+            parsed = parse_pos(pos)
+            if parsed is not None:
+                message = h.subject + ESCAPES
+                out.append(Summary(pos, Kind.ESCAPES_TO_HEAP, *parsed, h.subject, message))
+    return out
+
+
+def storage_lookup(block: Block, function: str) -> Callable[[str], list[Flow] | None]:
+    """Explanation of `{storage for X}` by X, within the same function when known."""
+
+    def lookup(subject: str) -> list[Flow] | None:
+        for header in block.by_subject.get(subject, ()):
+            if header.function in (None, function):
+                return header.flows
+        return None
+
+    return lookup

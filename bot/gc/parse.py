@@ -13,10 +13,12 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
-from bot.gc.causes import CONSTANT_REASON, classify, is_constant
+from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
+from bot.gc.goroot import GOROOT_PREFIX, in_goroot, module_file_mapper, std_package
 from bot.gc.lines import (
     ESCAPES,
     LEAK,
@@ -32,13 +34,15 @@ from bot.gc.lines import (
     Summary,
     append_destination,
     is_go_generated,
+    orphans,
     parse_header,
     parse_pos,
     split_flow,
     split_step,
+    storage_lookup,
 )
 from bot.gc.model import Escape, Flow, Kind, ParseStats, Position, Step
-from bot.gc.names import collapse_generics, strip_internal
+from bot.gc.names import collapse_generics, enclosing_names, strip_internal
 from bot.gc.source import enclosing_function
 from bot.gc.sourcefacts import SourceFacts
 from bot.memory import gc_paused
@@ -60,7 +64,7 @@ class LogParser:
         keep_leaks: bool = True,
     ) -> None:
         self._files = files or (lambda name: name.removeprefix("./"))
-        self._facts = SourceFacts(sources)
+        self._facts = SourceFacts(sources, self._files)
         self._keep_leaks = keep_leaks
         self._block: Block | None = None
         self._json_key: str | None = None
@@ -261,7 +265,7 @@ class LogParser:
         for _pos, name in block.decls:
             block.local_funcs.add(collapse_generics(name))
         records = [r for r in (self._link(block, s) for s in block.summaries) if r is not None]
-        records += [r for r in (self._link(block, s) for s in self._orphans(block)) if r is not None]
+        records += [r for r in (self._link(block, s) for s in orphans(block)) if r is not None]
         sites, collapsed = collapse_sites(block, records)
         self.collapsed += collapsed
         out.extend(self._once_per_variant(block.package, sites))
@@ -289,36 +293,6 @@ class LogParser:
                 kept.append(e)
         return kept
 
-    @staticmethod
-    def _orphans(block: Block) -> list[Summary]:
-        """Summaries for explanations the compiler printed without one.
-
-        The wrapper closure of `defer f()` / `go f()` (at the keyword) gets an explanation but
-        no `escapes to heap` line; in a loop it is a real heap allocation per iteration.
-        """
-        out = []
-        for pos, headers in block.headers.items():
-            for h in headers:
-                if h.leak or h.used or not pos:
-                    continue
-                parsed = parse_pos(pos)
-                if parsed is not None:
-                    message = h.subject + ESCAPES
-                    out.append(Summary(pos, Kind.ESCAPES_TO_HEAP, *parsed, h.subject, message))
-        return out
-
-    @staticmethod
-    def _storage_lookup(block: Block, function: str) -> Callable[[str], list[Flow] | None]:
-        """Explanation of `{storage for X}` by X, within the same function when known."""
-
-        def lookup(subject: str) -> list[Flow] | None:
-            for header in block.by_subject.get(subject, ()):
-                if header.function in (None, function):
-                    return header.flows
-            return None
-
-        return lookup
-
     def _link(self, block: Block, s: Summary) -> Linked | None:
         if is_go_generated(s.file):
             self.generated_skipped += s.kind.allocates  # heap escapes only: leaks are contracts
@@ -340,15 +314,18 @@ class LogParser:
         else:
             param = s.subject.split(" ", 1)[0]
             for h in candidates:
-                if h.leak and h.subject == param:
+                if h.leak and (h.subject == param or h.subject.endswith("." + param)):
                     h.used = True
                     flows.extend(h.flows)
                     raw_function = raw_function or h.function
         if raw_function is None:
             raw_function = self._function_from_source(block, s.file, s.line, s.column)
         function = collapse_generics(self._stable_name(raw_function, s.file, s.line, s.column))
+        file = self._files(s.file)
+        if in_goroot(file) and function != "?":
+            function = f"{std_package(file)}.{function}"  # `slices.Concat`, `http.StripPrefix.1`
         results = self._facts.named_results(s.file, function)
-        cause = classify(s.kind, s.subject, flows, self._storage_lookup(block, raw_function), results)
+        cause = classify(s.kind, s.subject, flows, storage_lookup(block, raw_function), results)
         static = ""
         destination = None
         if s.kind is Kind.ESCAPES_TO_HEAP:
@@ -360,22 +337,64 @@ class LogParser:
                 s.subject in self._facts.constants(s.file)
             ):
                 static = CONSTANT_REASON
+            else:
+                source = self._facts.source_at(s.file, s.line, s.column) or None
+                static = runtime_static(s.subject, source, self._facts.struct_types(s.file))
+        expression = (
+            self._facts.readable(s.subject, s.file, s.line, s.column) if s.kind.allocates else s.subject
+        )
         escape = Escape(
             package=block.package,
-            file=self._files(s.file),
+            file=file,
             line=s.line,
             column=s.column,
             function=function,
             kind=s.kind,
-            expression=s.subject,
-            message=s.message,
+            expression=expression,
+            message=s.message if expression == s.subject else expression + s.message[len(s.subject) :],
             cause=cause,
             explanation=tuple(flows),
             line_text=self._facts.line_text(s.file, s.line),
             static=static,
             generated=self._facts.is_generated(s.file),
         )
+        if in_goroot(file) and s.kind.allocates:
+            escape = self._at_call_site(block, escape)
         return Linked(s, raw_function, destination, escape)
+
+    def _at_call_site(self, block: Block, e: Escape) -> Escape:
+        """A standard-library closure compiled in this package, moved to the repository call site.
+
+        `http.StripPrefix` inlined at `middleware/strip.go:68:26` brings its func literal into the
+        package; the compiler reports that literal's allocations at `net/http/server.go` lines in
+        `StripPrefix.1`. They are the call site's: reported there, with the standard-library
+        function as their origin. Anything else (a generic body instantiated in the package, a
+        literal inlined at several sites) stays at its `$GOROOT/` file.
+        """
+        outer = enclosing_names(e.function)[-1]
+        if outer == e.function:
+            return e  # not a closure: the body itself, compiled here for an instantiation
+        sites = []
+        for pos, callees in block.inlined_at.items():
+            if any(collapse_generics(c) == outer for c in callees):
+                parsed = parse_pos(pos)
+                if parsed is not None and not in_goroot(self._files(parsed[0])):
+                    sites.append(parsed)
+        if len(sites) != 1:
+            return e
+        printed, line, column = sites[0]
+        return replace(
+            e,
+            file=self._files(printed),
+            line=line,
+            column=column,
+            function=self._stable_name(
+                self._function_from_source(block, printed, line, column), printed, line, column
+            ),
+            line_text=self._facts.line_text(printed, line),
+            origin=outer,
+            origin_at=f"{e.file}:{e.line}",
+        )
 
     def _stable_name(self, raw: str, file: str, line: int, column: int) -> str:
         """The function's name as the user can see it in the source.
@@ -462,19 +481,5 @@ def parse_log(
     return records, parser.stats()
 
 
-def module_file_mapper(modules: Mapping[str, str]) -> Callable[[str], str]:
-    """Map `-trimpath` names (`module/path/file.go`) to repository paths.
-
-    `modules` maps a module path to its directory relative to the repository root ('' for the
-    root). The longest matching module path wins (nested modules).
-    """
-    ordered = sorted(modules.items(), key=lambda kv: len(kv[0]), reverse=True)
-
-    def mapper(name: str) -> str:
-        for module, directory in ordered:
-            if name.startswith(module + "/"):
-                rest = name[len(module) + 1 :]
-                return f"{directory}/{rest}" if directory else rest
-        return name.removeprefix("./")
-
-    return mapper
+# GOROOT_PREFIX, in_goroot and module_file_mapper live in bot/gc/goroot.py; importable from here too
+__all__ = ["GOROOT_PREFIX", "LogParser", "in_goroot", "module_file_mapper", "parse_lines", "parse_log"]

@@ -1,28 +1,46 @@
 """What the parser reads from the source files of a log, each read once and cached: line text,
-generated-file headers, `const` names, function spans and their named results."""
+generated-file headers, `const` and struct type names, function spans and their named results.
+A standard-library file (`$GOROOT/...`) is never read from the repository. Pure (the reader is
+passed in)."""
 
 from __future__ import annotations
 
-from bot.gc.lines import CONST_BLOCK, CONST_LINE, SPEC_NAME, SourceLookup
+from collections.abc import Callable
+
+from bot.gc.goroot import in_goroot
+from bot.gc.lines import (
+    CONST_BLOCK,
+    CONST_LINE,
+    INTERNAL_RESULT,
+    SPEC_NAME,
+    STRUCT_LINE,
+    STRUCT_SPEC,
+    TYPE_BLOCK,
+    SourceLookup,
+    call_at,
+)
 from bot.gc.names import enclosing_names
 from bot.gc.signature import named_results
 from bot.gc.source import FuncSpan, function_spans, is_generated
 
 
 class SourceFacts:
-    """Facts about the files of one log, from `read` (None: no sources, every fact empty)."""
+    """Facts about the files of one log, from `read` (None: no sources, every fact empty);
+    `files` maps a printed name to the repository path."""
 
-    def __init__(self, read: SourceLookup | None) -> None:
+    def __init__(self, read: SourceLookup | None, files: Callable[[str], str]) -> None:
         self._read = read
+        self._files = files
         self._spans: dict[str, list[FuncSpan] | None] = {}
         self._lines_cache: dict[str, list[str] | None] = {}
         self._generated: dict[str, bool] = {}
         self._results: dict[tuple[str, str], frozenset[str]] = {}
         self._const_names: dict[str, frozenset[str]] = {}
+        self._structs: dict[str, frozenset[str]] = {}
 
     def source(self, file: str) -> str | None:
-        if self._read is None:
-            return None
+        if self._read is None or in_goroot(self._files(file)):
+            return None  # a standard-library file is never read from the repository
         return self._read(file)
 
     def is_generated(self, file: str) -> bool:
@@ -62,6 +80,17 @@ class SourceFacts:
             found = self._const_names[file] = frozenset(names)
         return found
 
+    def struct_types(self, file: str) -> frozenset[str]:
+        """Names the file declares as struct types (`T{}` boxed is then read-only static data)."""
+        found = self._structs.get(file)
+        if found is None:
+            text = self.source(file) or ""
+            names = set(STRUCT_LINE.findall(text))
+            for block in TYPE_BLOCK.findall(text):
+                names.update(STRUCT_SPEC.findall(block))
+            found = self._structs[file] = frozenset(names)
+        return found
+
     def file_spans(self, file: str) -> list[FuncSpan] | None:
         if file not in self._spans:
             text = self.source(file)
@@ -90,3 +119,16 @@ class SourceFacts:
             return frozenset()
         head[0] = head[0].encode()[span.start_col - 1 :].decode(errors="ignore")
         return named_results("\n".join(head))
+
+    def readable(self, subject: str, file: str, line: int, column: int) -> str:
+        """The subject without compiler-internal result names: `~r0` (the result of an inlined
+        call) is that call as the source writes it (`fieldVal.Kind()`), else `result 0`."""
+        if "~r" not in subject:
+            return subject
+        if INTERNAL_RESULT.fullmatch(subject):
+            lines = self.lines(file)
+            if lines is not None and 0 < line <= len(lines):
+                call = call_at(lines[line - 1], column)
+                if call is not None:
+                    return call
+        return INTERNAL_RESULT.sub(lambda m: f"result {m.group(1)}", subject)

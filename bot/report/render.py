@@ -25,6 +25,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
 from bot.gc.model import Cause, Escape, FailedModule, Snapshot, Toolchain
+from bot.gc.parse import in_goroot
 from bot.insight import Insight
 from bot.report import limits, safe, text
 from bot.report.limits import Limit
@@ -62,8 +63,8 @@ class Links:
 
     def blob(self, sha: str, file: str, line: int) -> str | None:
         """A link to the line at `sha`; None without a sha (working tree) or a line."""
-        if not sha or line <= 0:
-            return None
+        if not sha or line <= 0 or in_goroot(file):
+            return None  # a `$GOROOT/` file is the Go distribution's: no link into the repository
         return safe.blob_url(self.server_url, self.repository, sha, file, line)
 
 
@@ -353,7 +354,7 @@ def _html(value: object) -> Md:
 
 def _where(row: Row, table: bool = True) -> Md:
     """`file:line` as a code span, linked to the line when there is a URL."""
-    label = safe.code_span(f"{safe.path(row.file)}:{row.line}", in_table=table)
+    label = safe.code_span(f"{text.shown_file(row.file)}:{row.line}", in_table=table)
     return Md(f"[{label}]({safe.url(row.url)})") if row.url else label
 
 

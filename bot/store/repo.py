@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Integer, column, insert, select, table, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Escape, ParseStats, Snapshot, Toolchain
+from bot.gc.model import Escape, Snapshot, Toolchain
 from bot.memory import gc_paused
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
 from bot.store.db import (
@@ -48,19 +48,19 @@ from bot.store.models import (
 from bot.store.models import Snapshot as SnapshotRow
 from bot.store.rows import (
     SITE_COLUMNS,
+    SNAPSHOT_PACKAGE,
     chunks,
     compact_ids,
     decode_failed_modules,
     encode_failed_modules,
+    failure_values,
+    stats_of,
+    toolchain_of,
     toolchain_values,
 )
 
 T = TypeVar("T")
 
-# The view over `snapshot.package_result_ids` (created by the migrations, not mapped).
-_snapshot_package = table(
-    "snapshot_package", column("snapshot_id", Integer), column("package_result_id", Integer)
-)
 
 OK = "ok"
 FAILED = "failed"
@@ -183,21 +183,7 @@ class Store:
 
     def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
         """Remember that this commit could not be analysed; False if anything was stored already."""
-        if len(error) > MAX_ERROR_CHARS:
-            error = error[:MAX_ERROR_CHARS] + "\n... (truncated)"
-        values = {
-            **toolchain_values(toolchain),
-            "status": FAILED,
-            "error": error,
-            "escape_count": 0,
-            "package_count": 0,
-            "lines": 0,
-            "parsed_packages": 0,
-            "unknown_lines": 0,
-            "generated_skipped": 0,
-            "duplicates_collapsed": 0,
-            "unknown_samples": "[]",
-        }
+        values = failure_values(toolchain, error, FAILED, MAX_ERROR_CHARS)
         repository_id = self._repository_id(repository)
 
         def work(connection: Connection) -> bool:
@@ -433,39 +419,46 @@ class Store:
                     EscapeSite.line_text,
                     EscapeSite.explanation,
                 )
-                .select_from(_snapshot_package)
-                .join(PackageResult, PackageResult.id == _snapshot_package.c.package_result_id)
+                .select_from(SNAPSHOT_PACKAGE)
+                .join(PackageResult, PackageResult.id == SNAPSHOT_PACKAGE.c.package_result_id)
                 .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
                 .join(FileResult, FileResult.id == PackageFile.file_result_id)
                 .join(EscapeSite, EscapeSite.file_result_id == FileResult.id)
-                .where(_snapshot_package.c.snapshot_id == row.id)
+                .where(SNAPSHOT_PACKAGE.c.snapshot_id == row.id)
                 .order_by(PackageResult.package, FileResult.file, EscapeSite.ordinal)
             ).all()
         with gc_paused():  # hundreds of thousands of acyclic records (see bot.memory)
             escapes: list[Escape] = [escape_from_row(site[0], site[1], site[2:]) for site in sites]
-        toolchain = Toolchain(
-            go_version=row.go_version,
-            goos=row.goos,
-            goarch=row.goarch,
-            tags=tuple(json.loads(row.tags)),
-            flags=tuple(json.loads(row.flags)),
-        )
-        stats = ParseStats(
-            lines=row.lines,
-            packages=row.parsed_packages,
-            unknown_lines=row.unknown_lines,
-            generated_skipped=row.generated_skipped,
-            duplicates_collapsed=row.duplicates_collapsed,
-            unknown_samples=tuple(json.loads(row.unknown_samples)),
-        )
         return Snapshot(
             revision=sha,
             commit=sha,
-            toolchain=toolchain,
+            toolchain=toolchain_of(row),
             escapes=tuple(escapes),
-            stats=stats,
+            stats=stats_of(row),
             failed_modules=decode_failed_modules(row.error),
         )
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        """The key of the newest good snapshot of `sha` built by another Go version with the same
+        platform, tags, flags and records (a base stored before a Go upgrade), or None."""
+        suffix = toolchain.key.removeprefix(toolchain.go_version)
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            keys = connection.execute(
+                select(SnapshotRow.toolchain_key)
+                .join(Commit, Commit.id == SnapshotRow.commit_id)
+                .join(Repository, Repository.id == Commit.repository_id)
+                .where(
+                    Repository.name == repository,
+                    Commit.sha == sha,
+                    SnapshotRow.status == OK,
+                    SnapshotRow.toolchain_key != toolchain.key,
+                    SnapshotRow.goos == toolchain.goos,
+                    SnapshotRow.goarch == toolchain.goarch,
+                )
+                .order_by(SnapshotRow.created_at.desc(), SnapshotRow.id.desc())
+            ).scalars()
+            # the same build but for the Go version: compared as text, not as a LIKE pattern
+            return next((k for k in keys if k.endswith(suffix) and k != toolchain.key), None)
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""

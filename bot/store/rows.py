@@ -7,7 +7,9 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from bot.gc.model import ModuleFailure, Toolchain
+from sqlalchemy import Integer, column, table
+
+from bot.gc.model import ModuleFailure, ParseStats, Toolchain
 
 T = TypeVar("T")
 
@@ -69,4 +71,52 @@ def toolchain_values(toolchain: Toolchain) -> dict[str, Any]:
         "goarch": toolchain.goarch,
         "tags": json.dumps(list(toolchain.tags), ensure_ascii=False),
         "flags": json.dumps(list(toolchain.flags), ensure_ascii=False),
+    }
+
+
+def toolchain_of(row: Any) -> Toolchain:
+    """A snapshot row's toolchain columns read back (`toolchain_values` reversed)."""
+    return Toolchain(
+        go_version=row.go_version,
+        goos=row.goos,
+        goarch=row.goarch,
+        tags=tuple(json.loads(row.tags)),
+        flags=tuple(json.loads(row.flags)),
+    )
+
+
+def stats_of(row: Any) -> ParseStats:
+    """A snapshot row's parser counters."""
+    return ParseStats(
+        lines=row.lines,
+        packages=row.parsed_packages,
+        unknown_lines=row.unknown_lines,
+        generated_skipped=row.generated_skipped,
+        duplicates_collapsed=row.duplicates_collapsed,
+        unknown_samples=tuple(json.loads(row.unknown_samples)),
+    )
+
+
+# The view over `snapshot.package_result_ids` (created by the migrations, not mapped).
+SNAPSHOT_PACKAGE = table(
+    "snapshot_package", column("snapshot_id", Integer), column("package_result_id", Integer)
+)
+
+
+def failure_values(toolchain: Toolchain, error: str, status: str, max_chars: int) -> dict[str, Any]:
+    """The columns of a failed snapshot: the toolchain, the error (cut at `max_chars`), no counts."""
+    if len(error) > max_chars:
+        error = error[:max_chars] + "\n... (truncated)"
+    return {
+        **toolchain_values(toolchain),
+        "status": status,
+        "error": error,
+        "escape_count": 0,
+        "package_count": 0,
+        "lines": 0,
+        "parsed_packages": 0,
+        "unknown_lines": 0,
+        "generated_skipped": 0,
+        "duplicates_collapsed": 0,
+        "unknown_samples": "[]",
     }

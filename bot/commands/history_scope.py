@@ -1,0 +1,130 @@
+"""The options the history commands share (`--repo`, `--db`, `--branch`, filters, `--output`) and
+what they resolve to: the repository, branch and first-parent order a query is scoped to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
+    from bot.history.queries import Filters, Scope
+
+from bot.commands import DB_HELP
+from bot.errors import UsageError
+from bot.gc.model import Cause
+
+REPO = click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The git repository.",
+)
+
+
+DB = click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
+
+
+NAME = click.option(
+    "--name",
+    default=None,
+    help="The repository's name in the database (default: $GITHUB_REPOSITORY, else the directory's name).",
+)
+
+
+BRANCH = click.option(
+    "--branch", default=None, help="Branch whose first-parent history to read (default: the current branch)."
+)
+
+
+TOOLCHAIN = click.option(
+    "--toolchain",
+    "toolchain_key",
+    default=None,
+    help="Toolchain key of the snapshots to read (default: the newest snapshot's), "
+    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'.",
+)
+
+
+LEAKS = click.option(
+    "--leaks/--no-leaks",
+    default=False,
+    help="Count every kind, leaking parameters too (default: heap escapes: moved-to-heap, escapes-to-heap).",
+)
+
+
+PACKAGE_GLOB = click.option(
+    "--package",
+    "package_glob",
+    default=None,
+    help="Only packages whose import path matches this glob ('*' crosses '/'): 'example.com/m/internal/*'.",
+)
+
+
+CAUSE = click.option(
+    "--cause", type=click.Choice([c.value for c in Cause]), default=None, help="Only this cause."
+)
+
+
+OUTPUT = click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """The repository as the queries see it."""
+
+    root: Path | None  # None: --repo is not a git repository (the database alone is read)
+    scope: Scope
+    sha: str | None = None  # --rev, resolved
+
+
+def scope_of(
+    repo: Path, branch: str | None, name: str | None, toolchain_key: str | None, rev: str | None = None
+) -> Where:
+    """Repository name, branch and first-parent order (from git when the clone has them)."""
+    from bot import app, git
+    from bot.history import gitlog
+    from bot.history.queries import Scope
+
+    root = git.find_root(repo)
+    if rev is not None and root is None:
+        raise UsageError(f"--rev needs a git repository, and {repo} is not one")
+    repository = name or (app.repository_name(root) if root else repo.resolve().name)
+    if root is not None and branch is None:
+        branch = gitlog.current_branch(root) or "HEAD"
+    sha = git.resolve(root, rev) if rev is not None and root is not None else None
+    order: tuple[str, ...] | None = None
+    # a shallow clone's first-parent history stops early: the branch's stored commits then
+    if root is not None and not gitlog.is_shallow(root):
+        tip = sha or branch
+        candidates = [tip] if sha or tip is None else [tip, f"origin/{tip}"]
+        for candidate in candidates:
+            if candidate and gitlog.has_revision(root, candidate):
+                order = tuple(gitlog.first_parent_shas(root, candidate))
+                break
+    scope = Scope(repository=repository, branch=branch, order=order, toolchain_key=toolchain_key)
+    return Where(root, scope, sha)
+
+
+def filters_of(leaks: bool, package_glob: str | None, cause: str | None) -> Filters:
+    from bot.history.model import ALL_KINDS, HEAP_KINDS
+    from bot.history.queries import Filters
+
+    return Filters(
+        kinds=ALL_KINDS if leaks else HEAP_KINDS, package=package_glob, cause=Cause(cause) if cause else None
+    )
+
+
+def date_of(value: str | None, *, end_of_day: bool = False) -> datetime | None:
+    from bot.history.dates import parse_when
+
+    return None if value is None else parse_when(value, datetime.now(UTC), end_of_day=end_of_day)
