@@ -172,3 +172,20 @@ def test_demo_runs_end_to_end() -> None:
     causes = {e["cause"] for e in data["new"] if e["kind"] != "leaking-param"}
     assert {"returned", "closure-capture", "interface-conversion", "stored-in-heap", "channel-send"} <= causes
     assert data["counts"]["fixed"] == 0
+    # it explains itself, and names no database it has already deleted
+    assert "a heap escape is a value the Go compiler cannot keep on the stack" in proc.stderr
+    assert "The [cause] tag says why" in proc.stderr
+    assert "still reports only what is new" in proc.stderr
+    assert "Next: `escape-bot diff BASE HEAD`" in proc.stderr
+    assert "sqlite" not in proc.stderr.lower() and "were temporary and are deleted" in proc.stderr
+    new = sum(e["count"] for e in data["new"] if e["allocates"])
+    assert f"{new} new heap escape(s)" in proc.stderr
+
+
+def test_demo_kept_names_its_database(tmp_path: Path) -> None:
+    kept = tmp_path / "demo"
+    proc = run("demo", "--keep", str(kept), "--format", "text")
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("Both snapshots are recorded in ")]
+    assert str(kept) in line
+    assert any(kept.rglob("*.sqlite*")) or any(kept.rglob("*.db")), line

@@ -41,24 +41,19 @@ ADVICE: dict[Cause, str] = {
     Cause.UNKNOWN: "read the compiler's explanation below (`go build -gcflags=-m=2`)",
 }
 
-_CALL_AT = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+_NAME = re.compile(r"[A-Za-z_][\w.]*")
 
 
 def _callee(e: Escape) -> str:
-    """The function the value is passed to: `fmt.Println` from the line's text, else the
-    explanation's last `call parameter` step; empty when neither says."""
-    if e.line_text and e.column > 0:
-        calls = [
-            (m.start(), m.group(1))
-            for m in _CALL_AT.finditer(e.line_text)
-            if m.end() <= e.column and "." in m.group(1)
-        ]
-        if calls:
-            return calls[-1][1]
+    """The function the value is passed to, from the explanation's last `call parameter` step
+    (`fmt.Fprintln(os.Stdout, fmt.a...)`: `fmt.Fprintln`); empty when it names none. Only what
+    the records carry (no source text), so that a report rebuilt from the artifact is the same."""
     for flow in reversed(e.explanation):
         for step in reversed(flow.steps):
             if step.why == "call parameter" and "(" in step.where:
-                return step.where.split("(", 1)[0].strip()
+                name = step.where.split("(", 1)[0].strip()
+                if _NAME.fullmatch(name):
+                    return name
     return ""
 
 

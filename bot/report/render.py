@@ -354,15 +354,15 @@ def headline(new: int, fixed: int, verdict: Verdict, *, sites: int | None = None
     allowed escapes are not new in this count."""
     if not new and not fixed and not allowed:
         return "No change in heap escapes"
-    parts = [f"{new:,} new heap escape{'s' if new != 1 else ''}" if new else "No new heap escapes"]
+    parts = [f"{new} new heap escape{'s' if new != 1 else ''}" if new else "No new heap escapes"]
     if new and sites is not None and sites != new:
-        parts[0] += f" ({sites:,} site{'s' if sites != 1 else ''})"
+        parts[0] += f" ({sites} site{'s' if sites != 1 else ''})"
     if verdict is Verdict.WARN:
         parts[0] += " (not gated)"
     if allowed:
-        parts.append(f"{allowed:,} allowed")
+        parts.append(f"{allowed} allowed")
     if fixed:
-        parts.append(f"{fixed:,} fixed")
+        parts.append(f"{fixed} fixed")
     return ", ".join(parts)
 
 

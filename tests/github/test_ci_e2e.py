@@ -42,9 +42,10 @@ def test_pull_request_comment_check_run_outputs_and_rerun(
         ("converted to an interface", "interface-conversion"),
     ]:
         assert f"| {label} (`{cause}`) | 1 |" in body
-        assert f"<details><summary>{label}: 1 new</summary>" in body
     blob = f"{SERVER_URL}/{REPOSITORY}/blob/{run.merge}/p/p.go"
-    assert f"| [`p/p.go:14`]({blob}#L14) | `Ret` | `t` | `moved to heap: t` |" in body
+    # the new escapes listed, visible: location linked, function, expression, cause, reason, hint
+    assert f"- [`p/p.go:14`]({blob}#L14) `t` in `Ret`: returned to the caller\n  Why: `t` → " in body
+    assert "  Fix: `Ret` returns `t`: return the value" in body
     assert f"[`p/p.go:19`]({blob}#L19)" in body and f"[`p/p.go:24`]({blob}#L24)" in body
     assert "~r0 ← &t" in body  # the explanation, collapsed
     assert "0 unchanged heap escapes." in body
