@@ -250,7 +250,7 @@ def diff_command(
             )
             failed = failed or not gated.decision.passed
             outputs.append((build.name, gated.comparison, gated.decision))
-    _print_comparisons(outputs, fmt)
+    _print_comparisons(outputs, fmt, enforced=fail_on_new)
     if fail_on_new and failed:
         raise _GateFailed
 
@@ -259,7 +259,7 @@ class _GateFailed(Exception):
     """Raised inside a command to exit 1 after printing."""
 
 
-def _print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str) -> None:
+def _print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str, *, enforced: bool = True) -> None:
     """One comparison as before; several (build configurations) each under its name."""
     if fmt == "json":
         docs = [_comparison_json(c, d) | {"build": name} for name, c, d in outputs]
@@ -268,7 +268,7 @@ def _print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str) -> None:
     for name, comparison, decision in outputs:
         if len(outputs) > 1:
             click.echo(f"## build {name}\n" if fmt == "markdown" else f"== build {name} ==")
-        _print_comparison(comparison, fmt, decision)
+        _print_comparison(comparison, fmt, decision, enforced=enforced)
 
 
 def _comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
@@ -288,7 +288,7 @@ def _comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
     )
 
 
-def _print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
+def _print_comparison(comparison: Any, fmt: str, decision: Any = None, *, enforced: bool = True) -> None:
     from bot.report.markdown import comparison_markdown
     from bot.report.text import comparison_text
 
@@ -296,7 +296,10 @@ def _print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
     if fmt == "json":
         click.echo(json.dumps(_comparison_json(comparison, decision), indent=2))
     elif fmt == "markdown":
-        click.echo(comparison_markdown(base, head, result, decision), nl=False)
+        markdown = comparison_markdown(
+            base, head, result, decision, insight=comparison.insight, enforced=enforced
+        )
+        click.echo(markdown, nl=False)
     else:
         click.echo(comparison_text(base, head, result))
         for side, snap, source in (
@@ -308,7 +311,9 @@ def _print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
         if decision is not None:
             for w in decision.waived:
                 click.echo(f"allowed: {w.escape.file}:{w.escape.line}: {w.escape.message}: {w.reason}")
-            click.echo(f"gate: {decision.verdict.value}: {decision.reason}")
+            would = decision.verdict.value == "fail" and not enforced
+            verdict = "would fail (--fail-on-new exits 1)" if would else decision.verdict.value
+            click.echo(f"gate: {verdict}: {decision.reason}")
 
 
 @cli.command()

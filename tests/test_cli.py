@@ -78,7 +78,18 @@ def test_diff_markdown(repo: GitRepo) -> None:
     proc = run("diff", "--repo", str(repo.path), "--base", base, "--format", "markdown")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("**1 new heap escape**")
-    assert "<details><summary>returned to the caller: 1 new</summary>" in proc.stdout
+    assert (
+        "- `p/p.go:6` `t` in `Ret`: returned to the caller\n  Why: `t` → `&t` (line 7) → returned\n"
+        in proc.stdout
+    )
+    assert "  Fix: `Ret` returns `t`: return the value" in proc.stdout
+    # without --fail-on-new the command exits 0: the gate *would* fail, in words and in the text
+    assert "The gate would fail (`--fail-on-new` makes it exit 1): 1 new heap escape." in proc.stdout
+    text = run("diff", "--repo", str(repo.path), "--base", base)
+    assert "gate: would fail (--fail-on-new exits 1): 1 new heap escape" in text.stdout
+    enforced = run("diff", "--repo", str(repo.path), "--base", base, "--format", "markdown", "--fail-on-new")
+    assert enforced.returncode == 1
+    assert "The gate failed: 1 new heap escape." in enforced.stdout
 
 
 def test_worktree_is_untouched(repo: GitRepo) -> None:

@@ -175,6 +175,8 @@ def chain(e: Escape) -> tuple[Link, ...]:
             where = _source_name(step.where.strip())
             if step.at is not None:
                 last = step.at
+            if step.why == "return":
+                continue  # `return &t`: the chain's end says it (`returned`, at this line)
             if links and links[-1].text == where:
                 if links[-1].at is None and step.at is not None:
                     links[-1] = Link(where, step.at)

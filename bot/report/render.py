@@ -82,6 +82,7 @@ class Report:
     insight: Insight = field(default_factory=Insight)  # attribution, hotness, toolchain effect
     accept_label: str | None = "escape-bot/accept"  # `[accept] label`; None: acceptance is off
     policy_url: str | None = None  # where the configuration reference is (a link when given)
+    enforced: bool = True  # False: `diff` without `--fail-on-new`, a failing gate exits 0
 
 
 # ---- the view the template sees: raw (untrusted) values, escaped by filters in the template ----
@@ -440,7 +441,9 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
     allowed = tuple(Allowed(_row(w.escape, head_sha, links), w.reason) for w in report.decision.waived)
     context: dict[str, object] = {
         "marker": safe.marker(report.name) if flavour is Flavour.COMMENT else None,
-        "icon": Md("") if flavour is Flavour.PLAIN else Md(_ICONS[report.decision.verdict]),
+        "icon": Md("")
+        if flavour is Flavour.PLAIN
+        else Md(_ICONS[report.decision.verdict if report.enforced else Verdict.WARN]),
         "headline": headline(
             n_new,
             n_fixed,
@@ -467,6 +470,7 @@ def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
         "gate_reason": report.decision.reason,
         "gate_verdict": _VERDICT_WORDS[report.decision.verdict],
         "warn_only": report.decision.verdict is Verdict.WARN,
+        "not_enforced": report.decision.verdict is Verdict.FAIL and not report.enforced,
         "accepted_by": report.decision.accepted_by,
         "accept_label": report.accept_label,
         "policy_url": report.policy_url,
