@@ -20,11 +20,11 @@ from bot.diff import EXCLUDED, Counting, DiffResult, diff
 from bot.errors import BuildError
 from bot.failures import failed_modules, without_modules
 from bot.gate import GateDecision, GatePolicy, evaluate
-from bot.gc.model import Escape, ModuleFailure, Snapshot
+from bot.gc.model import Escape, ModuleFailure, Snapshot, Toolchain
 from bot.gc.parse import module_file_mapper
 from bot.gc.pprof import load_profiles
 from bot.gc.run import BuildOptions, collect, find_modules, go_binary, toolchain
-from bot.insight import Insight
+from bot.insight import Insight, ToolchainEffect
 from bot.profile.hotness import rank
 
 Progress = Callable[[str], None]
@@ -39,6 +39,9 @@ class SnapshotStore(Protocol):
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         """Store a snapshot once; True when it was new."""
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        """The key of a snapshot of `sha` stored by another Go version (before an upgrade)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +206,33 @@ def compare(
     skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
     result = diff(base.escapes, head.escapes, renames, skip=skip, counting=counting)
     result = replace(result, failed_modules=failed)
+    effect = None
+    if store is not None and base_source == "built" and base_built:
+        effect = toolchain_effect(root, base, store, skip=skip, counting=counting)
     if keep is not None:  # the sides as reported: only the wanted files
         base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
-    return Comparison(base, head, result, base_source, head_source, renames)
+    return Comparison(base, head, result, base_source, head_source, renames, Insight(toolchain=effect))
+
+
+def toolchain_effect(
+    root: Path,
+    base: Snapshot,
+    store: SnapshotStore,
+    *,
+    skip: Callable[[Escape], str | None] | None = None,
+    counting: Counting | None = None,
+) -> ToolchainEffect | None:
+    """What the compiler alone changed: the base as another Go version built it earlier (stored
+    before an upgrade) against the base as built now, with the same toolchain as head. The pull
+    request's own effect is the comparison itself, built with one toolchain on both sides."""
+    name = repository_name(root)
+    key = store.other_toolchain_key(name, base.commit, base.toolchain)
+    earlier = store.find_snapshot(name, base.commit, key) if key else None
+    if earlier is None or earlier.failed_modules:
+        return None
+    changed = diff(earlier.escapes, base.escapes, skip=skip, counting=counting)
+    return ToolchainEffect(earlier.toolchain.go_version, base.toolchain.go_version, changed)
 
 
 def _side(
@@ -262,7 +288,8 @@ def explain(
     False). Profiles are read with the Go toolchain (`go tool pprof -raw`)."""
     loaded = load_profiles(go_binary(go), root, profiles, pgo=pgo)
     new = [e for e in comparison.result.new if e.kind.allocates]
-    insight = Insight(
+    insight = replace(
+        comparison.insight,
         attributions=attribute_new(root, comparison),
         hotness=rank(new, loaded) if loaded else {},
         profiles=tuple(p.name for p in loaded),

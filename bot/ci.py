@@ -41,7 +41,7 @@ from bot.config import CONFIG_FILE, Config, parse_config
 from bot.diff import DiffResult
 from bot.errors import EXIT_GATE, EXIT_OK, BotError, BuildError, GitError, StoreError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, Waived, evaluate
-from bot.gc.model import Escape, Snapshot
+from bot.gc.model import Escape, Snapshot, Toolchain
 from bot.gc.run import BuildOptions, toolchain
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.artifact import (
@@ -215,6 +215,8 @@ class _SnapshotLookup(Protocol):
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool: ...
 
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -382,6 +384,13 @@ class TolerantStore:
             self.errors.append(exc.message)
             return False
 
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        try:
+            return self.inner.other_toolchain_key(repository, sha, toolchain)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None
+
 
 class UnavailableStore:
     """A store that could not be opened: nothing is found, and recording fails with the reason."""
@@ -394,6 +403,9 @@ class UnavailableStore:
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         raise StoreError(self.reason)
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        return None
 
 
 class _Check:

@@ -113,6 +113,11 @@ def test_globs() -> None:
         ("[[build]]\nname = 'a b'", "build[0].name: 'a b' must be"),
         ("[[build]]\nname = 'x'\n[[build]]\nname = 'x'", "build[1].name: 'x' is used twice"),
         ("[[build]]\ngoarch = 386", "build[0].goarch: expected a string, got an integer"),
+        ("[gate]\nhot-only = 2", "gate.hot-only: expected a share of CPU samples from 0 to 1"),
+        ("[gate]\nhot-only = true", "gate.hot-only: expected a share of CPU samples from 0 to 1"),
+        ("[rank]\nprofiles = 'cpu.pprof'", "rank.profiles: expected a list of strings, got a string"),
+        ("[rank]\npgo = 'yes'", "rank.pgo: expected true or false, got a string"),
+        ("[rank]\nprofile = ['x']", "rank.profile: unknown key"),
         ("[gate\nmax-new = 1", "invalid TOML"),
         ("a = 1\nb = = 2", "(at line 2, column"),
     ],
@@ -179,3 +184,10 @@ def test_build_settings_and_their_configurations() -> None:
 def test_bad_build_settings(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_config(text)
+
+
+def test_rank_and_hot_only() -> None:
+    config = parse_config("[gate]\nhot-only = 0.05\n\n[rank]\nprofiles = ['p/cpu.pprof']\npgo = false\n")
+    assert config.gate.hot_only == 0.05
+    assert (config.rank.profiles, config.rank.pgo) == (("p/cpu.pprof",), False)
+    assert parse_config("").rank.pgo and parse_config("").gate.hot_only is None

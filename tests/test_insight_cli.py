@@ -138,3 +138,24 @@ def test_hot_only_lets_cold_escapes_through(repo: GitRepo, tmp_path: Path) -> No
         "none.pprof",
     )
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_top_by_hotness_orders_stored_escapes_by_the_profile(repo: GitRepo, tmp_path: Path) -> None:
+    _profiled_repo(repo, tmp_path)
+    db = f"sqlite:///{tmp_path}/escapes.db"
+    recorded = run("collect", "--repo", str(repo.path), "--record", "--db", db)
+    assert recorded.returncode == 0, recorded.stderr
+    proc = run("top", "--repo", str(repo.path), "--by", "hotness", "--format", "json", "--db", db)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["profiles"] == ["default.pgo"]
+    first = doc["entries"][0]
+    assert (first["function"], first["expression"]) in {("Hot", "&T{}"), ("main", "&p.T{}")}
+    assert first["cpu_share"] > 0.5
+    assert [e["cpu_share"] for e in doc["entries"]] == sorted(
+        (e["cpu_share"] for e in doc["entries"]), reverse=True
+    )
+    table = run("top", "--repo", str(repo.path), "--by", "hotness", "--db", db)
+    assert table.returncode == 0 and "the hottest heap escapes by default.pgo" in table.stdout
+    wrong = run("top", "--repo", str(repo.path), "--by", "function", "--profile", "x.pprof", "--db", db)
+    assert wrong.returncode == 2 and "use it with --by hotness" in wrong.stderr

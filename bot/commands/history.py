@@ -487,15 +487,23 @@ def _github(root: Path | None) -> GitHubRepository | None:
 @_BRANCH
 @click.option(
     "--by",
-    type=click.Choice(["package", "function", "cause"]),
+    type=click.Choice(["package", "function", "cause", "hotness"]),
     default="package",
     show_default=True,
-    help="Rank by.",
+    help="Rank by escape sites per package, function or cause; or each escape by the profiles "
+    "(hotness: --profile, else the repository's default.pgo files).",
 )
 @click.option(
     "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Rows to show (0: all)."
 )
 @click.option("--rev", default=None, help="This stored commit instead of the newest.")
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --by hotness: a CPU or memory profile (repeatable).",
+)
 @_PACKAGE_GLOB
 @_CAUSE
 @_LEAKS
@@ -512,6 +520,7 @@ def top(
     by: str,
     limit: int,
     rev: str | None,
+    profiles: tuple[Path, ...],
     package_glob: str | None,
     cause: str | None,
     leaks: bool,
@@ -527,6 +536,11 @@ def top(
 
     where = _where(repo, branch, name, toolchain_key, rev)
     filters = _filters(leaks, package_glob, cause)
+    if by == "hotness":
+        _top_hotness(repo, where, filters, profiles, limit, fmt, output, db_url)
+        return
+    if profiles:
+        raise UsageError("--profile ranks escapes: use it with --by hotness")
     with open_store(db_url, where.root or repo) as store:
         result = queries.top(store, where.scope, filters, by=TopBy(by), limit=limit, sha=where.sha)
     if fmt == "json":
@@ -538,6 +552,55 @@ def top(
     if fmt != "table":  # the table says it above the figures; other formats also on stderr
         for line in render.newest_failed_lines(result.newest_failed):
             click.echo(line, err=True)
+
+
+def _top_hotness(
+    repo: Path,
+    where: _Where,
+    filters: Filters,
+    profiles: tuple[Path, ...],
+    limit: int,
+    fmt: str,
+    output: Path | None,
+    db_url: str | None,
+) -> None:
+    """`top --by hotness`: the newest stored commit's escapes, ordered by the profiles."""
+    from bot.gc.pprof import load_profiles
+    from bot.gc.run import go_binary
+    from bot.history import hot, queries, render
+    from bot.history.model import TopBy
+
+    root = where.root or repo
+    loaded = load_profiles(go_binary(), root, profiles)
+    if not loaded:
+        raise UsageError(
+            "top --by hotness needs a profile: --profile FILE, or a default.pgo in the repository"
+        )
+    with open_store(db_url, root) as store:
+        # the same commit and toolchain `top` would read; then that snapshot's escapes
+        chosen = queries.top(store, where.scope, filters, by=TopBy.FUNCTION, limit=1, sha=where.sha)
+        s = chosen.selection
+        snapshot = store.find_snapshot(s.repository, chosen.commit.sha, s.toolchain_key)
+    escapes = snapshot.escapes if snapshot is not None else ()
+    result = hot.hottest(
+        s.repository,
+        chosen.commit,
+        s.toolchain_key,
+        escapes,
+        loaded,
+        kinds=filters.kinds,
+        package=filters.package,
+        cause=filters.cause,
+        limit=limit,
+    )
+    if fmt == "json":
+        _json(hot.hot_dict(result), output)
+    elif fmt == "csv":
+        _write(render.csv_text(hot.hot_rows(result)), output)
+    else:
+        _table(hot.hot_table(result), output)
+    for line in render.newest_failed_lines(chosen.newest_failed):
+        click.echo(line, err=True)
 
 
 # ---- blame -------------------------------------------------------------------------------

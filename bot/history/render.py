@@ -121,6 +121,11 @@ def newest_failed_lines(failed: Sequence[FailedCommit]) -> list[str]:
     return lines
 
 
+def csv_text(rows: Sequence[Sequence[object]]) -> str:
+    """Rows as CSV, every text cell spreadsheet-safe."""
+    return _csv(rows)
+
+
 def _csv(rows: Sequence[Sequence[object]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -481,6 +481,28 @@ class Store:
             failed_modules=decode_failed_modules(row.error),
         )
 
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        """The key of the newest good snapshot of `sha` built by another Go version with the same
+        platform, tags, flags and records (a base stored before a Go upgrade), or None."""
+        suffix = toolchain.key.removeprefix(toolchain.go_version)
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            keys = connection.execute(
+                select(SnapshotRow.toolchain_key)
+                .join(Commit, Commit.id == SnapshotRow.commit_id)
+                .join(Repository, Repository.id == Commit.repository_id)
+                .where(
+                    Repository.name == repository,
+                    Commit.sha == sha,
+                    SnapshotRow.status == OK,
+                    SnapshotRow.toolchain_key != toolchain.key,
+                    SnapshotRow.goos == toolchain.goos,
+                    SnapshotRow.goarch == toolchain.goarch,
+                )
+                .order_by(SnapshotRow.created_at.desc(), SnapshotRow.id.desc())
+            ).scalars()
+            # the same build but for the Go version: compared as text, not as a LIKE pattern
+            return next((k for k in keys if k.endswith(suffix) and k != toolchain.key), None)
+
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""
         with database_errors(self._engine.url), self._engine.connect() as connection:

@@ -16,7 +16,7 @@ import pytest
 from bot.ci import Settings, check_annotations, run_ci, status_description
 from bot.commit import CommitInfo
 from bot.errors import UsageError
-from bot.gc.model import Snapshot
+from bot.gc.model import Snapshot, Toolchain
 from bot.github.actions import WorkflowCommands
 from bot.github.context import ActionsEnvironment, OtherEvent, PullRequest, Push
 from tests.conftest import GitRepo, go_mod
@@ -45,6 +45,11 @@ class MemoryStoreWithLookup(MemoryStore):
     def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
         found = self.snapshots.get((repository, sha, toolchain_key))
         return found[1] if found else None
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        suffix = toolchain.key.removeprefix(toolchain.go_version)
+        keys = [k for r, s, k in self.snapshots if (r, s) == (repository, sha) and k != toolchain.key]
+        return next((k for k in keys if k.endswith(suffix)), None)
 
 
 def _environment(tmp_path: Path, event: str, sha: str) -> ActionsEnvironment:
