@@ -11,6 +11,7 @@ from rich.console import Console, RenderableType
 
 from bot.commit import CommitInfo
 from bot.gc.model import Cause, Escape, Kind
+from bot.history.hot import HotEntry, HotTop, hot_table
 from bot.history.model import (
     Blame,
     BlameEntry,
@@ -24,6 +25,7 @@ from bot.history.model import (
     TrendPoint,
 )
 from bot.history.render import blame_table, top_table, trend_table
+from bot.profile.hotness import Hotness
 
 SELECTION = Selection(
     repository="github.com/acme/a-rather-long-service-name",
@@ -139,3 +141,30 @@ def test_newest_failed_warning_comes_first(width: int) -> None:
     text = _render(trend_table(trend), width)
     assert text.lstrip().startswith("warning: the newest 2 recorded commits did not build")
     assert text.count("undefined: x") == 2
+
+
+def test_hot_table_keeps_every_number_at_80_columns() -> None:
+    entries = tuple(
+        HotEntry(
+            Escape(
+                "example.com/acme/internal/decoding",
+                f"internal/decoding/a_very_long_file_name_{i}.go",
+                1000 + i,
+                9,
+                "(*Decoder).DecodeTheWholeRequestBodyWithRetries",
+                Kind.ESCAPES_TO_HEAP,
+                "make([]byte, n)",
+                "make([]byte, n) escapes to heap",
+                Cause.UNKNOWN_SIZE,
+            ),
+            Hotness(cpu_share=0.1234 / (i + 1), alloc_bytes=123_456_789 // (i + 1), source="cpu:default.pgo"),
+        )
+        for i in range(4)
+    )
+    top = HotTop("acme/service", _commit(2), "go1.27.3", ("cpu:default.pgo",), entries, 17)
+    text = _render(hot_table(top))
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    for e in entries:
+        assert f"{e.hotness.alloc_bytes:,}" in text
+        assert f"{(e.hotness.cpu_share or 0) * 100:.1f} %" in text
+        assert re.search(rf"\b{e.escape.line}\b", text)
