@@ -232,3 +232,34 @@ def test_every_cause_has_advice_and_a_documented_example() -> None:
         body = section[1].split("\n### ", 1)[0]
         assert "Before:" in body and "After:" in body and body.count("```go") == 2, cause
         assert hints.ADVICE[cause].split(",")[0].split("`")[0] in body, cause
+
+
+def test_attribution_and_hotness_text_stay_escaped() -> None:
+    new = _new(_report())
+    hostile = "@octocat `x` <!-- #1 https://evil.example"
+    insight = Insight(
+        attributions={
+            new[0]: Attribution(
+                Reason.CALLEE_NOW_LEAKS, "p/we|ird@x#2.go", 3, hostile, "leaking param: " + hostile
+            ),
+        },
+        hotness={new[0]: Hotness(cpu_share=0.5, source=hostile)},
+        toolchain=ToolchainEffect("go1.26.6", "go1.27.3 @octocat", None, hostile),
+        profiles=(hostile,),
+    )
+    text = render(_report(insight), Flavour.COMMENT, limit=None)
+    tokens = _parse(text)
+    inline = [c for t in tokens if t.type == "inline" for c in (t.children or [])]
+    assert [c.content for c in inline if c.type == "html_inline"] == []
+    for c in inline:
+        if c.type == "text":
+            assert not re.search(r"@(?!\u200b)\w", c.content), c.content
+            assert "https://evil" not in c.content, c.content  # `<` is an entity: shown, not parsed
+    assert text.count("<!--") == 1  # our marker only
+    # the callee's name is one code span, whole; the changed file is linked, percent-encoded
+    assert hostile in [c.content for c in inline if c.type == "code_inline"] or any(
+        "@octocat `x` <\u200b!-- #1" in c.content for c in inline if c.type == "code_inline"
+    )
+    assert f"{BLOB}p/we%7Cird%40x%232.go#L3" in [
+        str(c.attrs.get("href")) for c in inline if c.type == "link_open"
+    ]
