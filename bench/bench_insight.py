@@ -103,6 +103,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-insight-") as tmp:
         repo = Path(tmp) / "repo"
         _repository(args.mirror, args.base, args.head, repo)
+        label = f"{args.mirror.parent.name} {args.base}..{args.head}"
         args.base, args.head = "HEAD~1", "HEAD"
         profile = Path(tmp) / "cpu.pprof"
         bench = ["-run", "^$", "-bench", ".", "-benchtime", "1s", "-cpuprofile", str(profile)]
@@ -129,7 +130,7 @@ def main() -> None:
             reasons[a.reason.value] = reasons.get(a.reason.value, 0) + 1
         hot = sum(1 for h in insight.hotness.values() if (h.cpu_share or 0) > 0)
         compare, explain = statistics.median(compares), statistics.median(explains)
-        print(f"repository: {args.mirror.parent.name} {args.base}..{args.head}, {len(new)} new heap escapes")
+        print(f"repository: {label}, {len(new)} new heap escapes")
         print(f"attributed: {reasons}; ranked with samples: {hot} of {len(insight.hotness)}")
         print(f"compare, warm cache: median {compare:.2f} s; cold cache: {cold:.2f} s")
         print(f"explain (attribution + ranking): median {explain * 1000:.0f} ms")

@@ -42,6 +42,7 @@ from bot.diff import DiffResult
 from bot.errors import EXIT_GATE, EXIT_OK, BotError, BuildError, GitError, StoreError, UsageError
 from bot.gate import GateDecision, GatePolicy, Verdict, Waived, evaluate
 from bot.gc.model import Escape, Snapshot, Toolchain
+from bot.gc.parse import in_goroot
 from bot.gc.run import BuildOptions, toolchain
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.artifact import (
@@ -296,7 +297,8 @@ def check_annotations(report: Report, where: Positions | None = None) -> list[An
     for e in report.result.counted(report.result.new):
         times = f" ({e.count} allocations)" if e.count > 1 else ""
         reason = allowed.get(id(e))
-        at = locate(where or {}, e.file, max(e.line, 1))
+        # a line the base changed has no place in the PR head; a `$GOROOT/` file is not the repository's
+        at = None if in_goroot(e.file) else locate(where or {}, e.file, max(e.line, 1))
         if at is None:
             continue
         # data for the API, never Markdown, but shown: controls escaped (a bidi override in a

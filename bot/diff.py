@@ -9,7 +9,14 @@ unmatched:
 1. package, file, function, kind, expression and the line's text;
 2. package, file, function, kind, expression (in source order: the ordinal);
 3. package, function, kind, expression (the function moved to another file of the package);
-4. package, file, kind, expression and the line's text (the enclosing function was renamed).
+4. package, file, kind, expression and the line's text (the enclosing function was renamed);
+5. package, kind, expression and the line's text, from a function gone in head into one that
+   existed in base (code moved to another function in another file: `setPathValue`'s loop
+   written into `routeHTTP`);
+6. the same allocation written differently: package, file, function, kind and cause, where the
+   two lines differ in one place inside an open parenthesis (`f([]byte(data.(string)))` ->
+   `f([]byte(str))`, `Errorf(..., fieldKind)` -> `Errorf(..., fieldVal.Kind())`): one argument
+   of one call rewritten, not an allocation added and another removed.
 
 Renamed files (git's rename detection) are mapped before matching.
 
@@ -117,6 +124,69 @@ def _passes() -> list[_Key]:
     ]
 
 
+def _match_moved_into(
+    base: list[Unit], head: list[Unit], before: set[tuple[str, str]], after: set[tuple[str, str]]
+) -> tuple[list[Unit], list[Unit], list[tuple[Unit, Unit]]]:
+    """Pass 5: package, kind, expression and the line's text, from a function that no longer
+    exists into one that already existed (`setPathValue`'s loop written into `routeHTTP`, in
+    another file). A function renamed is left to git's renames and the fourth pass. `before`
+    and `after` are the (package, function) pairs with any record in base and head."""
+    gone = [u for u in base if (u[1].package, u[1].function) not in after]
+    into = [u for u in head if (u[1].package, u[1].function) in before]
+    _, _, pairs = _match(
+        gone, into, lambda e: (e.package, e.kind, normalize_expression(e.expression), e.line_text or None)
+    )
+    paired = {id(u) for pair in pairs for u in pair}
+    return [u for u in base if id(u) not in paired], [u for u in head if id(u) not in paired], pairs
+
+
+def _common(a: str, b: str) -> int:
+    """Length of the common prefix of two strings."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _rewritten(a: str, b: str) -> bool:
+    """Two versions of one source line that differ in one place inside an open parenthesis,
+    keeping at least half of the longer line (the call and its other arguments)."""
+    if not a or not b:
+        return False
+    p = _common(a, b)
+    s = _common(a[p:][::-1], b[p:][::-1])
+    prefix = a[:p]
+    return prefix.count("(") > prefix.count(")") and 2 * (p + s) >= max(len(a), len(b))
+
+
+def _match_rewrites(
+    base: list[Unit], head: list[Unit]
+) -> tuple[list[Unit], list[Unit], list[tuple[Unit, Unit]]]:
+    """Pass 6: pair a head unit with the first unmatched base unit of the same package, file,
+    function, kind and cause whose line is the head's line with one argument rewritten."""
+    pool: dict[Hashable, list[Unit]] = defaultdict(list)
+    for unit in base:
+        e = unit[1]
+        pool[(e.package, e.file, e.function, e.kind, e.cause)].append(unit)
+    taken: set[int] = set()
+    left_head: list[Unit] = []
+    pairs: list[tuple[Unit, Unit]] = []
+    for unit in head:
+        h = unit[1]
+        group = pool.get((h.package, h.file, h.function, h.kind, h.cause), [])
+        match = next(
+            (b for b in group if id(b) not in taken and _rewritten(b[1].line_text, h.line_text)), None
+        )
+        if match is None:
+            left_head.append(unit)
+        else:
+            taken.add(id(match))
+            pairs.append((match, unit))
+    return [u for u in base if id(u) not in taken], left_head, pairs
+
+
 def _units(records: Iterable[Escape]) -> list[Unit]:
     ordered = sorted(records, key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
     return [(i, e) for e in ordered for i in range(e.count)]
@@ -158,10 +228,16 @@ def pair_units(
     escape back with these pairs; `diff` counts them.
     """
     base_units, head_units = _units(base), _units(head)
+    before = {(e.package, e.function) for _, e in base_units}
+    after = {(e.package, e.function) for _, e in head_units}
     pairs: list[tuple[Unit, Unit]] = []
     for key in _passes():
         base_units, head_units, now = _match(base_units, head_units, key)
         pairs.extend(now)
+    base_units, head_units, now = _match_moved_into(base_units, head_units, before, after)
+    pairs.extend(now)
+    base_units, head_units, now = _match_rewrites(base_units, head_units)
+    pairs.extend(now)
     return pairs, base_units, head_units
 
 

@@ -68,6 +68,14 @@ _LITERAL = re.compile(
 _CONVERSION = re.compile(r"^\(?\*?[A-Za-z_][\w.]*\)?\((.*)\)$", re.S)
 
 CONSTANT_REASON = "constant: the interface points at read-only static data, nothing is allocated"
+NIL_REASON = "nil converted to an interface: it points at read-only static data, nothing is allocated"
+ZERO_VALUE_REASON = "empty literal boxed into an interface: read-only static data, nothing is allocated"
+ONE_BYTE_REASON = "one-byte string conversion: the string points at runtime static data, nothing is allocated"
+
+# go/constant's stringVal.String prints at most 72 runes: a longer literal is cut to its first 69
+# runes (quote included) and "..." (`"FormatFloat(): thousands separator directive ... 3 d...`).
+_SHORTENED_MAX = 72
+_SHORTENED_STRING = re.compile(r'"(?:[^"\\]|\\.)*\\?\.\.\.')
 
 
 _BASIC_TYPES = frozenset(
@@ -86,6 +94,8 @@ def is_constant(expression: str, source: str | None = None) -> bool:
     `T(`, i.e. the compiler folded a named constant such as `time.Second`.
     """
     expr = expression.strip()
+    if len(expr) == _SHORTENED_MAX and _SHORTENED_STRING.fullmatch(expr):
+        return True  # a long string literal the compiler printed shortened
     for _ in range(4):  # conversions of conversions: `T(U(1))`
         m = _CONVERSION.match(expr)
         if m is None:
@@ -95,6 +105,67 @@ def is_constant(expression: str, source: str | None = None) -> bool:
             return False
         expr = m.group(1).strip()
     return _LITERAL.fullmatch(expr) is not None
+
+
+# A nil converted to a type: `net.IP(nil)`, `([]byte)(nil)`, `(*T)(nil)`.
+_NIL_CONVERSION = re.compile(r"(?:\((?:[^()]|\([^()]*\))+\)|[\w.\[\]*]+)\(nil\)")
+# An empty array or struct literal: `[0]int{}`, `[4]byte{}`, `struct{}{}`, `T{}` (T from the source).
+_EMPTY_ARRAY = re.compile(r"\[(?:\d+|\.\.\.)\][^{}]+\{\}|struct ?\{[^{}]*\}\{\}")
+_EMPTY_NAMED = re.compile(r"([A-Za-z_]\w*)\{\}")
+
+
+def _elements(source: str) -> list[str] | None:
+    """The top-level elements of the first `{...}` in `source`; None when it is not closed."""
+    start = source.find("{")
+    if start < 0:
+        return None
+    items: list[str] = []
+    depth, begin = 0, start + 1
+    for i in range(start, len(source)):
+        ch = source[i]
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                last = source[begin:i].strip()
+                return [*items, last] if last else items
+        elif ch == "," and depth == 1:
+            items.append(source[begin:i].strip())
+            begin = i + 1
+    return None
+
+
+def runtime_static(
+    expression: str, source: str | None = None, struct_types: frozenset[str] = frozenset()
+) -> str:
+    """Why an `escapes to heap` site that is not a constant allocates nothing, or ''.
+
+    Only what the compiler and the runtime guarantee (Go 1.21-1.27):
+    - a nil of any type boxed into an interface: walk/order.go's OCONVIFACE stores a nil slice
+      (a static composite literal) in read-only data (`addrTemp`), and `runtime.convTslice` returns
+      `&zeroVal` for a nil slice anyway; pointers, maps, channels and funcs are the data word itself;
+    - an empty array or struct literal (`[0]int{}`, `T{}` with `type T struct` in `struct_types`):
+      a static composite literal, put in read-only data by `addrTemp` (zero-size ones use
+      `runtime.zerobase`, walk/convert.go `dataWord`);
+    - `string([]byte{b})` of at most one byte (`source`, the text at the position, says how many):
+      `runtime.slicebytetostring` returns "" for 0 bytes and a slice of `runtime.staticuint64s`
+      for 1, without calling mallocgc.
+    """
+    expr = expression.strip()
+    if _NIL_CONVERSION.fullmatch(expr):
+        return NIL_REASON
+    if _EMPTY_ARRAY.fullmatch(expr):
+        return ZERO_VALUE_REASON
+    named = _EMPTY_NAMED.fullmatch(expr)
+    if named is not None and named.group(1) in struct_types:
+        return ZERO_VALUE_REASON
+    if expr == "string([]byte{...})" and source:
+        at = source[source.find("[]byte{") :] if source.startswith("string(") else source
+        elements = _elements(at) if at.startswith(("[]byte{", "{")) else None
+        if elements is not None and len(elements) <= 1 and not any(":" in e or "..." in e for e in elements):
+            return ONE_BYTE_REASON
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

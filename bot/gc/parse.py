@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from bot.gc.causes import CONSTANT_REASON, classify, is_constant
+from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.model import Escape, Flow, Kind, ParseStats, Position, Step
 from bot.gc.names import collapse_generics, enclosing_names, is_closure, is_wrapper_instance, strip_internal
 from bot.gc.signature import named_results
@@ -30,6 +30,38 @@ from bot.gc.source import FuncSpan, enclosing_function, function_spans, is_gener
 # user's `fast_cgo_util.go` or `net_cgo_shim/` is ordinary code and is reported.
 GO_GENERATED_NAMES = frozenset({"_cgo_gotypes.go", "_cgo_import.go", "_testmain.go"})
 GO_GENERATED_SUFFIXES = (".cgo1.go",)  # cgo's rewrite of each user file `x.go`
+
+
+# A file of the Go distribution (GOROOT), as shown to users: `-trimpath` prints standard-library
+# positions by import path (`net/http/server.go`), which reads like a repository file.
+GOROOT_PREFIX = "$GOROOT/"
+
+
+def in_goroot(file: str) -> bool:
+    """True for a (mapped) file of the Go distribution: never read, matched or linked as the repository's."""
+    return file.startswith(GOROOT_PREFIX)
+
+
+def _std_like(name: str) -> bool:
+    """`net/http/server.go`: a `-trimpath` name whose first element has no dot and no version.
+
+    Only asked for names under none of the repository's modules; a dependency prints as
+    `example.com/dep@v1.2.3/x.go` and a name without -trimpath starts with `/` or `.`.
+    """
+    first, slash, _ = name.partition("/")
+    return (
+        bool(slash)
+        and bool(first)
+        and not name.startswith((".", "/"))
+        and "." not in first
+        and "@" not in name
+    )
+
+
+def std_package(file: str) -> str:
+    """`$GOROOT/net/http/server.go` -> `http`: the name the standard library's package goes by."""
+    directory = file.removeprefix(GOROOT_PREFIX).rpartition("/")[0]
+    return directory.rpartition("/")[2]
 
 
 def is_go_generated(file: str) -> bool:
@@ -43,6 +75,43 @@ def is_go_generated(file: str) -> bool:
 _CONST_LINE = re.compile(r"^[ \t]*const[ \t]+([A-Za-z_]\w*)", re.M)
 _CONST_BLOCK = re.compile(r"^[ \t]*const[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
 _SPEC_NAME = re.compile(r"^[ \t]*([A-Za-z_]\w*)", re.M)
+_STRUCT_LINE = re.compile(r"^[ \t]*type[ \t]+([A-Za-z_]\w*)[ \t]+struct\b", re.M)
+_TYPE_BLOCK = re.compile(r"^[ \t]*type[ \t]*\((.*?)^[ \t]*\)", re.M | re.S)
+_STRUCT_SPEC = re.compile(r"^[ \t]*([A-Za-z_]\w*)[ \t]+struct\b", re.M)
+
+
+# A result the compiler names itself (`~r0`, `http.~r1`): the result of an inlined call.
+_INTERNAL_RESULT = re.compile(r"(?:[\w.]+\.)?~r(\d+)")
+
+
+def call_at(line: str, column: int) -> str | None:
+    """`fieldVal.Kind()`: the call whose `(` is at `column` (1-based bytes) of `line`, or None."""
+    raw = line.encode()
+    at = column - 1
+    if not 0 <= at < len(raw) or raw[at : at + 1] != b"(":
+        return None
+    start, depth = at, 0
+    while start > 0:  # back over the callee: `a.b`, `x[i].f`, `g(y).h`
+        ch = raw[start - 1 : start]
+        if ch in (b")", b"]"):
+            depth += 1
+        elif ch in (b"(", b"["):
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and not (ch.isalnum() or ch in (b"_", b".")) and ch < b"\x80":
+            break
+        start -= 1
+    end, depth = at, 0
+    while end < len(raw):  # forward to the matching `)`
+        ch = raw[end : end + 1]
+        depth += (ch in (b"(", b"[", b"{")) - (ch in (b")", b"]", b"}"))
+        end += 1
+        if depth == 0:
+            break
+    if start == at or depth != 0:
+        return None
+    return raw[start:end].decode(errors="replace")
 
 
 def append_destination(text: str) -> str | None:
@@ -273,6 +342,7 @@ class LogParser:
         self._generated: dict[str, bool] = {}
         self._results: dict[tuple[str, str], frozenset[str]] = {}
         self._const_names: dict[str, frozenset[str]] = {}
+        self._structs: dict[str, frozenset[str]] = {}
         self._positions: dict[str, Position | None] = {}
         self._words: dict[str, str] = {}  # one copy of each repeated string (reasons, roots)
         self._emitted: dict[str, set[tuple[object, ...]]] = {}  # sites per package, across variants
@@ -547,13 +617,16 @@ class LogParser:
         else:
             param = s.subject.split(" ", 1)[0]
             for h in candidates:
-                if h.leak and h.subject == param:
+                if h.leak and (h.subject == param or h.subject.endswith("." + param)):
                     h.used = True
                     flows.extend(h.flows)
                     raw_function = raw_function or h.function
         if raw_function is None:
             raw_function = self._function_from_source(block, s.file, s.line, s.column)
         function = collapse_generics(self._stable_name(raw_function, s.file, s.line, s.column))
+        file = self._files(s.file)
+        if in_goroot(file) and function != "?":
+            function = f"{std_package(file)}.{function}"  # `slices.Concat`, `http.StripPrefix.1`
         results = self._named_results(s.file, function)
         cause = classify(s.kind, s.subject, flows, self._storage_lookup(block, raw_function), results)
         static = ""
@@ -567,22 +640,75 @@ class LogParser:
                 s.subject in self._constants(s.file)
             ):
                 static = CONSTANT_REASON
+            else:
+                source = self._source_at(s.file, s.line, s.column) or None
+                static = runtime_static(s.subject, source, self._struct_types(s.file))
+        expression = self._readable(s.subject, s.file, s.line, s.column) if s.kind.allocates else s.subject
         escape = Escape(
             package=block.package,
-            file=self._files(s.file),
+            file=file,
             line=s.line,
             column=s.column,
             function=function,
             kind=s.kind,
-            expression=s.subject,
-            message=s.message,
+            expression=expression,
+            message=s.message if expression == s.subject else expression + s.message[len(s.subject) :],
             cause=cause,
             explanation=tuple(flows),
             line_text=self._line_text(s.file, s.line),
             static=static,
             generated=self._is_generated(s.file),
         )
+        if in_goroot(file) and s.kind.allocates:
+            escape = self._at_call_site(block, escape)
         return _Linked(s, raw_function, destination, escape)
+
+    def _readable(self, subject: str, file: str, line: int, column: int) -> str:
+        """The subject without compiler-internal result names: `~r0` (the result of an inlined
+        call) is that call as the source writes it (`fieldVal.Kind()`), else `result 0`."""
+        if "~r" not in subject:
+            return subject
+        if _INTERNAL_RESULT.fullmatch(subject):
+            lines = self._lines(file)
+            if lines is not None and 0 < line <= len(lines):
+                call = call_at(lines[line - 1], column)
+                if call is not None:
+                    return call
+        return _INTERNAL_RESULT.sub(lambda m: f"result {m.group(1)}", subject)
+
+    def _at_call_site(self, block: _Block, e: Escape) -> Escape:
+        """A standard-library closure compiled in this package, moved to the repository call site.
+
+        `http.StripPrefix` inlined at `middleware/strip.go:68:26` brings its func literal into the
+        package; the compiler reports that literal's allocations at `net/http/server.go` lines in
+        `StripPrefix.1`. They are the call site's: reported there, with the standard-library
+        function as their origin. Anything else (a generic body instantiated in the package, a
+        literal inlined at several sites) stays at its `$GOROOT/` file.
+        """
+        outer = enclosing_names(e.function)[-1]
+        if outer == e.function:
+            return e  # not a closure: the body itself, compiled here for an instantiation
+        sites = []
+        for pos, callees in block.inlined_at.items():
+            if any(collapse_generics(c) == outer for c in callees):
+                parsed = _parse_pos(pos)
+                if parsed is not None and not in_goroot(self._files(parsed[0])):
+                    sites.append(parsed)
+        if len(sites) != 1:
+            return e
+        printed, line, column = sites[0]
+        return replace(
+            e,
+            file=self._files(printed),
+            line=line,
+            column=column,
+            function=self._stable_name(
+                self._function_from_source(block, printed, line, column), printed, line, column
+            ),
+            line_text=self._line_text(printed, line),
+            origin=outer,
+            origin_at=f"{e.file}:{e.line}",
+        )
 
     def _stable_name(self, raw: str, file: str, line: int, column: int) -> str:
         """The function's name as the user can see it in the source.
@@ -665,8 +791,8 @@ class LogParser:
 
     # -- sources ----------------------------------------------------------------------------
     def _source(self, file: str) -> str | None:
-        if self._sources is None:
-            return None
+        if self._sources is None or in_goroot(self._files(file)):
+            return None  # a standard-library file is never read from the repository
         return self._sources(file)
 
     def _is_generated(self, file: str) -> bool:
@@ -704,6 +830,17 @@ class LogParser:
             for block in _CONST_BLOCK.findall(text):
                 names.update(_SPEC_NAME.findall(block))
             found = self._const_names[file] = frozenset(names)
+        return found
+
+    def _struct_types(self, file: str) -> frozenset[str]:
+        """Names the file declares as struct types (`T{}` boxed is then read-only static data)."""
+        found = self._structs.get(file)
+        if found is None:
+            text = self._source(file) or ""
+            names = set(_STRUCT_LINE.findall(text))
+            for block in _TYPE_BLOCK.findall(text):
+                names.update(_STRUCT_SPEC.findall(block))
+            found = self._structs[file] = frozenset(names)
         return found
 
     def _file_spans(self, file: str) -> list[FuncSpan] | None:
@@ -810,7 +947,8 @@ def module_file_mapper(modules: Mapping[str, str]) -> Callable[[str], str]:
     """Map `-trimpath` names (`module/path/file.go`) to repository paths.
 
     `modules` maps a module path to its directory relative to the repository root ('' for the
-    root). The longest matching module path wins (nested modules).
+    root). The longest matching module path wins (nested modules). A standard-library name
+    (`net/http/server.go`) maps to `$GOROOT/net/http/server.go`: not a repository file.
     """
     ordered = sorted(modules.items(), key=lambda kv: len(kv[0]), reverse=True)
 
@@ -819,6 +957,8 @@ def module_file_mapper(modules: Mapping[str, str]) -> Callable[[str], str]:
             if name.startswith(module + "/"):
                 rest = name[len(module) + 1 :]
                 return f"{directory}/{rest}" if directory else rest
+        if _std_like(name):
+            return GOROOT_PREFIX + name  # a standard-library file (inlined or instantiated code)
         return name.removeprefix("./")
 
     return mapper

@@ -26,6 +26,7 @@ from bot.attribution import Attribution, Reason
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
 from bot.gc.model import Cause, Escape, FailedModule, Position, Snapshot, Toolchain
+from bot.gc.parse import in_goroot
 from bot.insight import Insight
 from bot.profile.hotness import Hotness
 from bot.report import hints, limits, safe, text
@@ -64,8 +65,8 @@ class Links:
 
     def blob(self, sha: str, file: str, line: int) -> str | None:
         """A link to the line at `sha`; None without a sha (working tree) or a line."""
-        if not sha or line <= 0:
-            return None
+        if not sha or line <= 0 or in_goroot(file):
+            return None  # a `$GOROOT/` file is the Go distribution's: no link into the repository
         return safe.blob_url(self.server_url, self.repository, sha, file, line)
 
 
@@ -546,7 +547,7 @@ def _html(value: object) -> Md:
 
 def _where(row: Row, table: bool = True) -> Md:
     """`file:line` as a code span, linked to the line when there is a URL."""
-    label = safe.code_span(f"{safe.path(row.file)}:{row.line}", in_table=table)
+    label = safe.code_span(f"{text.shown_file(row.file)}:{row.line}", in_table=table)
     return Md(f"[{label}]({safe.url(row.url)})") if row.url else label
 
 
@@ -573,7 +574,7 @@ def _chain_md(links: Sequence[ChainLink]) -> Md:
 def _culprit_md(c: Culprit) -> Md:
     """`sink` ([util.go:7](…), changed in this PR) now stores its parameter."""
     name = f"{safe.code_span(c.function)} " if c.function else ""
-    where = _link(safe.code_span(f"{safe.path(c.file)}:{c.line}"), c.url)
+    where = _link(safe.code_span(f"{text.shown_file(c.file)}:{c.line}"), c.url)
     return Md(f"{name}({where}, changed in this PR) {safe.plain(c.words)}")
 
 

@@ -25,6 +25,7 @@ from bot import __version__
 from bot.diff import fingerprint
 from bot.gate import Verdict
 from bot.gc.model import Cause, Escape, Snapshot
+from bot.gc.parse import in_goroot
 from bot.report import safe
 from bot.report.limits import SARIF_RESULTS_PER_RUN
 from bot.report.render import DEFAULT_NAME, Links, Report
@@ -225,6 +226,8 @@ def _log(
     seen: Counter[str] = Counter()
     results = []
     for e, level, state in entries:
+        if in_goroot(e.file):
+            continue  # the Go distribution's file: no location in the repository to alert on
         identity = fingerprint(e)
         results.append(_result(e, index[e.cause], level, seen[identity], state))
         seen[identity] += 1

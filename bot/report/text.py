@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from bot.diff import DiffResult
 from bot.gc.model import Escape, FailedModule, Snapshot
+from bot.gc.parse import GOROOT_PREFIX, in_goroot
 from bot.report.safe import path, visible
 from bot.report.serialize import by_cause
 
@@ -18,10 +19,21 @@ def notes(e: Escape) -> list[str]:
     if e.appends > 1:
         out.append(f"{e.appends} appends to {e.expression.removeprefix('append(').removesuffix(', ...)')}")
     if e.static:
-        out.append("constant: no allocation")
+        # `constant: ...`, `nil converted to an interface: ...`: what it is, then the verdict
+        out.append(f"{e.static.split(':', 1)[0]}: no allocation")
     if e.generated:
         out.append("generated file")
     return out
+
+
+def shown_file(file: str) -> str:
+    """A file for display: `$GOROOT/net/http/server.go` unquoted (the prefix says it is the Go
+    distribution's, not the repository's), anything else through `path`."""
+    if in_goroot(file):
+        rest = file.removeprefix(GOROOT_PREFIX)
+        if path(rest) == rest:
+            return file
+    return path(file)
 
 
 def escape_line(e: Escape) -> str:
@@ -30,7 +42,7 @@ def escape_line(e: Escape) -> str:
     One line whatever the file is called: an odd name is quoted, controls are escaped."""
     times = f" ×{e.count}" if e.count > 1 else ""
     extra = "".join(f" ({visible(n)})" for n in notes(e))
-    where = f"{path(e.file)}:{e.line}:{e.column}"
+    where = f"{shown_file(e.file)}:{e.line}:{e.column}"
     return f"{where}: {visible(e.message)}{times} [{e.cause.value}] in {visible(e.function)}{extra}"
 
 

@@ -143,3 +143,17 @@ def test_at_most_25000_results_new_ones_first() -> None:
     (note,) = run["invocations"][0]["toolExecutionNotifications"]
     assert note["message"]["text"].startswith("10 heap escapes left out: code scanning keeps 25,000 results")
     assert {r["baselineState"] for r in run["results"]} == {"unchanged"}
+
+
+def test_go_distribution_files_get_no_alert() -> None:
+    """A standard-library position (`$GOROOT/...`) is not a repository file code scanning can show."""
+    ours = _escape(3)
+    std = replace(_escape(7, "u"), file="$GOROOT/slices/slices.go", package="slices", function="Concat")
+    empty = Snapshot("b", BASE_SHA, Toolchain("go1.27.3", "linux", "amd64"), ())
+    result = diff((), (ours, std))
+    report = Report(base=empty, head=empty, result=result, decision=evaluate(result, GatePolicy()))
+    uris = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif_log(report)["runs"][0]["results"]
+    ]
+    assert uris == [uri(ours.file)]
