@@ -59,3 +59,30 @@ def demo_repository(keep: Path | None = None) -> Iterator[Path]:
     finally:
         if parent is not None:
             shutil.rmtree(parent, ignore_errors=True)
+
+
+def epilogue(*, kept: Path | None, store_url: str, new: int, fixed: int) -> str:
+    """What the demo just showed and where to go next: a few lines for stderr.
+
+    Says where the snapshots are only when they are still there (`--keep`): a temporary
+    repository, and the database inside it, are deleted when the demo ends."""
+    where = (
+        f"Both snapshots are recorded in {store_url}; the repository is kept in {kept}."
+        if kept is not None
+        else "The repository and its database were temporary and are deleted (--keep DIR keeps them)."
+    )
+    return "\n".join(
+        [
+            "",
+            "What this was: a heap escape is a value the Go compiler cannot keep on the stack, so it is",
+            "allocated on the heap and later collected: on a hot path that costs time and garbage.",
+            f"The demo compared two commits of a small Go module: {new} new heap escape(s), {fixed} fixed.",
+            "The [cause] tag says why the compiler moved each value (returned, interface-conversion,",
+            "closure-capture...): docs/causes.md explains each and how to avoid it.",
+            "The head commit also inserts lines, so every unchanged escape moved; escape-bot matches them",
+            "by function and expression and still reports only what is new.",
+            where,
+            "Next: `escape-bot diff BASE HEAD` in your repository, `escape-bot ci` in GitHub Actions",
+            "(docs/usage.md, docs/ci.md), `escape-bot trend` for the history.",
+        ]
+    )

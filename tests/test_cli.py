@@ -78,7 +78,18 @@ def test_diff_markdown(repo: GitRepo) -> None:
     proc = run("diff", "--repo", str(repo.path), "--base", base, "--format", "markdown")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("**1 new heap escape**")
-    assert "<details><summary>returned to the caller: 1 new</summary>" in proc.stdout
+    assert (
+        "- `p/p.go:6` `t` in `Ret`: returned to the caller\n  Why: `t` → `&t` (line 7) → returned\n"
+        in proc.stdout
+    )
+    assert "  Fix: `Ret` returns `t`: return the value" in proc.stdout
+    # without --fail-on-new the command exits 0: the gate *would* fail, in words and in the text
+    assert "The gate would fail (`--fail-on-new` makes it exit 1): 1 new heap escape." in proc.stdout
+    text = run("diff", "--repo", str(repo.path), "--base", base)
+    assert "gate: would fail (--fail-on-new exits 1): 1 new heap escape" in text.stdout
+    enforced = run("diff", "--repo", str(repo.path), "--base", base, "--format", "markdown", "--fail-on-new")
+    assert enforced.returncode == 1
+    assert "The gate failed: 1 new heap escape." in enforced.stdout
 
 
 def test_worktree_is_untouched(repo: GitRepo) -> None:
@@ -172,3 +183,20 @@ def test_demo_runs_end_to_end() -> None:
     causes = {e["cause"] for e in data["new"] if e["kind"] != "leaking-param"}
     assert {"returned", "closure-capture", "interface-conversion", "stored-in-heap", "channel-send"} <= causes
     assert data["counts"]["fixed"] == 0
+    # it explains itself, and names no database it has already deleted
+    assert "a heap escape is a value the Go compiler cannot keep on the stack" in proc.stderr
+    assert "The [cause] tag says why" in proc.stderr
+    assert "still reports only what is new" in proc.stderr
+    assert "Next: `escape-bot diff BASE HEAD`" in proc.stderr
+    assert "sqlite" not in proc.stderr.lower() and "were temporary and are deleted" in proc.stderr
+    new = sum(e["count"] for e in data["new"] if e["allocates"])
+    assert f"{new} new heap escape(s)" in proc.stderr
+
+
+def test_demo_kept_names_its_database(tmp_path: Path) -> None:
+    kept = tmp_path / "demo"
+    proc = run("demo", "--keep", str(kept), "--format", "text")
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("Both snapshots are recorded in ")]
+    assert str(kept) in line
+    assert any(kept.rglob("*.sqlite*")) or any(kept.rglob("*.db")), line

@@ -27,7 +27,7 @@ def demo(keep: Path | None, fmt: str, go: str | None) -> None:
     """
     from bot import app
     from bot.config import Config
-    from bot.demo import demo_repository
+    from bot.demo import demo_repository, epilogue
     from bot.gate import GatePolicy
 
     options = BuildOptions(go=go_binary(go))
@@ -46,5 +46,7 @@ def demo(keep: Path | None, fmt: str, go: str | None) -> None:
             )
             where = store.url
         print_comparison(gated.comparison, fmt)
-        kept = "" if keep else " (a temporary repository: --keep DIR keeps it)"
-        click.echo(f"both snapshots recorded in {where}{kept}", err=True)
+    result = gated.comparison.result
+    new = sum(e.count for e in result.new if e.allocates)
+    fixed = sum(e.count for e in result.fixed if e.allocates)
+    click.echo(epilogue(kept=keep, store_url=where, new=new, fixed=fixed), err=True)

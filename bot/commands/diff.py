@@ -115,12 +115,12 @@ def diff_command(
             )
             failed = failed or not gated.decision.passed
             outputs.append((build.name, gated.comparison, gated.decision))
-    print_comparisons(outputs, fmt)
+    print_comparisons(outputs, fmt, enforced=fail_on_new)
     if fail_on_new and failed:
         raise GateExit
 
 
-def print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str) -> None:
+def print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str, *, enforced: bool = True) -> None:
     """One comparison as before; several (build configurations) each under its name."""
     if fmt == "json":
         docs = [comparison_json(c, d) | {"build": name} for name, c, d in outputs]
@@ -129,7 +129,7 @@ def print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str) -> None:
     for name, comparison, decision in outputs:
         if len(outputs) > 1:
             click.echo(f"## build {name}\n" if fmt == "markdown" else f"== build {name} ==")
-        print_comparison(comparison, fmt, decision)
+        print_comparison(comparison, fmt, decision, enforced=enforced)
 
 
 def comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
@@ -149,7 +149,7 @@ def comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
     )
 
 
-def print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
+def print_comparison(comparison: Any, fmt: str, decision: Any = None, *, enforced: bool = True) -> None:
     from bot.report.markdown import comparison_markdown
     from bot.report.text import comparison_text
 
@@ -157,7 +157,10 @@ def print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
     if fmt == "json":
         click.echo(json.dumps(comparison_json(comparison, decision), indent=2))
     elif fmt == "markdown":
-        click.echo(comparison_markdown(base, head, result, decision), nl=False)
+        markdown = comparison_markdown(
+            base, head, result, decision, insight=comparison.insight, enforced=enforced
+        )
+        click.echo(markdown, nl=False)
     else:
         click.echo(comparison_text(base, head, result))
         for side, snap, source in (
@@ -169,4 +172,6 @@ def print_comparison(comparison: Any, fmt: str, decision: Any = None) -> None:
         if decision is not None:
             for w in decision.waived:
                 click.echo(f"allowed: {w.escape.file}:{w.escape.line}: {w.escape.message}: {w.reason}")
-            click.echo(f"gate: {decision.verdict.value}: {decision.reason}")
+            would = decision.verdict.value == "fail" and not enforced
+            verdict = "would fail (--fail-on-new exits 1)" if would else decision.verdict.value
+            click.echo(f"gate: {verdict}: {decision.reason}")

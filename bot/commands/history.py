@@ -200,7 +200,8 @@ def trend(
 
     with open_store(db_url, where.root or repo) as store:
         if fmt == "html":
-            causes, packages = read(store, GroupBy.CAUSE), read(store, GroupBy.PACKAGE)
+            # the chart is stacked by `--by` (cause by default); the table below it is by package
+            causes, packages = read(store, GroupBy(by)), read(store, GroupBy.PACKAGE)
         else:
             result = read(store, GroupBy(by))
     if fmt == "html":

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from bot.commit import CommitInfo
 from bot.gc.model import Cause, Escape, Kind
+from bot.history.fit import Col, Fitted
 from bot.profile.hotness import Hotness, NamedProfile, rank
 from bot.report.safe import visible
 
@@ -132,22 +132,20 @@ def hot_table(top: HotTop) -> Group:
     title = (
         f"{top.repository} at {top.commit.sha[:12]}: the hottest heap escapes by {', '.join(top.profiles)}"
     )
-    table = Table()
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("CPU", justify="right", no_wrap=True)
-    table.add_column("bytes", justify="right", no_wrap=True)
-    table.add_column("where", overflow="fold")
-    table.add_column("function", overflow="fold")
-    table.add_column("expression", overflow="fold")
-    for i, e in enumerate(top.entries, 1):
-        h = e.hotness
-        table.add_row(
-            Text(str(i)),
-            Text(_share(h)),
-            Text("" if h.alloc_bytes is None else f"{h.alloc_bytes:,}"),
-            Text(visible(f"{e.escape.file}:{e.escape.line}")),
-            Text(visible(e.escape.function)),
-            Text(visible(e.escape.expression)),
-        )
+    entries = top.entries
+    columns = [
+        Col("#", tuple(str(i) for i in range(1, len(entries) + 1)), "number"),
+        Col("CPU", tuple(_share(e.hotness) for e in entries), "number"),
+        Col(
+            "bytes",
+            tuple("" if e.hotness.alloc_bytes is None else f"{e.hotness.alloc_bytes:,}" for e in entries),
+            "number",
+        ),
+        Col("file", tuple(visible(e.escape.file) for e in entries)),
+        Col("line", tuple(str(e.escape.line) for e in entries), "number"),
+        Col("function", tuple(visible(e.escape.function) for e in entries)),
+        Col("expression", tuple(visible(e.escape.expression) for e in entries)),
+    ]
+    table = Fitted([columns])
     note = f"{top.cold} more escapes the profiles saw neither run nor allocate; toolchain {top.toolchain_key}"
     return Group(Text(title, style="bold"), table, Text(note, style="dim"))

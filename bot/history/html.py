@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.gc.model import Cause
 from bot.history.links import pr_number
 from bot.history.model import (
+    FailedCommit,
     GroupBy,
     Trend,
     TrendPoint,
@@ -22,8 +25,10 @@ from bot.history.model import (
 )
 from bot.history.render import CAUSE_COLORS, commit_when, failures_of, selection_text
 
-_W, _H = 960, 320  # chart size in SVG units
-_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 12, 28
+_W, _H = 960, 340  # chart size in SVG units
+_LEFT, _RIGHT, _TOP, _BOTTOM = 72, 16, 22, 52  # room for the axis titles
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
+GAP_DAYS = 30  # a pause between two commits longer than this (and than 4 times the usual one) is marked
 _SPARK_W, _SPARK_H = 140, 28
 
 
@@ -92,37 +97,51 @@ def nice_ceiling(value: int) -> tuple[int, int]:
         magnitude *= 10
 
 
-def _xs(n: int) -> list[float]:
+def _bands(n: int) -> list[tuple[float, float]]:
+    """One band per commit, oldest at the left: the x axis is by commit, not by time (a gap of
+    years and one of minutes take the same room; gaps are marked instead)."""
     plot = _W - _LEFT - _RIGHT
-    if n == 1:
-        return [_LEFT, _LEFT + plot]  # one commit: a band across the chart
-    return [_LEFT + plot * i / (n - 1) for i in range(n)]
+    width = plot / max(n, 1)
+    return [(_LEFT + width * i, _LEFT + width * (i + 1)) for i in range(n)]
+
+
+def _group_label(trend: Trend, group: str) -> str:
+    return Cause(group).label if trend.by is GroupBy.CAUSE and group in set(Cause) else group
+
+
+def _color(trend: Trend, group: str, i: int) -> str:
+    if trend.by is GroupBy.CAUSE:
+        return CAUSE_COLORS.get(group, "#999999")
+    return PALETTE[i % len(PALETTE)]
 
 
 def _chart(trend: Trend) -> tuple[list[_Series], list[_Tick]]:
-    """Stacked areas, the largest cause at the bottom, and the y axis's ticks."""
+    """Stacked areas, the largest group at the bottom, drawn as steps (a commit's count holds
+    across its band, a change is a vertical edge), and the y axis's ticks."""
     points = trend.points
     top, step = nice_ceiling(max((p.total for p in points), default=0))
     plot_h = _H - _TOP - _BOTTOM
-    xs = _xs(len(points))
+    bands = _bands(len(points))
 
     def y(v: int) -> float:
         return _TOP + plot_h * (1 - v / top)
 
     below = [0] * len(points)
     series = []
-    for group in trend.groups:
+    for i, group in enumerate(trend.groups):
         values = list(counts_by_group(points, group))
         above = [b + v for b, v in zip(below, values, strict=True)]
-        upper, lower = above, below
-        if len(points) == 1:
-            upper, lower = above * 2, below * 2
-        line = [f"{_f(x)},{_f(y(v))}" for x, v in zip(xs, upper, strict=True)]
-        back = [f"{_f(x)},{_f(y(v))}" for x, v in reversed(list(zip(xs, lower, strict=True)))]
+        line = [f"{_f(x)},{_f(y(v))}" for (x0, x1), v in zip(bands, above, strict=True) for x in (x0, x1)]
+        back = [
+            f"{_f(x)},{_f(y(v))}"
+            for (x0, x1), v in reversed(list(zip(bands, below, strict=True)))
+            for x in (x1, x0)
+        ]
         path = "M" + " L".join(line + back) + " Z"
-        label = Cause(group).label if group in set(Cause) else group
         series.append(
-            _Series(group, label, CAUSE_COLORS.get(group, "#999999"), path, values[-1] if values else 0)
+            _Series(
+                group, _group_label(trend, group), _color(trend, group, i), path, values[-1] if values else 0
+            )
         )
         below = above
     ticks = [_Tick(_f(y(v)), str(v)) for v in range(0, top + 1, step)]
@@ -130,40 +149,105 @@ def _chart(trend: Trend) -> tuple[list[_Series], list[_Tick]]:
 
 
 def _columns(trend: Trend, commit_url: str | None) -> list[_Column]:
-    """Transparent hover targets centred on each commit, with a tooltip and a link."""
-    n = len(trend.points)
-    xs = _xs(n)
-    width = (xs[-1] - xs[0]) / max(n - 1, 1)
+    """Transparent hover targets over each commit's band, with a tooltip and a link: the commit,
+    its date, its total and its change from the commit before, its subject, its groups."""
     columns = []
-    for i, p in enumerate(trend.points):
+    previous: TrendPoint | None = None
+    for (x0, x1), p in zip(_bands(len(trend.points)), trend.points, strict=True):
         parts = [f"{g}: {p.counts[g]}" for g in trend.groups if p.counts.get(g)]
-        title = "\n".join(
-            [f"{p.commit.sha[:12]} {commit_when(p.commit)} — {p.total}", p.commit.subject, *parts]
+        change = (
+            "first shown" if previous is None else f"{p.total - previous.total:+d} from the commit before"
         )
-        x = xs[0] if n == 1 else min(max(xs[i] - width / 2, _LEFT), _W - _RIGHT - width)
+        head = f"{p.commit.sha[:12]} {commit_when(p.commit)}: {p.total} ({change})"
+        title = "\n".join([head, p.commit.subject, *parts])
         url = commit_url + p.commit.sha if commit_url else None
-        columns.append(_Column(_f(x), _f(width), title, url))
+        columns.append(_Column(_f(x0), _f(x1 - x0), title, url))
+        previous = p
     return columns
 
 
 def _x_ticks(trend: Trend) -> list[_Tick]:
-    """Up to five dates under the chart; times too when the commits span less than two days."""
+    """Up to six commits' dates under their bands, never the same label twice: dates when the
+    commits span two days or more, else times."""
     points = trend.points
-    xs = _xs(len(points))
+    bands = _bands(len(points))
     span = points[-1].commit.committed_at - points[0].commit.committed_at
     form = "%m-%d %H:%M" if span.days < 2 else "%Y-%m-%d"
-    if len(points) == 1:
-        return [_Tick(_f((xs[0] + xs[1]) / 2), points[0].commit.committed_at.strftime(form))]
-    wanted = sorted({round(i * (len(points) - 1) / 4) for i in range(5)})
-    last = len(points) - 1
-    return [
-        _Tick(
-            _f(xs[i]),
-            points[i].commit.committed_at.strftime(form),
-            "start" if i == 0 else "end" if i == last else "middle",
-        )
-        for i in wanted
+    wanted = sorted({round(i * (len(points) - 1) / 5) for i in range(6)})
+    ticks: list[_Tick] = []
+    seen: set[str] = set()
+    for i in wanted:
+        label = points[i].commit.committed_at.strftime(form)
+        if label in seen:
+            continue
+        seen.add(label)
+        ticks.append(_Tick(_f((bands[i][0] + bands[i][1]) / 2), label))
+    return ticks
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """A vertical mark between two bands: a long pause, or commits that did not build."""
+
+    x: str
+    label: str
+    title: str
+
+
+def _duration(days: float) -> str:
+    if days >= 365:
+        return f"{days / 365.25:.1f} years"
+    if days >= 60:
+        return f"{days / 30.4:.0f} months"
+    return f"{days:.0f} days"
+
+
+def _gaps(trend: Trend) -> list[_Mark]:
+    """Pauses much longer than the usual one between commits (the x axis does not show time)."""
+    points = trend.points
+    if len(points) < 2:
+        return []
+    bands = _bands(len(points))
+    deltas = [
+        (b.commit.committed_at - a.commit.committed_at).total_seconds() / 86400
+        for a, b in itertools.pairwise(points)
     ]
+    usual = sorted(deltas)[len(deltas) // 2]
+    marks = []
+    for i, days in enumerate(deltas, 1):
+        if days > GAP_DAYS and days > 4 * usual:
+            words = f"{_duration(days)} later"
+            title = (
+                f"{_duration(days)} between {points[i - 1].commit.sha[:12]} and {points[i].commit.sha[:12]}"
+            )
+            marks.append(_Mark(_f(bands[i][0]), words, title))
+    return marks
+
+
+def _failed_marks(trend: Trend) -> list[_Mark]:
+    """Where the commits that did not build stand between the ones shown."""
+    points = trend.points
+    if not points:
+        return []
+    bands = _bands(len(points))
+    marks = []
+    for f in failures_of(trend):
+        when = f.commit.committed_at
+        i = next((k for k, p in enumerate(points) if p.commit.committed_at > when), len(points))
+        x = bands[i][0] if i < len(points) else bands[-1][1]
+        reason = f.reason or "no reason recorded"
+        marks.append(_Mark(_f(x), "did not build", f"{f.commit.sha[:12]} {f.commit.subject}: {reason}"))
+    return marks
+
+
+def failed_headline(failed: Sequence[FailedCommit]) -> str:
+    """`The newest 22 recorded commits did not build (go build: undefined: x)`."""
+    n = len(failed)
+    reasons = Counter(f.reason or "no reason recorded" for f in failed)
+    reason, _ = reasons.most_common(1)[0]
+    others = len(reasons) - 1
+    more = f"; {others} other reason{'s' if others != 1 else ''}" if others else ""
+    return f"The newest {n} recorded commit{'s' if n != 1 else ''} did not build ({reason}{more})"
 
 
 def _sparkline(values: Sequence[int]) -> tuple[str, str, str]:
@@ -240,10 +324,11 @@ def _environment() -> SandboxedEnvironment:
 
 
 def trend_html(report: TrendReport) -> str:
-    """The self-contained page: stacked chart per cause, packages with sparklines, commits."""
+    """The self-contained page: stacked chart per cause (or per `--by` group), packages with
+    sparklines, commits."""
     causes, packages = report.causes, report.packages
-    if causes.by is not GroupBy.CAUSE or packages.by is not GroupBy.PACKAGE:
-        raise ValueError("the HTML report needs a trend by cause and one by package")
+    if packages.by is not GroupBy.PACKAGE:
+        raise ValueError("the HTML report needs a trend by package for its table")
     series, y_ticks = _chart(causes) if causes.points else ([], [])
     s = causes.selection
     context = {
@@ -263,6 +348,12 @@ def trend_html(report: TrendReport) -> str:
         "columns": _columns(causes, report.commit_url) if causes.points else [],
         "y_ticks": y_ticks,
         "x_ticks": _x_ticks(causes) if causes.points else [],
+        "gaps": _gaps(causes),
+        "failed_marks": _failed_marks(causes),
+        "by": causes.by.value,
+        "failed_headline": failed_headline(causes.newest_failed) if causes.newest_failed else "",
+        "top": _TOP,
+        "plot_middle": _f(_TOP + (_H - _TOP - _BOTTOM) / 2),
         "packages": _package_rows(packages) if packages.points else [],
         "spark_w": _SPARK_W,
         "spark_h": _SPARK_H,
@@ -272,7 +363,7 @@ def trend_html(report: TrendReport) -> str:
                 "sha": f.commit.sha[:12],
                 "url": report.commit_url + f.commit.sha if report.commit_url else None,
                 "subject": f.commit.subject,
-                "reason": f.reason,
+                "reason": f.reason or "no reason recorded",
             }
             for f in failures_of(causes)
         ],
@@ -281,7 +372,7 @@ def trend_html(report: TrendReport) -> str:
                 "sha": f.commit.sha[:12],
                 "url": report.commit_url + f.commit.sha if report.commit_url else None,
                 "subject": f.commit.subject,
-                "reason": f.reason,
+                "reason": f.reason or "no reason recorded",
             }
             for f in causes.newest_failed
         ],

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bot.commit import CommitInfo
 from bot.gc.model import Cause
+from bot.history.fit import Col, Fitted, Kind
 from bot.history.links import pr_number
 from bot.history.model import (
     Blame,
@@ -27,7 +28,6 @@ from bot.history.model import (
     Top,
     TopBy,
     Trend,
-    TrendPoint,
 )
 
 SCHEMA_VERSION = 1
@@ -184,43 +184,41 @@ def trend_csv(trend: Trend) -> str:
     return _csv(rows)
 
 
-def _framed(title: str, table: Table, *notes: str) -> Group:
+def _framed(title: str, table: RenderableType, *notes: str) -> Group:
     """A title line, the table, then dim notes: lines that never wrap to the table's width."""
     return Group(Text(title, style="bold"), table, *(Text(n, style="dim") for n in notes))
 
 
 def trend_table(trend: Trend) -> Group:
-    """Commits oldest first with the total, its change, and the largest groups."""
-    shown = trend.groups[:TABLE_GROUPS]
-    rest = trend.groups[TABLE_GROUPS:]
+    """Commits oldest first with the total, its change, and the largest groups (as many as the
+    terminal has room for; the others summed in one column)."""
     s = trend.selection
     title = (
         f"{s.repository}: {selection_text(s)} per commit by {trend.by.value} ({s.branch or 'all branches'})"
     )
-    table = Table()
-    for name in ["commit", "date", "total", "±"]:
-        table.add_column(name, justify="right" if name in ("total", "±") else "left", no_wrap=True)
-    for g in shown:
-        table.add_column(Text(g), justify="right")
-    if rest:
-        table.add_column(f"{len(rest)} other", justify="right")
-    table.add_column("subject", overflow="ellipsis", no_wrap=True, max_width=50)
-    previous: TrendPoint | None = None
-    for p in trend.points:
-        change = "" if previous is None else f"{p.total - previous.total:+d}"
-        cells = [Text(p.commit.sha[:12]), Text(commit_when(p.commit)), Text(str(p.total)), Text(change)]
-        cells += [Text(str(p.counts.get(g, 0))) for g in shown]
+    points = trend.points
+    change = [""] + [f"{p.total - q.total:+d}" for q, p in itertools.pairwise(points)]
+    base = [
+        Col("commit", tuple(p.commit.sha[:12] for p in points), "fixed"),
+        Col("date", tuple(commit_when(p.commit) for p in points), "fixed"),
+        Col("total", tuple(str(p.total) for p in points), "number"),
+        Col("±", tuple(change), "number"),
+    ]
+    subject = Col("subject", tuple(p.commit.subject for p in points), "text", max_width=50, one_line=True)
+    variants = []
+    for k in range(min(TABLE_GROUPS, len(trend.groups)), -1, -1):
+        shown, rest = trend.groups[:k], trend.groups[k:]
+        groups = [Col(g, tuple(str(p.counts.get(g, 0)) for p in points), "number") for g in shown]
         if rest:
-            cells.append(Text(str(sum(p.counts.get(g, 0) for g in rest))))
-        cells.append(Text(p.commit.subject))
-        table.add_row(*cells)
-        previous = p
+            other = tuple(str(sum(p.counts.get(g, 0) for g in rest)) for p in points)
+            groups.append(Col(f"{len(rest)} other", other, "number"))
+        variants.append([*base, *groups, subject])
     failed = [
         f"did not build: {f.commit.sha[:12]} {f.commit.subject}: {f.reason}" for f in failures_of(trend)
     ]
     return _warned(
         newest_failed_lines(trend.newest_failed),
-        _framed(title, table, f"toolchain {s.toolchain_key}", *failed),
+        _framed(title, Fitted(variants), f"toolchain {s.toolchain_key}", *failed),
     )
 
 
@@ -267,27 +265,25 @@ def top_csv(top: Top) -> str:
 
 
 def top_table(top: Top) -> Group:
-    """Largest first, with the share of the total."""
+    """Largest first, with the share of the total; names fold, numbers never do."""
     s = top.selection
     title = f"{s.repository} at {top.commit.sha[:12]}: {top.total} {selection_text(s)} by {top.by.value}"
-    table = Table()
-    table.add_column("#", justify="right")
-    table.add_column(top.by.value)
-    if top.by is TopBy.FUNCTION:
-        table.add_column("package")
-    table.add_column("escapes", justify="right")
-    table.add_column("share", justify="right")
-    for i, e in enumerate(top.entries, 1):
-        cells = [Text(str(i)), Text(e.name)]
-        if top.by is TopBy.FUNCTION:
-            cells.append(Text(e.package))
-        cells += [Text(str(e.count)), Text(f"{_share(e.count, top.total):.1f} %")]
-        table.add_row(*cells)
-    if top.others:
-        filler = [Text("")] * (1 if top.by is TopBy.FUNCTION else 0)
-        table.add_row(Text(""), Text("(others)"), *filler, Text(str(top.others)), Text(""))
+    entries = top.entries
+    others = [("", "(others)", "", str(top.others), "")] if top.others else []
+    rows = [
+        (str(i), e.name, e.package, str(e.count), f"{_share(e.count, top.total):.1f} %")
+        for i, e in enumerate(entries, 1)
+    ] + others
+    columns = [
+        Col("#", tuple(r[0] for r in rows), "number"),
+        Col(top.by.value, tuple(r[1] for r in rows), "text"),
+        *([Col("package", tuple(r[2] for r in rows), "text")] if top.by is TopBy.FUNCTION else []),
+        Col("escapes", tuple(r[3] for r in rows), "number"),
+        Col("share", tuple(r[4] for r in rows), "number"),
+    ]
     return _warned(
-        newest_failed_lines(top.newest_failed), _framed(title, table, f"toolchain {s.toolchain_key}")
+        newest_failed_lines(top.newest_failed),
+        _framed(title, Fitted([columns]), f"toolchain {s.toolchain_key}"),
     )
 
 
@@ -321,30 +317,35 @@ def blame_dict(blame: Blame) -> dict[str, Any]:
 
 
 def blame_table(blame: Blame) -> Group:
-    """One row per escape: where it is now and the commit it came with."""
+    """One row per escape: where it is now and the commit it came with. The line, the commit and
+    the date stay whole; on a narrow terminal the author, then the subject, give way first."""
     s = blame.selection
-    table = Table()
-    for name in ("where", "function", "escape", "cause", "since", "date", "author", "PR", "subject"):
-        table.add_column(name, no_wrap=name in ("where", "since", "date"))
-    for e in blame.entries:
-        pr = pr_number(e.origin.subject)
-        table.add_row(
-            Text(f"{e.escape.file}:{e.escape.line}"),
-            Text(e.escape.function),
-            Text(e.escape.message + (f" (×{e.units})" if e.units > 1 else "")),
-            Text(e.escape.cause.value),
-            Text(("" if e.exact else "~") + e.origin.sha[:12]),
-            Text(commit_when(e.origin)),
-            Text(e.origin.author_name),
-            Text(f"#{pr}" if pr else ""),
-            Text(e.origin.subject),
-        )
+    entries = blame.entries
+
+    def col(header: str, values: Iterable[str], kind: Kind = "text") -> Col:
+        return Col(header, tuple(values), kind)
+
+    file = col("file", (e.escape.file for e in entries))
+    line = col("line", (str(e.escape.line) for e in entries), "number")
+    function = col("function", (e.escape.function for e in entries))
+    escape = col("escape", (e.escape.message + (f" (×{e.units})" if e.units > 1 else "") for e in entries))
+    cause = col("cause", (e.escape.cause.value for e in entries))
+    since = col("since", (("" if e.exact else "~") + e.origin.sha[:12] for e in entries), "fixed")
+    date = col("date", (e.origin.committed_at.strftime("%Y-%m-%d") for e in entries), "fixed")
+    author = col("author", (e.origin.author_name for e in entries))
+    prs = [pr_number(e.origin.subject) for e in entries]
+    pr = col("PR", (f"#{n}" if n else "" for n in prs), "number")
+    subject = Col("subject", tuple(e.origin.subject for e in entries), "text", one_line=True)
+    full = [file, line, function, escape, cause, since, date, author, pr, subject]
+    variants = [
+        full,
+        [c for c in full if c is not author],
+        [c for c in full if c not in (author, subject)],
+        [c for c in full if c not in (author, subject, cause)],
+    ]
     return _framed(
         f"{s.repository} at {blame.commit.sha[:12]}: {selection_text(s)}",
-        table,
+        Fitted(variants),
         f"toolchain {s.toolchain_key}",
         "~: appeared in this commit, or in an earlier one that the database does not have",
     )
-
-
-# ---- HTML --------------------------------------------------------------------------------

@@ -22,12 +22,14 @@ from enum import StrEnum
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot.attribution import Attribution, Reason
 from bot.diff import DiffResult
 from bot.gate import GateDecision, Verdict
-from bot.gc.model import Cause, Escape, FailedModule, Snapshot, Toolchain
+from bot.gc.model import Cause, Escape, FailedModule, Position, Snapshot, Toolchain
 from bot.gc.parse import in_goroot
 from bot.insight import Insight
-from bot.report import limits, safe, text
+from bot.profile.hotness import Hotness
+from bot.report import hints, limits, safe, text
 from bot.report.limits import Limit
 from bot.report.safe import Md
 from bot.report.text import label, side_words
@@ -79,6 +81,9 @@ class Report:
     name: str = DEFAULT_NAME
     links: Links | None = None
     insight: Insight = field(default_factory=Insight)  # attribution, hotness, toolchain effect
+    accept_label: str | None = "escape-bot/accept"  # `[accept] label`; None: acceptance is off
+    policy_url: str | None = None  # where the configuration reference is (a link when given)
+    enforced: bool = True  # False: `diff` without `--fail-on-new`, a failing gate exits 0
 
 
 # ---- the view the template sees: raw (untrusted) values, escaped by filters in the template ----
@@ -99,19 +104,48 @@ class Row:
     count: int
     steps: tuple[str, ...]  # explanation, one line per flow and per step
     notes: str = ""  # `via inlined mk, p/p.go:7`, `3 appends to e.buf`, `constant: no allocation`
+    hint: tuple[str, ...] = ()  # bot.report.hints.hint_parts: `Code` parts are code spans
+    chain: tuple[ChainLink, ...] = ()  # the plain-language reason
+    hot: str = ""  # `12.3 % CPU`, `4.1 MB allocated`: what the profiles say
+    is_hot: bool = False  # marked with a flame
+    cause_of: Culprit | None = None  # the change elsewhere that caused it (attributed escapes)
+    group_start: bool = False  # the first row under its cause (the template prints the cause)
+    group_size: int = 0  # on the first row: how many rows follow under that cause
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLink:
+    """One link of the reason chain: `&i` (line 11); `ours` for our own words (`returned`)."""
+
+    text: str
+    ours: bool
+    where: str  # `line 11`, `util.go:7`, or empty
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Culprit:
+    """The change a group of new escapes is attributed to, said in words."""
+
+    function: str
+    file: str
+    line: int
+    url: str | None
+    words: str
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, int, str, str]:
+        return (self.file, self.line, self.function, self.reason)
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """The new escapes of one cause."""
+    """The new escapes of one cause, for the summary table."""
 
     cause: str
     label: str
     units: int
-    rows: tuple[Row, ...]
-    rows_left_out: int
-    explained: tuple[Row, ...]
-    explanations_left_out: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,23 +183,95 @@ class _Cut:
 class _Model:
     """The full view before cutting."""
 
-    groups: tuple[tuple[Cause, tuple[Row, ...]], ...]
+    rows: tuple[Row, ...]  # the new escapes, most important first
     fixed: tuple[Row, ...]
     context: dict[str, object] = field(hash=False)
 
 
+def repo_file(e: Escape, at: Position) -> str | None:
+    """The repository path of a position the compiler printed in `e`'s explanation (a module path
+    such as `example.com/mini/b.go`), when it is a file of `e`'s package; None otherwise."""
+    name = at.file
+    if name == e.file or name.endswith("/" + e.file):
+        return e.file
+    if e.package and name.startswith(e.package + "/"):
+        rest = name[len(e.package) + 1 :]
+        if "/" not in rest:
+            folder = e.file.rpartition("/")[0]
+            return f"{folder}/{rest}" if folder else rest
+    return None
+
+
+def _at(e: Escape, at: Position) -> str:
+    """A step's position in the report's one path style: repository-relative when known."""
+    file = repo_file(e, at)
+    return f"{file}:{at.line}" if file else str(at)
+
+
 def explanation_lines(e: Escape) -> tuple[str, ...]:
-    """The compiler's flow explanation: a `DST ← SRC` line per flow, then its steps indented."""
+    """The compiler's flow explanation: a `DST ← SRC` line per flow, then its steps indented,
+    positions repository-relative where they are files of the escape's package."""
     lines: list[str] = []
     for flow in e.explanation:
         lines.append(f"{flow.dst} ← {flow.src}")
         for step in flow.steps:
-            where = f" at {step.at}" if step.at else ""
+            where = f" at {_at(e, step.at)}" if step.at else ""
             lines.append(f"    {step.where} ({step.why}){where}")
     return tuple(lines)
 
 
-def _row(e: Escape, sha: str, links: Links | None) -> Row:
+def _chain(e: Escape, sha: str, links: Links | None) -> tuple[ChainLink, ...]:
+    out = []
+    shown: Position | None = None
+    for link in hints.chain(e):
+        where, url = "", None
+        if link.at is not None and (
+            shown is None or (link.at.file, link.at.line) != (shown.file, shown.line)
+        ):
+            shown = link.at
+            file = repo_file(e, link.at)
+            if file is None:
+                where = str(link.at)
+            else:
+                where = f"line {link.at.line}" if file == e.file else f"{file}:{link.at.line}"
+                url = links.blob(sha, file, link.at.line) if links else None
+        out.append(ChainLink(link.text, link.ours, where, url))
+    return tuple(out)
+
+
+def _size(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+HOT_SHARE = 0.01  # a function in at least 1 % of the CPU samples is hot (as `[gate] hot-only` reads it)
+
+
+def hot_words(h: Hotness | None) -> str:
+    """`12.3 % CPU, 4.1 MB allocated`: what the profiles say of an escape; empty when nothing."""
+    if h is None:
+        return ""
+    parts = []
+    if h.alloc_bytes:
+        objects = f" in {h.alloc_objects:,} objects" if h.alloc_objects else ""
+        parts.append(f"{_size(h.alloc_bytes)} allocated{objects}")
+    if h.cpu_share is not None:
+        parts.append(f"{h.cpu_share * 100:.1f} % CPU")
+    return ", ".join(parts)
+
+
+def _culprit(a: Attribution | None, sha: str, links: Links | None) -> Culprit | None:
+    """The change elsewhere an escape is attributed to; None for its own line or no line."""
+    if a is None or not a.located or a.reason is Reason.CHANGED_LINE:
+        return None
+    url = links.blob(sha, a.file, a.line) if links else None
+    return Culprit(a.function, a.file, a.line, url, hints.attribution_words(a), a.reason.value)
+
+
+def _row(e: Escape, sha: str, links: Links | None, insight: Insight | None = None) -> Row:
+    hot = insight.hotness.get(e) if insight else None
     return Row(
         file=e.file,
         line=e.line,
@@ -178,7 +284,29 @@ def _row(e: Escape, sha: str, links: Links | None) -> Row:
         count=e.count,
         steps=explanation_lines(e),
         notes="; ".join(text.notes(e)),
+        hint=hints.hint_parts(e),
+        chain=_chain(e, sha, links),
+        hot=hot_words(hot),
+        is_hot=bool(insight and insight.is_hot(e, HOT_SHARE)),
+        cause_of=_culprit(insight.attributions.get(e), sha, links) if insight else None,
     )
+
+
+def ordered_new(new: Sequence[Escape], insight: Insight) -> list[Escape]:
+    """Hottest first (`Insight.order`), then by cause; escapes attributed to one change elsewhere
+    together, where the hottest of them stands."""
+    by_cause = sorted(new, key=lambda e: list(Cause).index(e.cause))
+    ordered = insight.order(by_cause)
+    groups: dict[object, list[Escape]] = {}
+    for e in ordered:
+        a = insight.attributions.get(e)
+        key: object = (
+            (a.file, a.line, a.function, a.reason)
+            if a and a.located and a.reason is not Reason.CHANGED_LINE
+            else e
+        )
+        groups.setdefault(key, []).append(e)
+    return [e for members in groups.values() for e in members]
 
 
 def _platform(t: Toolchain) -> str:
@@ -222,72 +350,142 @@ def _units(records: Iterable[Escape]) -> int:
     return sum(e.count for e in records)
 
 
-def headline(new: int, fixed: int, verdict: Verdict) -> str:
-    """`3 new heap escapes, 1 fixed`: the one-line verdict."""
-    if not new and not fixed:
+def headline(new: int, fixed: int, verdict: Verdict, *, sites: int | None = None, allowed: int = 0) -> str:
+    """`3 new heap escapes (2 sites), 1 allowed, 1 fixed`: the one-line verdict. Escapes are
+    counted as allocations (`[]int{1}` boxed into an interface is two at one site) everywhere;
+    allowed escapes are not new in this count."""
+    if not new and not fixed and not allowed:
         return "No change in heap escapes"
     parts = [f"{new} new heap escape{'s' if new != 1 else ''}" if new else "No new heap escapes"]
+    if new and sites is not None and sites != new:
+        parts[0] += f" ({sites} site{'s' if sites != 1 else ''})"
     if verdict is Verdict.WARN:
         parts[0] += " (not gated)"
+    if allowed:
+        parts.append(f"{allowed} allowed")
     if fixed:
         parts.append(f"{fixed} fixed")
     return ", ".join(parts)
 
 
-_VERDICT_WORDS = {Verdict.PASS: "passed", Verdict.WARN: "passed with a warning", Verdict.FAIL: "failed"}
+_VERDICT_WORDS = {Verdict.PASS: "passed", Verdict.WARN: "would fail", Verdict.FAIL: "failed"}
 _ICONS = {Verdict.PASS: ":white_check_mark: ", Verdict.WARN: ":warning: ", Verdict.FAIL: ":x: "}
 
 
 MAX_CONSTANT_ROWS = 50  # constants allocate nothing: a sample is enough, the JSON has them all
+VISIBLE_ROWS = 20  # new escapes listed outside any collapsed section
+
+
+@dataclass(frozen=True, slots=True)
+class Compiler:
+    """What the compiler alone changed (base rebuilt with head's toolchain), or why it is not known."""
+
+    before: str
+    after: str
+    new: tuple[Row, ...]
+    fixed: tuple[Row, ...]
+    units: int  # new plus fixed heap escapes
+    note: str
+
+
+def _compiler(insight: Insight, links: Links | None, base_sha: str) -> Compiler | None:
+    effect = insight.toolchain
+    if effect is None:
+        return None
+    result = effect.result
+    new = [e for e in result.new if e.allocates] if result else []
+    fixed = [e for e in result.fixed if e.allocates] if result else []
+    return Compiler(
+        effect.before,
+        effect.after,
+        tuple(_row(e, base_sha, links) for e in new[:MAX_CONSTANT_ROWS]),
+        tuple(_row(e, base_sha, links) for e in fixed[:MAX_CONSTANT_ROWS]),
+        _units(new) + _units(fixed),
+        effect.note if result is None or effect.note else "",
+    )
+
+
+def _mark_groups(rows: Sequence[Row]) -> tuple[Row, ...]:
+    """Each row that starts a run of one attributed change says so (the template heads it)."""
+    out: list[Row] = []
+    previous: tuple[str, int, str, str] | None = None
+    for i, r in enumerate(rows):
+        key = r.cause_of.key if r.cause_of else None
+        start = key is not None and key != previous
+        size = 0
+        if start:
+            size = next(
+                (j for j, o in enumerate(rows[i:]) if (o.cause_of.key if o.cause_of else None) != key),
+                len(rows) - i,
+            )
+        out.append(replace(r, group_start=start, group_size=size))
+        previous = key
+    return tuple(out)
 
 
 def _model(report: Report, flavour: Flavour, limit: Limit | None) -> _Model:
-    result, links = report.result, report.links
+    result, links, insight = report.result, report.links, report.insight
     counted = result.counting.counts
-    new = [e for e in result.new if e.kind.allocates and counted(e)]
+    waived = {w.escape for w in report.decision.waived}
+    new = [e for e in result.new if e.kind.allocates and counted(e) and e not in waived]
     fixed = [e for e in result.fixed if e.kind.allocates and counted(e)]
     constants = [e for e in result.new if e.kind.allocates and not counted(e)]
     by_cause: dict[Cause, list[Escape]] = defaultdict(list)
     for e in new:
         by_cause[e.cause].append(e)
-    groups = tuple(
-        (c, tuple(_row(e, report.head.commit, links) for e in by_cause[c])) for c in Cause if c in by_cause
-    )
+    groups = tuple(Group(c.value, c.label, _units(by_cause[c])) for c in Cause if c in by_cause)
+    head_sha = report.head.commit
+    rows = tuple(_row(e, head_sha, links, insight) for e in ordered_new(new, insight))
     leaks_new = _units(e for e in result.new if not e.kind.allocates)
     leaks_fixed = _units(e for e in result.fixed if not e.kind.allocates)
     n_new, n_fixed = _units(new), _units(fixed)
+    allowed = tuple(Allowed(_row(w.escape, head_sha, links), w.reason) for w in report.decision.waived)
     context: dict[str, object] = {
         "marker": safe.marker(report.name) if flavour is Flavour.COMMENT else None,
-        "icon": Md("") if flavour is Flavour.PLAIN else Md(_ICONS[report.decision.verdict]),
-        "headline": headline(n_new, n_fixed, report.decision.verdict),
+        "icon": Md("")
+        if flavour is Flavour.PLAIN
+        else Md(_ICONS[report.decision.verdict if report.enforced else Verdict.WARN]),
+        "headline": headline(
+            n_new,
+            n_fixed,
+            report.decision.verdict,
+            sites=len(new),
+            allowed=_units(w.escape for w in report.decision.waived),
+        ),
         "name": report.name if report.name != DEFAULT_NAME else None,
+        "groups": groups,
         "new_units": n_new,
+        "new_sites": len(new),
         "fixed_units": n_fixed,
         "unchanged": _units(e for e in result.unchanged if e.kind.allocates and counted(e)),
         "leaks_new": leaks_new,
         "leaks_fixed": leaks_fixed,
         "base": _side(report.base, links),
         "head": _side(report.head, links),
-        "toolchains_differ": report.base.toolchain != report.head.toolchain,
+        "toolchains_differ": report.base.toolchain != report.head.toolchain and insight.toolchain is None,
+        "compiler": _compiler(insight, links, report.base.commit),
+        "ranked_by": ", ".join(insight.profiles),
         "limit": limit.size if limit else 0,
         "limit_unit": limit.unit if limit else "characters",
         "flavour": flavour.value,
         "gate_reason": report.decision.reason,
         "gate_verdict": _VERDICT_WORDS[report.decision.verdict],
+        "warn_only": report.decision.verdict is Verdict.WARN,
+        "not_enforced": report.decision.verdict is Verdict.FAIL and not report.enforced,
         "accepted_by": report.decision.accepted_by,
-        "broken": tuple(_row(e, report.head.commit, links) for e in report.decision.broken),
-        "allowed": tuple(
-            Allowed(_row(w.escape, report.head.commit, links), w.reason) for w in report.decision.waived
-        ),
+        "accept_label": report.accept_label,
+        "policy_url": report.policy_url,
+        "broken": tuple(_row(e, head_sha, links) for e in report.decision.broken),
+        "allowed": allowed,
         # constants boxed into interfaces: shown, never counted unless `[gate] constants`
-        "constants": tuple(_row(e, report.head.commit, links) for e in constants[:MAX_CONSTANT_ROWS]),
+        "constants": tuple(_row(e, head_sha, links) for e in constants[:MAX_CONSTANT_ROWS]),
         "constants_units": _units(constants),
         "constants_left_out": max(len(constants) - MAX_CONSTANT_ROWS, 0),
         "skipped": tuple(text.skipped_lines(report.head, result)),
         "failed_modules": tuple(_broken(f, report.base, report.head) for f in result.failed_modules),
     }
     fixed_rows = tuple(_row(e, report.base.commit, links) for e in fixed)
-    return _Model(groups, fixed_rows, context)
+    return _Model(rows, fixed_rows, context)
 
 
 def _take(rows: Sequence[Row], budget: int | None) -> tuple[tuple[Row, ...], int | None]:
@@ -300,32 +498,27 @@ def _take(rows: Sequence[Row], budget: int | None) -> tuple[tuple[Row, ...], int
 
 def _view(model: _Model, cut: _Cut) -> dict[str, object]:
     """The template context with at most `cut` rows, fixed rows and explanations, in document order."""
-    groups: list[Group] = []
-    rows_budget, expl_budget = cut.new, cut.explanations
-    left = LeftOut()
-    for cause, rows in model.groups:
-        kept, rows_budget = _take(rows, rows_budget)
-        with_steps = [r for r in kept if r.steps]
-        explained, expl_budget = _take(with_steps, expl_budget)
-        groups.append(
-            Group(
-                cause=cause.value,
-                label=cause.label,
-                units=sum(r.count for r in rows),
-                rows=kept,
-                rows_left_out=len(rows) - len(kept),
-                explained=explained,
-                explanations_left_out=len(with_steps) - len(explained),
-            )
-        )
-        left = replace(
-            left,
-            new=left.new + len(rows) - len(kept),
-            explanations=left.explanations + sum(1 for r in rows if r.steps) - len(explained),
-        )
+    kept, _ = _take(model.rows, cut.new)
+    with_steps = [r for r in kept if r.steps]
+    explained, _ = _take(with_steps, cut.explanations)
+    visible = _mark_groups(kept[:VISIBLE_ROWS])
+    collapsed = _mark_groups(kept[VISIBLE_ROWS:])
     fixed, _ = _take(model.fixed, cut.fixed)
-    left = replace(left, fixed=len(model.fixed) - len(fixed))
-    return {**model.context, "groups": groups, "fixed": fixed, "fixed_left_out": left.fixed, "left_out": left}
+    left = LeftOut(
+        explanations=sum(1 for r in model.rows if r.steps) - len(explained),
+        fixed=len(model.fixed) - len(fixed),
+        new=len(model.rows) - len(kept),
+    )
+    return {
+        **model.context,
+        "rows": visible,
+        "more_rows": collapsed,
+        "more_units": sum(r.count for r in collapsed),
+        "explained": tuple(explained),
+        "fixed": fixed,
+        "fixed_left_out": left.fixed,
+        "left_out": left,
+    }
 
 
 # ---- filters: small and pure, each returns Md ----
@@ -356,6 +549,33 @@ def _where(row: Row, table: bool = True) -> Md:
     """`file:line` as a code span, linked to the line when there is a URL."""
     label = safe.code_span(f"{text.shown_file(row.file)}:{row.line}", in_table=table)
     return Md(f"[{label}]({safe.url(row.url)})") if row.url else label
+
+
+def _link(label: Md, url: str | None) -> Md:
+    return Md(f"[{label}]({safe.url(url)})") if url else label
+
+
+def _hint(parts: Sequence[str]) -> Md:
+    """A hint: names and code as code spans, our words as plain text."""
+    return Md("".join(safe.code_span(p) if isinstance(p, hints.Code) else safe.plain(p) for p in parts))
+
+
+def _chain_md(links: Sequence[ChainLink]) -> Md:
+    """`i` → `&i` ([line 11](…)) → returned ([line 11](…))."""
+    out = []
+    for link in links:
+        text = safe.plain(link.text) if link.ours else safe.code_span(link.text)
+        if link.where:
+            text = Md(f"{text} ({_link(safe.plain(link.where), link.url)})")
+        out.append(text)
+    return Md(" → ".join(out))
+
+
+def _culprit_md(c: Culprit) -> Md:
+    """`sink` ([util.go:7](…), changed in this PR) now stores its parameter."""
+    name = f"{safe.code_span(c.function)} " if c.function else ""
+    where = _link(safe.code_span(f"{text.shown_file(c.file)}:{c.line}"), c.url)
+    return Md(f"{name}({where}, changed in this PR) {safe.plain(c.words)}")
 
 
 def _url(value: str) -> Md:
@@ -400,6 +620,9 @@ def environment() -> SandboxedEnvironment:
         html=_html,
         where=_where,
         url=_url,
+        hint=_hint,
+        chain=_chain_md,
+        culprit=_culprit_md,
         codeblock=_codeblock,
         plural=_plural,
         number=_number,
@@ -440,8 +663,8 @@ def render(report: Report, flavour: Flavour = Flavour.COMMENT, *, limit: Limit |
     text = attempt(_Cut())
     if fits(text):
         return text
-    n_expl = sum(1 for _, rows in model.groups for r in rows if r.steps)
-    n_new = sum(len(rows) for _, rows in model.groups)
+    n_expl = sum(1 for r in model.rows if r.steps)
+    n_new = len(model.rows)
     # least useful first: explanations, then the fixed list, then rows of new escapes
     phases: list[tuple[int, Callable[[int], _Cut]]] = [
         (n_expl, lambda k: _Cut(explanations=k)),

@@ -9,6 +9,7 @@ from bot.diff import DiffResult, fingerprint
 from bot.gc.model import Cause, Escape, FailedModule, Kind, ModuleFailure, ParseStats, Snapshot
 from bot.insight import Insight, ToolchainEffect
 from bot.profile.hotness import Hotness
+from bot.report.hints import hint
 
 SCHEMA_VERSION = 1
 
@@ -34,6 +35,7 @@ def escape_dict(e: Escape) -> dict[str, Any]:
         "subkind": "append-growth" if e.appends else None,
         "appends": e.appends,
         "fingerprint": fingerprint(e),
+        "hint": hint(e),
         "explanation": [
             {
                 "flow": f"{flow.dst} ← {flow.src}",

@@ -42,9 +42,10 @@ def test_pull_request_comment_check_run_outputs_and_rerun(
         ("converted to an interface", "interface-conversion"),
     ]:
         assert f"| {label} (`{cause}`) | 1 |" in body
-        assert f"<details><summary>{label}: 1 new</summary>" in body
     blob = f"{SERVER_URL}/{REPOSITORY}/blob/{run.merge}/p/p.go"
-    assert f"| [`p/p.go:14`]({blob}#L14) | `Ret` | `t` | `moved to heap: t` |" in body
+    # the new escapes listed, visible: location linked, function, expression, cause, reason, hint
+    assert f"- [`p/p.go:14`]({blob}#L14) `t` in `Ret`: returned to the caller\n  Why: `t` → " in body
+    assert "  Fix: `Ret` returns `t`: return the value" in body
     assert f"[`p/p.go:19`]({blob}#L19)" in body and f"[`p/p.go:24`]({blob}#L24)" in body
     assert "~r0 ← &t" in body  # the explanation, collapsed
     assert "0 unchanged heap escapes." in body
@@ -184,10 +185,10 @@ def test_a_huge_report_is_cut_below_the_limits(repo: GitRepo, github: FakeGitHub
     assert comment.body.startswith(MARKER + "\n**:x: 1200 new heap escapes**\n")
     assert "| returned to the caller (`returned`) | 1,200 |" in comment.body
     note = re.search(
-        r"Left out to stay within 65,536 characters: 1,200 explanations, 0 fixed escapes, (\d+) new",
+        r"Left out to stay within 65,536 characters: 1,200 explanations, 0 fixed escapes, ([\d,]+) new",
         comment.body,
     )
-    assert note and 0 < int(note.group(1)) < 1200, comment.body[-600:]
+    assert note and 0 < int(note.group(1).replace(",", "")) < 1200, comment.body[-600:]
     (check,) = github.check_runs.values()
     assert len(check.summary.encode()) <= 65_535 and len(check.annotations) == 1000
     assert "Annotations on the first 1,000 of 1,200 new heap escapes only" in check.summary

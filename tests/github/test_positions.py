@@ -106,4 +106,5 @@ def test_an_escape_on_a_line_only_the_base_has_is_not_annotated(
     ]
     assert "1 new heap escape is not annotated: on lines the base branch changed" in check.summary
     (comment,) = github.comments_on(7)
-    assert "moved to heap: y" in comment.body  # still reported
+    assert "`y` in `More`" in comment.body, comment.body  # still reported
+    assert "because `Keep`" in comment.body, comment.body

@@ -11,6 +11,7 @@ loads) and every request that is not for a `file:`, `data:` or `about:` URL.
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import os
@@ -103,8 +104,11 @@ def _describe_console(params: dict[str, Any]) -> str:
     return " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
 
 
-def inspect_page(url: str, expression: str, *, timeout: float = 60.0) -> PageReport:
-    """Load `url` in headless Chromium, evaluate `expression` once it has loaded, report."""
+def inspect_page(
+    url: str, expression: str, *, timeout: float = 60.0, screenshot: Path | None = None
+) -> PageReport:
+    """Load `url` in headless Chromium, evaluate `expression` once it has loaded, report; with
+    `screenshot`, also save the page as Chromium painted it (PNG)."""
     executable = chromium()
     if executable is None:
         raise RuntimeError("chromium is not installed (apt-get install -y chromium)")
@@ -126,7 +130,7 @@ def inspect_page(url: str, expression: str, *, timeout: float = 60.0) -> PageRep
         os.close(answers_write)
         pipe = _Pipe(commands_write, answers_read)
         try:
-            _drive(pipe, url, expression, report, deadline)
+            _drive(pipe, url, expression, report, deadline, screenshot)
         finally:
             try:
                 pipe.send("Browser.close")
@@ -139,7 +143,14 @@ def inspect_page(url: str, expression: str, *, timeout: float = 60.0) -> PageRep
     return report
 
 
-def _drive(pipe: _Pipe, url: str, expression: str, report: PageReport, deadline: float) -> None:
+def _drive(
+    pipe: _Pipe,
+    url: str,
+    expression: str,
+    report: PageReport,
+    deadline: float,
+    screenshot: Path | None = None,
+) -> None:
     session: str | None = None
     waiting: dict[int, str] = {}
 
@@ -188,6 +199,9 @@ def _drive(pipe: _Pipe, url: str, expression: str, report: PageReport, deadline:
     if "exceptionDetails" in value:
         raise RuntimeError(f"the test expression failed: {value['exceptionDetails']}")
     report.value = value.get("result", {}).get("value")
+    if screenshot is not None:
+        shot = call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
 
 
 def file_url(path: Path) -> str:

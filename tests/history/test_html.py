@@ -6,10 +6,11 @@ Without Chromium these tests are skipped, except when CI=true: CI installs it
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from bot.commit import CommitInfo
 from bot.gc.model import Cause
 from bot.history.html import trend_html
-from bot.history.model import GroupBy, Selection, Trend, TrendPoint, TrendReport
+from bot.history.model import FailedCommit, GroupBy, Selection, Trend, TrendPoint, TrendReport
 
 from . import scripted
 from .browser import PageReport, chromium, file_url, inspect_page
@@ -164,3 +165,114 @@ def test_one_commit_and_no_escapes(tmp_path: Path) -> None:
     assert "No escapes in these commits." in trend_html(
         replace(report, causes=empty, packages=replace(report.packages, groups=()))
     )
+
+
+# ---- issue 14: a page that does not mislead ---------------------------------------------
+
+TAIL_PROBE = """JSON.stringify({
+  warning: (document.querySelector('#newest-failed') || {}).innerText || '',
+  warningBeforeFigures: (() => {
+    const w = document.querySelector('#newest-failed'), f = document.querySelector('#latest-total');
+    return !!w && !!(w.compareDocumentPosition(f) & Node.DOCUMENT_POSITION_FOLLOWING);
+  })(),
+  yTitle: document.querySelector('#y-title').textContent,
+  xTitle: document.querySelector('#x-title').textContent,
+  yTitleBox: (() => { const r = document.querySelector('#y-title').getBoundingClientRect();
+                      return [r.width, r.height]; })(),
+  ticks: [...document.querySelectorAll('#trend-chart .axis text:not(.axis-title)')].map(t => t.textContent),
+  gaps: [...document.querySelectorAll('#trend-chart .gap text')].map(t => t.textContent),
+  failedMarks: [...document.querySelectorAll('#trend-chart .failed-mark title')].map(t => t.textContent),
+  failedList: [...document.querySelectorAll('ul.failed li')].map(li => li.innerText),
+  tooltips: [...document.querySelectorAll('#trend-chart .hover title')].map(t => t.textContent),
+  steps: [...document.querySelectorAll('#trend-chart path.series')].map(p => p.getAttribute('d')),
+})"""
+
+
+def _gappy_report() -> TrendReport:
+    """Commits in 2019, then (after a pause of four years) daily ones, a failure in between, and
+    the newest three commits failed: what the page must not hide."""
+
+    def commit(i: int, when: datetime, subject: str) -> CommitInfo:
+        return CommitInfo(f"{i:02x}" * 20, (), "Ada", "ada@example.invalid", when, when, subject)
+
+    whens = [datetime(2019, 3, 1, tzinfo=UTC) + timedelta(days=d) for d in (0, 1, 2)]
+    whens += [datetime(2023, 6, 1, tzinfo=UTC) + timedelta(days=d) for d in (0, 1, 2, 3, 4)]
+    commits = [commit(i, w, f"change {i}") for i, w in enumerate(whens)]
+    totals = [3, 3, 5, 5, 9, 9, 9, 8]
+    points = tuple(
+        TrendPoint(c, "go1.24", {"returned": t - 1, "global": 1})
+        for c, t in zip(commits, totals, strict=True)
+    )
+    middle = commit(40, datetime(2023, 6, 3, 12, tzinfo=UTC), "broken middle")
+    tail = tuple(
+        FailedCommit(
+            commit(50 + i, datetime(2023, 6, 10 + i, tzinfo=UTC), f"tail {i}"), "undefined: frobnicate"
+        )
+        for i in range(3)
+    )
+    selection = Selection(
+        repository="acme/gappy", branch="main", toolchain_key="go1.24", ordering="first-parent"
+    )
+    causes = Trend(
+        selection,
+        GroupBy.CAUSE,
+        ("returned", "global"),
+        points,
+        (middle,),
+        failures=(FailedCommit(middle, "go build: syntax error"),),
+        newest_failed=tail,
+    )
+    packages = Trend(
+        selection,
+        GroupBy.PACKAGE,
+        ("example.com/a",),
+        tuple(replace(p, counts={"example.com/a": p.total}) for p in points),
+        (),
+    )
+    return TrendReport(causes=causes, packages=packages, generated_at=whens[-1])
+
+
+def test_failed_tail_gap_axes_and_steps_in_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "gappy.html"
+    page.write_text(trend_html(_gappy_report()), encoding="utf-8")
+    shot = Path(os.environ.get("ESCAPE_BOT_SCREENSHOT", tmp_path / "gappy.png"))
+    report = inspect_page(file_url(page), TAIL_PROBE, screenshot=shot)
+    assert report.errors == [] and report.requests == []
+    data = json.loads(report.value)
+    # painted: a PNG of the whole page
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5_000
+    # the failed tail, with its reason, before any figure
+    assert data["warning"].startswith("The newest 3 recorded commits did not build (undefined: frobnicate)")
+    assert data["warningBeforeFigures"]
+    # axis titles, shown
+    assert data["yTitle"] == "escape sites"
+    assert data["xTitle"].startswith("commits, oldest to newest") and "not to time scale" in data["xTitle"]
+    assert data["yTitleBox"][1] > 40  # rotated: taller than wide
+    # honest ticks: no date twice; the four-year pause is marked where it is
+    dates = [t for t in data["ticks"] if t.count("-") == 2]
+    assert dates and len(dates) == len(set(dates)), data["ticks"]
+    assert data["gaps"] == ["4.2 years later"], data["gaps"]
+    # the failure between shown commits is marked with its reason, and listed with it
+    assert data["failedMarks"] == [f"{'28' * 6} broken middle: go build: syntax error"]
+    assert any("broken middle" in li and "go build: syntax error" in li for li in data["failedList"])
+    # a point's tooltip names the commit and its change
+    assert data["tooltips"][4].startswith(f"{'04' * 6} 2023-06-02 00:00: 9 (+4 from the commit before)")
+    assert "change 4" in data["tooltips"][4]
+    # steps, not slopes: every segment of an area is horizontal or vertical
+    for d in data["steps"]:
+        coords = [tuple(map(float, xy.split(","))) for xy in d.strip("MZ ").split(" L")]
+        for (x0, y0), (x1, y1) in itertools.pairwise([*coords, coords[0]]):
+            assert x0 == x1 or y0 == y1, d
+
+
+def test_by_is_honoured_in_html(backfilled: Backfilled, history: scripted.Scripted, tmp_path: Path) -> None:
+    page = tmp_path / "by-package.html"
+    proc = run_cli(
+        "trend", "--repo", str(history.repo.path), "--db", backfilled.url, "--name", NAME,
+        "--format", "html", "--by", "package", "--output", str(page),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data, report = _load(page)
+    assert report.errors == []
+    assert sorted(s["cause"] for s in data["series"]) == [f"{scripted.MODULE}/a", f"{scripted.MODULE}/b"]
+    assert "Escapes per package" in data["text"]
