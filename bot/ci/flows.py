@@ -154,6 +154,7 @@ def _pull_request(
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
         insight=comparison.insight,
+        accept_label=settings.config.accept_label,
     )
     target = Target(
         pr.number,
@@ -245,6 +246,7 @@ def _merge_group(
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
         insight=comparison.insight,
+        accept_label=settings.config.accept_label,
     )
     target = Target(None, group.head_sha, from_fork=False)
     directory = report_directory(settings, environment, repo)

@@ -90,6 +90,7 @@ def publish_artifact(
         decision=decision,
         name=settings.name,
         links=Links(server_url=environment.server_url, repository=environment.repository),
+        accept_label=config.accept_label,  # the trusted configuration's label
     )
     target = Target(results.number, results.head_sha, from_fork=False)
     directory = report_directory(settings, environment, settings.repo.resolve())

@@ -100,3 +100,14 @@ def test_each_build_configuration_gets_its_own_comment_and_check(
     )
     reports = {json.loads(p.read_text())["name"] for p in sarif_dir.parent.glob("*/report.json")}
     assert reports == {"amd64", "i386"}  # the reports did not overwrite each other
+
+
+def test_the_comment_names_the_configured_acceptance_label(
+    repo: GitRepo, github: FakeGitHub, tmp_path: Path
+) -> None:
+    config = {".escape-bot.toml": '[accept]\nlabel = "perf-ok"\n'}
+    run = pull_request(repo, github, tmp_path, {"p/p.go": BASE_GO, **config}, {"p/p.go": HEAD_GO})
+    assert run.run().returncode == 1
+    (comment,) = github.comments_on(7)
+    assert "add the label `perf-ok` to the pull request" in comment.body
+    assert "escape-bot/accept" not in comment.body
