@@ -116,6 +116,49 @@ def _accepted_by(settings: Settings, pr: PullRequest, publisher: Publisher | Non
     return "an unknown user"
 
 
+def _gated_report(
+    settings: Settings,
+    environment: ActionsEnvironment,
+    repo: Path,
+    shas: tuple[str, str],
+    commands: WorkflowCommands,
+    store: SnapshotStore | None,
+    progress: Progress,
+    accepted_by: str | None,
+) -> tuple[app.Gated, Report]:
+    """Build, compare and gate base and head (the PR's code runs in the build: untrusted output),
+    and the report every output of the run is made from."""
+    base_sha, head_sha = shas
+    with (
+        commands.group(f"escape-bot: build {base_sha[:12]} and {head_sha[:12]}"),
+        commands.untrusted(),
+    ):
+        gated = app.compare_and_gate(
+            repo,
+            base_sha,
+            head_sha,
+            settings.build,
+            config=settings.config,
+            policy=settings.gate,
+            store=store,
+            progress=progress,
+            accepted_by=accepted_by,
+            profiles=settings.profiles,
+        )
+    comparison = gated.comparison
+    report = Report(
+        base=comparison.base,
+        head=comparison.head,
+        result=comparison.result,
+        decision=gated.decision,
+        name=settings.name,
+        links=Links(server_url=environment.server_url, repository=environment.repository),
+        insight=comparison.insight,
+        accept_label=settings.config.accept_label,
+    )
+    return gated, report
+
+
 def _pull_request(
     settings: Settings,
     environment: ActionsEnvironment,
@@ -129,33 +172,11 @@ def _pull_request(
     repo = git.repo_root(settings.repo)
     git.ensure_commit(repo, environment.sha, "checked-out")
     git.ensure_commit(repo, pr.base_sha, "base")
-    with (
-        commands.group(f"escape-bot: build {pr.base_sha[:12]} and {environment.sha[:12]}"),
-        commands.untrusted(),
-    ):
-        gated = app.compare_and_gate(
-            repo,
-            pr.base_sha,
-            environment.sha,
-            settings.build,
-            config=settings.config,
-            policy=settings.gate,
-            store=store,
-            progress=progress,
-            accepted_by=_accepted_by(settings, pr, publisher),
-            profiles=settings.profiles,
-        )
-    comparison, annotations, decision = gated.comparison, gated.annotations, gated.decision
-    report = Report(
-        base=comparison.base,
-        head=comparison.head,
-        result=comparison.result,
-        decision=decision,
-        name=settings.name,
-        links=Links(server_url=environment.server_url, repository=environment.repository),
-        insight=comparison.insight,
-        accept_label=settings.config.accept_label,
+    accepted_by = _accepted_by(settings, pr, publisher)
+    gated, report = _gated_report(
+        settings, environment, repo, (pr.base_sha, environment.sha), commands, store, progress, accepted_by
     )
+    comparison, annotations, decision = gated.comparison, gated.annotations, gated.decision
     target = Target(
         pr.number,
         pr.head_sha,
@@ -222,32 +243,11 @@ def _merge_group(
     repo = git.repo_root(settings.repo)
     git.ensure_commit(repo, group.head_sha, "merge group's")
     git.ensure_commit(repo, group.base_sha, "base")
-    with (
-        commands.group(f"escape-bot: build {group.base_sha[:12]} and {group.head_sha[:12]}"),
-        commands.untrusted(),
-    ):
-        gated = app.compare_and_gate(  # no pull request: no acceptance label
-            repo,
-            group.base_sha,
-            group.head_sha,
-            settings.build,
-            config=settings.config,
-            policy=settings.gate,
-            store=store,
-            progress=progress,
-            profiles=settings.profiles,
-        )
-    comparison, decision = gated.comparison, gated.decision
-    report = Report(
-        base=comparison.base,
-        head=comparison.head,
-        result=comparison.result,
-        decision=decision,
-        name=settings.name,
-        links=Links(server_url=environment.server_url, repository=environment.repository),
-        insight=comparison.insight,
-        accept_label=settings.config.accept_label,
+    # no pull request: no acceptance label
+    gated, report = _gated_report(
+        settings, environment, repo, (group.base_sha, group.head_sha), commands, store, progress, None
     )
+    comparison, decision = gated.comparison, gated.decision
     target = Target(None, group.head_sha, from_fork=False)
     directory = report_directory(settings, environment, repo)
     sources = (comparison.base_source, comparison.head_source)
