@@ -140,6 +140,18 @@ def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)(func)
 
 
+def profile_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--profile FILE` (repeatable): profiles that rank new escapes (docs/insight.md)."""
+    return click.option(
+        "--profile",
+        "profiles",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
+        "[rank] profiles, else the repository's default.pgo files).",
+    )(func)
+
+
 def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--config PATH` (ESCAPE_BOT_CONFIG)."""
     return click.option(

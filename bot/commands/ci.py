@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store
+from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store, profile_option
 from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError, StoreError
 from bot.gate import GateFailed, GatePolicy
@@ -121,14 +121,7 @@ MODES = ("auto", "analyze", "publish")
     show_default=True,
     help="Take the base from the database when stored, record what was built (pushes: the history).",
 )
-@click.option(
-    "--profile",
-    "profiles",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
-    "[rank] profiles, else the repository's default.pgo files).",
-)
+@profile_option
 @config_option
 @build_flags
 def ci(

@@ -18,6 +18,7 @@ from bot.commands import (
     config_option,
     db_option,
     open_store,
+    profile_option,
     progress_reporter,
     repo_option,
 )
@@ -40,14 +41,7 @@ from bot.commands import (
     show_default=True,
     help="Take stored snapshots instead of building, and store what was built.",
 )
-@click.option(
-    "--profile",
-    "profiles",
-    multiple=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
-    "[rank] profiles, else the repository's default.pgo files).",
-)
+@profile_option
 @build_flags
 def diff_command(
     repo: Path,
