@@ -82,7 +82,7 @@ def epilogue(*, kept: Path | None, store_url: str, new: int, fixed: int) -> str:
             "The head commit also inserts lines, so every unchanged escape moved; escape-bot matches them",
             "by function and expression and still reports only what is new.",
             where,
-            "Next: `escape-bot diff BASE HEAD` in your repository, `escape-bot ci` in GitHub Actions",
-            "(docs/usage.md, docs/ci.md), `escape-bot trend` for the history.",
+            "Next: `escape-bot diff --base origin/main` in your repository, `escape-bot ci` in GitHub",
+            "Actions (docs/usage.md, docs/ci.md), `escape-bot trend` for the history.",
         ]
     )

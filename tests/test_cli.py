@@ -187,7 +187,7 @@ def test_demo_runs_end_to_end() -> None:
     assert "a heap escape is a value the Go compiler cannot keep on the stack" in proc.stderr
     assert "The [cause] tag says why" in proc.stderr
     assert "still reports only what is new" in proc.stderr
-    assert "Next: `escape-bot diff BASE HEAD`" in proc.stderr
+    assert "Next: `escape-bot diff --base origin/main`" in proc.stderr
     assert "sqlite" not in proc.stderr.lower() and "were temporary and are deleted" in proc.stderr
     new = sum(e["count"] for e in data["new"] if e["allocates"])
     assert f"{new} new heap escape(s)" in proc.stderr
