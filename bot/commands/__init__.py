@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.config import BuildSettings, module_patterns
+from bot.config import BuildConfig, BuildSettings, Config, module_patterns
 from bot.gc.run import BuildOptions, go_binary
 
 if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
@@ -69,6 +69,27 @@ def build_options(
         toolchain=settings.toolchain,
         goflags=settings.goflags,
         cgo=settings.cgo,
+    )
+
+
+def configuration_options(
+    build: BuildConfig,
+    config: Config,
+    packages: Sequence[str],
+    tests: bool,
+    go: str | None,
+    modules: Sequence[str],
+) -> BuildOptions:
+    """The build options of one build configuration of the configuration file."""
+    return build_options(
+        packages,
+        ",".join(build.tags),
+        build.goos,
+        build.goarch,
+        tests or config.include_tests,
+        go,
+        modules=modules,
+        settings=config.build,
     )
 
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import click
 
-from bot.commands import DB_HELP, build_flags, build_options, config_option, open_store, profile_option
+from bot.commands import (
+    DB_HELP,
+    build_flags,
+    config_option,
+    configuration_options,
+    open_store,
+    profile_option,
+)
 from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError, StoreError
 from bot.gate import GateFailed, GatePolicy
@@ -199,16 +206,7 @@ def ci(
                 comment=comment,
                 check=check_mode,
                 author_login=author_login,
-                build=build_options(
-                    packages,
-                    ",".join(build.tags),
-                    build.goos,
-                    build.goarch,
-                    tests or config.include_tests,
-                    go,
-                    modules=modules,
-                    settings=config.build,
-                ),
+                build=configuration_options(build, config, packages, tests, go, modules),
                 gate=gate,
                 report_dir=report_dir / build_name
                 if report_dir is not None and len(builds) > 1

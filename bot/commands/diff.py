@@ -14,8 +14,8 @@ from bot.commands import (
     FORMATS,
     GateExit,
     build_flags,
-    build_options,
     config_option,
+    configuration_options,
     db_option,
     open_store,
     profile_option,
@@ -86,16 +86,7 @@ def diff_command(
         store = stack.enter_context(open_store(db_url, root)) if use_store else None
         progress = stack.enter_context(progress_reporter(True))
         for build in builds:
-            options = build_options(
-                packages,
-                ",".join(build.tags),
-                build.goos,
-                build.goarch,
-                tests or config.include_tests,
-                go,
-                modules=modules,
-                settings=config.build,
-            )
+            options = configuration_options(build, config, packages, tests, go, modules)
             gated = app.compare_and_gate(
                 root,
                 base_rev,
