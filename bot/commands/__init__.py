@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.config import BuildConfig, BuildSettings, Config, module_patterns
+from bot.errors import UsageError
 from bot.gc.run import BuildOptions, go_binary
+from bot.gc.shard import Shard, parse_shard
 
 if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
     from bot.store.repo import Store
@@ -54,6 +56,7 @@ def build_options(
     *,
     modules: Sequence[str] = (),
     settings: BuildSettings | None = None,
+    shard: Shard | None = None,
 ) -> BuildOptions:
     """Options shared by every command that builds: `--module` globs replace `[build] modules`."""
     settings = settings or BuildSettings()
@@ -69,6 +72,7 @@ def build_options(
         toolchain=settings.toolchain,
         goflags=settings.goflags,
         cgo=settings.cgo,
+        shard=shard,
     )
 
 
@@ -79,6 +83,7 @@ def configuration_options(
     tests: bool,
     go: str | None,
     modules: Sequence[str],
+    shard: Shard | None = None,
 ) -> BuildOptions:
     """The build options of one build configuration of the configuration file."""
     return build_options(
@@ -90,7 +95,30 @@ def configuration_options(
         go,
         modules=modules,
         settings=config.build,
+        shard=shard,
     )
+
+
+def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
+    if not value:
+        return None
+    try:
+        return parse_shard(value)
+    except UsageError as exc:
+        raise click.BadParameter(exc.message.removeprefix(f"--shard {value!r}: ")) from None
+
+
+def shard_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--shard K/N`: build only shard K of N of the packages (docs/ci.md, "Sharding")."""
+    return click.option(
+        "--shard",
+        default=None,
+        callback=_shard,
+        metavar="K/N",
+        help="Build only the packages of shard K of N (a stable split by import path: one CI job per "
+        "shard, the same package in the same shard at base and head); publish the N results "
+        "artifacts together (docs/ci.md, 'Sharding').",
+    )(func)
 
 
 def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:

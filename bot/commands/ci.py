@@ -25,10 +25,12 @@ from bot.commands import (
     configuration_options,
     open_store,
     profile_option,
+    shard_option,
 )
 from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError, StoreError
 from bot.gate import GateFailed, GatePolicy
+from bot.gc.shard import Shard
 from bot.github import labels
 from bot.ports import SnapshotStore
 
@@ -130,6 +132,7 @@ MODES = ("auto", "analyze", "publish")
 )
 @profile_option
 @config_option
+@shard_option
 @build_flags
 def ci(
     repo: Path,
@@ -156,6 +159,7 @@ def ci(
     goarch: str | None,
     tests: bool,
     go: str | None,
+    shard: Shard | None,
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
     from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
@@ -206,7 +210,7 @@ def ci(
                 comment=comment,
                 check=check_mode,
                 author_login=author_login,
-                build=configuration_options(build, config, packages, tests, go, modules),
+                build=configuration_options(build, config, packages, tests, go, modules, shard),
                 gate=gate,
                 report_dir=report_dir / build_name
                 if report_dir is not None and len(builds) > 1

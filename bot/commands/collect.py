@@ -15,9 +15,11 @@ from bot.commands import (
     open_store,
     progress_reporter,
     repo_option,
+    shard_option,
 )
 from bot.errors import ParseError, UsageError
 from bot.gc.model import Snapshot, Toolchain
+from bot.gc.shard import Shard
 
 
 @click.command()
@@ -42,6 +44,7 @@ from bot.gc.model import Snapshot, Toolchain
     "--record", is_flag=True, help="Record the snapshot in the database (the revision, HEAD by default)."
 )
 @config_option
+@shard_option
 @build_flags
 def collect(
     repo: Path,
@@ -60,6 +63,7 @@ def collect(
     goarch: str | None,
     tests: bool,
     go: str | None,
+    shard: Shard | None,
 ) -> None:
     """Heap escapes of one revision."""
     from bot.report.serialize import snapshot_dict
@@ -68,6 +72,8 @@ def collect(
     if from_log is not None:
         from bot.gc.logs import read_log
 
+        if shard is not None:
+            raise UsageError("--shard selects packages to build: a saved log is read whole")
         if len(packages) > 1:
             raise UsageError(
                 "with --from-log, --package names the package of a log without `# package` lines"
@@ -83,7 +89,7 @@ def collect(
         root = git.repo_root(repo)
         config = load_config(config_path, root)
         options = build_options(
-            packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build
+            packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build, shard=shard
         )
         if record or db_url:
             # a record is of a commit: build HEAD (or --rev) in a worktree, never the dirty tree

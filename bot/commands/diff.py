@@ -21,7 +21,9 @@ from bot.commands import (
     profile_option,
     progress_reporter,
     repo_option,
+    shard_option,
 )
+from bot.gc.shard import Shard
 
 
 @click.command("diff")
@@ -42,6 +44,7 @@ from bot.commands import (
     help="Take stored snapshots instead of building, and store what was built.",
 )
 @profile_option
+@shard_option
 @build_flags
 def diff_command(
     repo: Path,
@@ -60,6 +63,7 @@ def diff_command(
     goarch: str | None,
     tests: bool,
     go: str | None,
+    shard: Shard | None,
 ) -> None:
     """New and fixed heap escapes between two revisions (each built in a temporary worktree).
 
@@ -86,7 +90,7 @@ def diff_command(
         store = stack.enter_context(open_store(db_url, root)) if use_store else None
         progress = stack.enter_context(progress_reporter(True))
         for build in builds:
-            options = configuration_options(build, config, packages, tests, go, modules)
+            options = configuration_options(build, config, packages, tests, go, modules, shard)
             gated = app.compare_and_gate(
                 root,
                 base_rev,

@@ -23,6 +23,7 @@ from bot.errors import BuildError, ToolchainError
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
+from bot.gc.shard import Shard, own_escapes
 from bot.memory import gc_paused
 
 JSON_MIN_VERSION = (1, 24)  # `go build -json` framing (compiler.md, "Where the output comes from")
@@ -44,6 +45,7 @@ class BuildOptions:
     toolchain: Literal["local", "auto"] = "local"  # GOTOOLCHAIN: never download one unless "auto"
     goflags: tuple[str, ...] = ()  # GOFLAGS (validated by bot.config.check_goflags)
     cgo: bool | None = None  # CGO_ENABLED; None: Go's own default
+    shard: Shard | None = None  # build only this shard's packages (bot/gc/shard.py)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -59,6 +61,8 @@ class BuildOptions:
         flags += self.goflags
         if self.cgo is not None:
             flags.append(f"CGO_ENABLED={int(self.cgo)}")
+        if self.shard is not None:  # a shard's snapshot is never taken for the whole
+            flags.append(f"shard={self.shard}")
         return tuple(flags)
 
 
@@ -163,7 +167,9 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "no output")
 
 
-def _build_command(options: BuildOptions, use_json: bool, tests: bool) -> list[str]:
+def _build_command(
+    options: BuildOptions, use_json: bool, tests: bool, packages: tuple[str, ...] | None = None
+) -> list[str]:
     go = go_binary(options.go or None)
     cmd = [go, "test", "-c"] if tests else [go, "build"]
     cmd += ["-o", os.devnull, "-trimpath", "-gcflags=-m=2"]
@@ -171,7 +177,34 @@ def _build_command(options: BuildOptions, use_json: bool, tests: bool) -> list[s
         cmd.append("-json")
     if options.tags:
         cmd.append("-tags=" + ",".join(options.tags))
-    return [*cmd, *options.packages]
+    return [*cmd, *(options.packages if packages is None else packages)]
+
+
+# with -e a package that does not compile is listed (and fails in its shard); one with no file
+# to build is left out, as `./...` leaves it out, since go refuses it when named
+_LIST_FORMAT = (
+    "{{.ImportPath}}\t{{len .GoFiles}}{{len .CgoFiles}}{{with .Error}}e{{end}}\t"
+    "{{len .TestGoFiles}}{{len .XTestGoFiles}}"
+)
+
+
+def _shard_packages(
+    options: BuildOptions, shard: Shard, cwd: Path, env: dict[str, str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The module's packages that `shard` builds (`go list` of the patterns): for `go build`, for
+    `go test -c`, and go's "matched no packages" warnings. BuildError when go cannot list them."""
+    cmd = [go_binary(options.go or None), "list", "-e", "-f", _LIST_FORMAT]
+    if options.tags:
+        cmd.append("-tags=" + ",".join(options.tags))
+    proc = subprocess.run(
+        [*cmd, *options.packages], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise BuildError(f"`go list` failed: {_first_line(proc.stderr)}", details=proc.stderr)
+    listed = [line.split("\t") for line in proc.stdout.splitlines()]
+    own = [(path, files.strip("0"), tests.strip("0")) for path, files, tests in listed if shard.owns(path)]
+    build, tests = [p for p, f, _ in own if f], [p for p, f, t in own if f or t]
+    return build, tests, [w for w in proc.stderr.splitlines() if "matched no packages" in w]
 
 
 MAX_ERROR_LINES = 20
@@ -364,13 +397,22 @@ def build_module(
     totals = ParseStats()
     warnings: list[str] = []
     runs = [False, True] if options.include_tests else [False]
+    own: dict[bool, list[str]] = {}
+    if options.shard is not None:
+        own[False], own[True], warnings = _shard_packages(options, options.shard, cwd, env)
     for tests in runs:
+        if options.shard is not None and not own[tests]:
+            continue  # none of the module's packages is this shard's
         parser = LogParser(files=mapper, sources=sources)
         errors = _Errors(_rewriter(repo_root, module))
-        cmd = _build_command(options, use_json, tests)
+        packages = tuple(own[tests]) if options.shard is not None else None
+        cmd = _build_command(options, use_json, tests, packages)
         lines = _watch(_stream(cmd, cwd, env, use_json, errors), parser, errors)
+        records = parse_lines(lines, parser)
+        if packages is not None:
+            records = own_escapes(records, packages)
         with gc_paused():
-            escapes.extend(_keep(parse_lines(lines, parser), tests, parser, on_package))
+            escapes.extend(_keep(records, tests, parser, on_package))
         errors.check()
         totals = _add_stats(totals, parser.stats())
         warnings += errors.no_packages
