@@ -28,7 +28,7 @@ from bot.commands import (
     shard_option,
 )
 from bot.config import BuildConfig, Config, load_config
-from bot.errors import EXIT_GATE, BotError, StoreError
+from bot.errors import EXIT_GATE, BotError, StoreError, UsageError
 from bot.gate import GateFailed, GatePolicy
 from bot.gc.shard import Shard
 from bot.github import labels
@@ -185,6 +185,11 @@ def ci(
     try:
         environment = read_environment(os.environ)
         run_mode: Mode = "analyze" if mode == "analyze" else "publish" if mode == "publish" else "auto"
+        if shard is not None and run_mode != "analyze":
+            raise UsageError(
+                f"--shard {shard} needs --mode analyze: each shard writes its results artifact and one "
+                "--mode publish job posts them together (docs/ci.md, 'Sharding')"
+            )
         event: Event | WorkflowRun = (
             load_workflow_run(environment) if run_mode == "publish" else load_event(environment)
         )
