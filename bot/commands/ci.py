@@ -183,13 +183,13 @@ def ci(
         click.echo(f"escape-bot: {message}")
 
     try:
-        environment = read_environment(os.environ)
-        run_mode: Mode = "analyze" if mode == "analyze" else "publish" if mode == "publish" else "auto"
-        if shard is not None and run_mode != "analyze":
+        if shard is not None and mode != "analyze":
             raise UsageError(
                 f"--shard {shard} needs --mode analyze: each shard writes its results artifact and one "
                 "--mode publish job posts them together (docs/ci.md, 'Sharding')"
             )
+        environment = read_environment(os.environ)
+        run_mode: Mode = "analyze" if mode == "analyze" else "publish" if mode == "publish" else "auto"
         event: Event | WorkflowRun = (
             load_workflow_run(environment) if run_mode == "publish" else load_event(environment)
         )
