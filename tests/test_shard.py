@@ -152,3 +152,23 @@ def test_ci_takes_the_shard_only_to_analyze(repo: GitRepo, tmp_path: Path) -> No
     proc = run("ci", "--repo", str(repo.path), "--shard", "1/2")
     assert proc.returncode == 2, proc.stderr
     assert "--shard 1/2 needs --mode analyze" in proc.stderr
+
+
+def test_a_shard_is_stored_under_its_own_key(tmp_path: Path) -> None:
+    from bot import app
+    from bot.store import Store
+
+    root = tmp_path / "m"
+    GitRepo(root).commit(_files(), "base")
+    store = Store.open(f"sqlite:///{tmp_path / 'escapes.db'}")
+    try:
+        shard = BuildOptions(shard=Shard(1, N))
+        first, source = app.snapshot_of(root, "HEAD", shard, store)
+        assert source == "built"
+        again, source = app.snapshot_of(root, "HEAD", shard, store)
+        assert (source, again.escapes) == ("store", first.escapes)
+        # the whole is not taken for a shard, nor another shard for this one
+        assert app.snapshot_of(root, "HEAD", BuildOptions(), store)[1] == "built"
+        assert app.snapshot_of(root, "HEAD", BuildOptions(shard=Shard(2, N)), store)[1] == "built"
+    finally:
+        store.close()
