@@ -106,7 +106,7 @@ def shard_directories(directory: Path) -> list[Path]:
 
 def read_results(directory: Path) -> Results:
     """The results under `directory`: its own artifact, else the shards' in its subdirectories merged."""
-    if (directory / ARTIFACT_FILE).exists() or directory.is_symlink():
+    if (directory / ARTIFACT_FILE).exists():
         return read_artifact(directory)
     shards = shard_directories(directory) if directory.is_dir() else []
     if not shards:

@@ -248,3 +248,25 @@ def test_publish_posts_the_shards_as_one_comment(
     # the second publish finds the same comment and the same text: nothing to edit
     assert bodies[0] == bodies[1]
     assert github.requests("PATCH", r"/issues/comments/") == []
+
+
+def test_a_module_failed_at_base_in_one_shard_and_at_head_in_another_failed_on_both() -> None:
+    from bot.gc.model import FailedModule
+    from bot.github.shards import merge_failed
+
+    merged = merge_failed(
+        [
+            FailedModule("example.com/tools", "tools", "base", ("# example.com/tools/ta", "ta.go:1: x")),
+            FailedModule("example.com/other", "other", "head", ("o.go:1: y",)),
+            FailedModule("example.com/tools", "tools", "head", ("# example.com/tools/tb", "ta.go:1: x")),
+        ]
+    )
+    assert merged == (
+        FailedModule("example.com/other", "other", "head", ("o.go:1: y",)),
+        FailedModule(
+            "example.com/tools",
+            "tools",
+            "both",
+            ("# example.com/tools/ta", "ta.go:1: x", "# example.com/tools/tb"),
+        ),
+    )
