@@ -54,7 +54,7 @@ def shard_of(import_path: str, count: int) -> int:
     return 1 + int.from_bytes(digest[:8], "big") % count
 
 
-def _base_package(package: str) -> str:
+def base_package(package: str) -> str:
     """`p [p.test]`, `p_test` and `p.test` are compiled for package `p`."""
     name = package.split(" [", 1)[0]
     return name.removesuffix("_test").removesuffix(".test")
@@ -65,4 +65,4 @@ def own_escapes(escapes: Iterable[Escape], packages: Iterable[str]) -> Iterator[
     the command line, not to the dependencies go compiles for them; this holds the shard to that
     should a flag or a toolchain ever widen it, so that no escape is reported by two shards."""
     own = set(packages)
-    return (e for e in escapes if e.package in own or _base_package(e.package) in own)
+    return (e for e in escapes if e.package in own or base_package(e.package) in own)

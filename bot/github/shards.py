@@ -29,7 +29,7 @@ from bot.annotations import Annotations
 from bot.diff import DiffResult, Skipped
 from bot.failures import without_modules
 from bot.gc.model import Cause, Escape, FailedModule, Kind
-from bot.gc.shard import MAX_SHARDS, Shard
+from bot.gc.shard import MAX_SHARDS, Shard, base_package, shard_of
 from bot.github.artifact_format import ARTIFACT_FILE, MAX_BYTES, ArtifactError, Results, read_artifact
 
 SHARD_FILE = "escape-bot-shard.json"
@@ -174,6 +174,8 @@ def merge_results(shards: Sequence[ShardResults]) -> Results:
     _same(shards, "the commit built as head", lambda s: s.results.head.commit)
     _same(shards, "the base toolchain", lambda s: s.results.base.toolchain)
     _same(shards, "the head toolchain", lambda s: s.results.head.toolchain)
+    for s in shards:
+        _own_packages_only(s)
     ordered = sorted(shards, key=lambda s: s.shard.index)
     parts = [s.results for s in ordered]
     failed = merge_failed(f for r in parts for f in r.result.failed_modules)
@@ -207,6 +209,17 @@ def merge_results(shards: Sequence[ShardResults]) -> Results:
         base_source="store" if all(r.base_source == "store" for r in parts) else "built",
         head_source="store" if all(r.head_source == "store" for r in parts) else "built",
     )
+
+
+def _own_packages_only(s: ShardResults) -> None:
+    """A shard lists escapes of its own packages only: none can be counted twice by two shards."""
+    for e in (*s.results.result.new, *s.results.result.fixed):
+        package = base_package(e.package)
+        if not s.shard.owns(package):
+            raise ArtifactError(
+                f"not published: {s.where} (shard {s.shard}) lists escapes of package {_show(package)}, "
+                f"which is in shard {shard_of(package, s.shard.count)}"
+            )
 
 
 def merge_failed(failures: Iterable[FailedModule]) -> tuple[FailedModule, ...]:

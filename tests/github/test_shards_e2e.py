@@ -270,3 +270,19 @@ def test_a_module_failed_at_base_in_one_shard_and_at_head_in_another_failed_on_b
             ("# example.com/tools/ta", "ta.go:1: x", "# example.com/tools/tb"),
         ),
     )
+
+
+def test_a_shard_listing_another_shards_package_is_refused(analysis: Analysis, tmp_path: Path) -> None:
+    directory = _copy(analysis, tmp_path)
+    path = directory / "escape-bot-results-shard-1" / ARTIFACT_FILE
+    document = json.loads(path.read_text())
+    other = json.loads((directory / "escape-bot-results-shard-2" / ARTIFACT_FILE).read_text())
+    document["results"]["new"].append(other["results"]["new"][0])  # counted twice, were it merged
+    path.write_text(json.dumps(document))
+    package = other["results"]["new"][0]["package"]
+    with pytest.raises(
+        ArtifactError,
+        match=f"escape-bot-results-shard-1 \\(shard 1/3\\) lists escapes of package '{package}', "
+        "which is in shard 2",
+    ):
+        read_results(directory)
