@@ -12,8 +12,9 @@ removed).
 
 Reports, after VACUUM ANALYZE: per table the rows, pg_total_relation_size (table + indexes +
 TOAST) and its index part, the schema's total, bytes per stored commit; and the in-process time
-(median of 5) of `trend` and `top` for the largest repository, measured when its history was the
-only one in the database and again when all R were, so the ratio shows what sharing costs.
+of `trend` and `top` for the largest repository, in this schema and in a second throwaway schema
+that holds only that repository's history: runs alternate between the two (median of 7 each), so
+that the ratio shows what sharing costs, not what the machine's load did meanwhile.
 
 --quick: 3 repositories of 100 commits (~1 minute).
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -73,17 +75,26 @@ def fill(store: Store, index: int, commits: int) -> tuple[str, list[str], int]:
     return name, shas, len(escapes)
 
 
-def queries(store: Store, name: str, shas: list[str]) -> dict[str, float]:
-    """Median seconds of trend and top over one repository's history (git order given, as with a clone)."""
+def queries(store: Store, name: str, shas: list[str]) -> dict[str, Callable[[], object]]:
+    """trend and top over one repository's history (git order given, as with a clone)."""
     scope = Scope(repository=name, branch="main", order=tuple(shas))
     heap = Filters()
-    cases: dict[str, Callable[[], object]] = {
+    return {
         "trend --by cause": lambda: trend(store, scope, heap),
         "trend --last 100": lambda: trend(store, scope, heap, last=100),
         "top --by package": lambda: top(store, scope, heap),
         "top --by function": lambda: top(store, scope, heap, by=TopBy.FUNCTION),
     }
-    return {label: median_time(action) for label, action in cases.items()}
+
+
+def alternating(a: Callable[[], object], b: Callable[[], object], runs: int = 7) -> tuple[float, float]:
+    """Median seconds of `a` and of `b`, run in turns (after one warm-up each)."""
+    a(), b()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for action, out in ((a, times[0]), (b, times[1])):
+            out.append(median_time(action, 1))
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def table_sizes(url: str) -> list[tuple[str, int, int, int]]:
@@ -119,7 +130,13 @@ def main() -> int:
     repositories = args.repositories or (3 if args.quick else 10)
     commits = args.commits or (100 if args.quick else 1000)
 
-    with postgresql_url(args.postgresql_url) as url, Store.open(url) as store:
+    with (
+        postgresql_url(args.postgresql_url) as alone_url,
+        Store.open(alone_url) as alone_store,
+        postgresql_url(args.postgresql_url) as url,
+        Store.open(url) as store,
+    ):
+        fill(alone_store, 0, commits)
         filled = []
         start = time.perf_counter()
         for index in range(repositories):
@@ -128,13 +145,15 @@ def main() -> int:
             name, _, sites = filled[-1]
             print(
                 f"{name}: {commits} commits, {sites:,} sites at the end,"
-                f" recorded in {time.perf_counter() - began:.0f} s"
+                f" recorded in {time.perf_counter() - began:.0f} s",
+                flush=True,
             )
-            if index == 0:
-                alone = queries(store, name, filled[0][1])
         print(f"recorded {repositories * commits:,} commits in {time.perf_counter() - start:.0f} s")
-        shared = queries(store, filled[0][0], filled[0][1])
         sizes = table_sizes(url)
+        table_sizes(alone_url)  # the same VACUUM ANALYZE on both before timing
+        name, shas, _ = filled[0]
+        alone_cases, shared_cases = queries(alone_store, name, shas), queries(store, name, shas)
+        timed = {label: alternating(alone_cases[label], shared_cases[label]) for label in alone_cases}
 
     total = sum(t for _, _, t, _ in sizes)
     print(f"\n{'table':<22} {'rows':>12} {'total MB':>10} {'indexes MB':>11}")
@@ -145,11 +164,13 @@ def main() -> int:
         f"{'all':<22} {'':>12} {total / 1e6:>10.2f}   = {total / stored:,.0f} bytes per stored commit, "
         f"{total / repositories / 1e6:.1f} MB per repository of {commits} commits"
     )
-    print(f"\nqueries on {filled[0][0]} ({filled[0][2]:,} sites, {commits} commits), median of 5:")
-    for label in alone:
+    print(
+        f"\nqueries on {filled[0][0]} ({filled[0][2]:,} sites, {commits} commits), median of 7, alternating:"
+    )
+    for label, (alone, shared) in timed.items():
         print(
-            f"  {label:<20} alone {alone[label] * 1000:6.0f} ms   with {repositories} repositories "
-            f"{shared[label] * 1000:6.0f} ms   ratio {shared[label] / alone[label]:.2f}"
+            f"  {label:<20} alone {alone * 1000:6.0f} ms   with {repositories} repositories "
+            f"{shared * 1000:6.0f} ms   ratio {shared / alone:.2f}"
         )
     return 0
 
