@@ -1,6 +1,6 @@
 """Sharding benchmark: `escape-bot diff --shard K/N` against one unsharded diff, each on a fresh cache.
 
-    python bench/bench_shard.py [--packages P] [--shards N] [--functions F]
+    python bench/bench_shard.py [--packages P] [--shards N] [--functions F] [--layered]
 
 A generated monorepo module of P packages (default 300) shaped like one: a fifth are libraries
 (each importing up to two lower libraries), the rest services importing two libraries each and
@@ -12,6 +12,9 @@ process with a copy of a GOCACHE holding only the standard library packages the 
 shard against the unsharded run (the job time sharding buys) and the shards' sum against it (the
 work it adds: each shard lists the packages and compiles the libraries its packages import),
 and checks that the shards' new escapes together are the unsharded run's.
+
+--layered: bench/bench_history.py's module instead (each package imports up to two random
+lower-numbered packages, so nearly every package is some shard's dependency).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_history import GO_ENV, git  # noqa: E402
+from bench.bench_history import GO_ENV, git, make_repository  # noqa: E402
 from bot.gc.run import go_binary  # noqa: E402
 
 MODULE = "example.com/mono"
@@ -93,7 +96,7 @@ def primed_cache(scratch: Path) -> Path:
     would on a runner), built with the bot's flags; the module's own packages are not in it."""
     cache = scratch / "primed"
     env = {**os.environ, **GO_ENV, "GOCACHE": str(cache)}
-    command = [go_binary(), "build", "-trimpath", "-o", os.devnull, "fmt", "strings"]
+    command = [go_binary(), "build", "-trimpath", "-o", os.devnull, "fmt", "sort", "strings"]
     subprocess.run(command, env=env, check=True, capture_output=True)
     return cache
 
@@ -124,11 +127,15 @@ def main() -> int:
     parser.add_argument("--packages", type=int, default=300)
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--functions", type=int, default=20)
+    parser.add_argument("--layered", action="store_true", help="bench_history.py's import graph")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         repo = scratch / "repo"
-        make_monorepo(repo, args.packages, args.functions)
+        if args.layered:
+            make_repository(repo, 2, args.packages)
+        else:
+            make_monorepo(repo, args.packages, args.functions)
         primed_cache(scratch)
         changed = git(repo, "show", "--stat", "--format=", "HEAD").strip().splitlines()[0]
         print(f"{args.packages} packages, head changes {changed.strip()}")
