@@ -12,6 +12,7 @@ from bot.ci.check import Check, publish_result
 from bot.ci.outputs import report_directory, report_store_errors, write_json, write_reports
 from bot.ci.publish import publish_artifact
 from bot.ci.settings import (
+    ArtifactPublisher,
     Outcome,
     Progress,
     Published,
@@ -43,7 +44,7 @@ def run_ci(
     event: Event | WorkflowRun,
     *,
     commands: WorkflowCommands,
-    publisher: Publisher | None = None,
+    publisher: ArtifactPublisher | None = None,
     store: SnapshotStore | None = None,
     progress: Progress = quiet,
 ) -> Outcome:
