@@ -35,6 +35,7 @@ from bot.gc.model import Escape, Kind, Snapshot
 from bot.github.artifact_format import (
     ARTIFACT_FILE,
     FLOW_ARROW,
+    MAX_STEPS,
     ArtifactData,
     CountsData,
     EscapeData,
@@ -51,6 +52,7 @@ from bot.github.artifact_format import (
     SuppressionData,
     encode_artifact,
 )
+from bot.memory import gc_paused
 
 # ---- writing (the analyze job) ----------------------------------------------------------------
 
@@ -67,15 +69,21 @@ def _escape_data(e: Escape) -> EscapeData:
         message=e.message,
         cause=e.cause,
         count=e.count,
+        # what publish accepts: a leaking parameter of go/types explains itself in 7,227 steps
         explanation=tuple(
-            StepData(
-                flow=f"{flow.dst}{FLOW_ARROW}{flow.src}",
-                where=step.where,
-                why=step.why,
-                at=str(step.at) if step.at else None,
+            itertools.islice(
+                (
+                    StepData(
+                        flow=f"{flow.dst}{FLOW_ARROW}{flow.src}",
+                        where=step.where,
+                        why=step.why,
+                        at=str(step.at) if step.at else None,
+                    )
+                    for flow in e.explanation
+                    for step in flow.steps
+                ),
+                MAX_STEPS,
             )
-            for flow in e.explanation
-            for step in flow.steps
         ),
         no_allocation_reason=e.static or None,
         origin=OriginData(function=e.origin, at=e.origin_at or None) if e.origin else None,
@@ -162,15 +170,16 @@ def write_artifact(
     """Write the results file into `directory` (created); returns the directory to upload.
 
     `source` reads the analysed commit's files, for the text of suppressed lines."""
-    data = ArtifactData(
-        format="escape-bot-results",
-        schema=2,
-        name=name,
-        repository=repository,
-        pull_request=PullRequestData(number=number, head_sha=head_sha, base_sha=base.commit),
-        annotations=annotations_data(annotations or {}, source),
-        results=results_data(base, head, result, base_source, head_source),
-    )
+    with gc_paused():  # one record per escape and explanation step (bot/memory.py)
+        data = ArtifactData(
+            format="escape-bot-results",
+            schema=2,
+            name=name,
+            repository=repository,
+            pull_request=PullRequestData(number=number, head_sha=head_sha, base_sha=base.commit),
+            annotations=annotations_data(annotations or {}, source),
+            results=results_data(base, head, result, base_source, head_source),
+        )
     directory.mkdir(parents=True, exist_ok=True)
     (directory / ARTIFACT_FILE).write_bytes(encode_artifact(data))
     return directory

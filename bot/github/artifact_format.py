@@ -29,6 +29,7 @@ from bot.annotations import Annotations, Suppression
 from bot.diff import DiffResult, Skipped
 from bot.errors import EXIT_FAILURE, BotError, UsageError
 from bot.gc.model import Cause, Escape, FailedModule, Flow, Kind, Position, Snapshot, Step, Toolchain
+from bot.memory import gc_paused
 from bot.report.safe import visible
 
 ARTIFACT_FILE = "escape-bot-results.json"
@@ -45,6 +46,9 @@ MAX_BYTES = 32 * 1024 * 1024
 
 
 MAX_ESCAPES = 100_000  # per list (new, fixed)
+
+
+MAX_STEPS = 1000  # explanation steps per escape: the writer keeps the first ones (std has 7,227)
 
 
 MAX_STRING = 65_536  # a compiler message or expression; Go abbreviates long expressions itself
@@ -109,7 +113,7 @@ class EscapeData(msgspec.Struct, frozen=True, kw_only=True):
     message: Text
     cause: Cause
     count: Annotated[int, Meta(ge=1, le=1_000_000)]
-    explanation: Annotated[tuple[StepData, ...], Meta(max_length=1000)]
+    explanation: Annotated[tuple[StepData, ...], Meta(max_length=MAX_STEPS)]
     no_allocation_reason: Name | None = None
     origin: OriginData | None = None
     generated: bool = False
@@ -292,7 +296,8 @@ def parse_artifact(data: bytes, where: str = "the results artifact") -> Results:
     """Strict JSON decoded into the typed records, then the analysis's records; ArtifactError
     with one line naming the bad field otherwise."""
     try:
-        document = _DECODER.decode(data)
+        with gc_paused():  # tens of thousands of acyclic records (bot/memory.py)
+            document = _DECODER.decode(data)
     except msgspec.ValidationError as exc:
         m = _AT_PATH.fullmatch(str(exc))
         path, message = (m.group(2), m.group(1)) if m else ("$", str(exc))
@@ -309,7 +314,8 @@ def parse_artifact(data: bytes, where: str = "the results artifact") -> Results:
     except ValueError as exc:
         raise ArtifactError(f"{where} is not valid JSON: {_short(str(exc))}") from None
     try:
-        return _records(document)
+        with gc_paused():
+            return _records(document)
     except (ValueError, UsageError) as exc:  # inconsistent fields, a position that does not parse
         raise ArtifactError(f"{where} is malformed: {_short(str(exc))}") from None
 
@@ -441,3 +447,7 @@ def _records(doc: ArtifactData) -> Results:
         base_source=results.base_source,
         head_source=results.head_source,
     )
+
+
+if __name__ == "__main__":  # python -m bot.github.artifact_format > docs/results-artifact.schema.json
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))

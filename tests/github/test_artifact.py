@@ -169,6 +169,16 @@ def test_ambiguous_explanations_read_back_as_the_same_text(tmp_path: Path) -> No
     assert explanation_lines(back) == explanation_lines(odd) == ("a ← b ← c", "    w (z) at x.go:5:6")
 
 
+def test_the_writer_keeps_to_the_limits_the_reader_checks(tmp_path: Path) -> None:
+    """A leaking parameter of go/types explains itself in 7,227 steps: the artifact keeps the first
+    MAX_STEPS, and publish reads it instead of refusing the whole artifact."""
+    steps = tuple(Step(f"s{n}", "assign", Position("hot/h.go", n + 1, 2)) for n in range(1500))
+    long = _escape(10, kind=Kind.LEAKING_PARAM, explanation=(Flow("a", "b", steps), Flow("c", "d", steps)))
+    results = read_artifact(_write(tmp_path, result=DiffResult(new=(long,), fixed=(), unchanged=())))
+    (back,) = results.result.new
+    assert back.explanation == (Flow("a", "b", steps[: artifact_format.MAX_STEPS]),)
+
+
 def test_the_artifact_carries_data_only(tmp_path: Path) -> None:
     # no policy and no verdict: an artifact written by an older escape-bot, with its `gate`
     # policy, is refused rather than half believed
