@@ -80,3 +80,13 @@ def test_encode_is_json_dumps_of_the_same_data() -> None:
     data = {"a": [], "b": {"c": [1, None, "é\u2028"]}, "d": 1.5}
     assert stream.encode(data, pretty=True).decode() == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     assert stream.encode(data) == json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+
+def test_the_documented_escape_is_valid_json_with_the_fields_written(snapshot: Snapshot) -> None:
+    """docs/json-output.md's ESCAPE example parses, and names exactly the fields an escape has."""
+    from bot.report.serialize import escape_dict
+
+    doc = (Path(__file__).parents[2] / "docs" / "json-output.md").read_text()
+    example = doc.split("## ESCAPE", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    assert list(json.loads(example)) == list(escape_dict(snapshot.escapes[0]))
+    assert set(escape_dict(snapshot.escapes[0], explain=False)) == set(json.loads(example)) - {"explanation"}
