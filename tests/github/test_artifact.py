@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +377,11 @@ def test_the_published_schema_is_derived_from_the_records(tmp_path: Path) -> Non
 
     published = json.loads((Path(__file__).parents[2] / "docs" / "results-artifact.schema.json").read_text())
     assert published == json.loads(json.dumps(artifact_format.json_schema()))
+    # the command docs/action.md gives to regenerate it
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.github.artifact_format"], capture_output=True, text=True, check=True
+    )
+    assert json.loads(proc.stdout) == published
     jsonschema.Draft202012Validator.check_schema(published)
     validator = jsonschema.Draft202012Validator(published)
     assert list(validator.iter_errors(_document(tmp_path))) == []
