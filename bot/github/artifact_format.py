@@ -1,6 +1,7 @@
 """The results artifact's format: typed records (msgspec Structs) from which the encoder, the
 strict decoder and the published JSON Schema (docs/results-artifact.schema.json) all derive,
-and the translation between them and the analysis's own records (Escape, Snapshot, DiffResult).
+and the decoded records turned into the analysis's own (Escape, Snapshot, DiffResult); the
+analyze job's side, records into wire records, is bot/github/artifact.py.
 
 The rules of reading it are in bot/github/artifact.py's docstring and docs/security.md.
 
@@ -41,7 +42,7 @@ FORMAT = "escape-bot-results"
 VERSION = 2  # 2: data only; the gate policy is no longer carried (issue #13)
 
 
-# a std-library-sized change with explanations is a few MB; far above that is not ours
+# ~31,000 of the standard library's escapes with their explanations; far above that is not ours
 MAX_BYTES = 32 * 1024 * 1024
 
 
