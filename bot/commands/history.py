@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.commands import build_flags, build_options, config_option, open_store
+from bot.commands import build_flags, build_options, config_option, format_option, open_store
 from bot.commands.backfill_progress import backfill_summary, commit_listener, stop_signals_interrupt
 from bot.commands.history_scope import (
     BRANCH,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
 # ---- backfill ----------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="Record the first-parent history of a branch in the database.")
 @click.argument("rev_range", required=False)
 @REPO
 @BRANCH
@@ -143,7 +143,7 @@ def backfill(
 # ---- trend -------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="Heap escapes per commit over a branch's history.")
 @REPO
 @BRANCH
 @click.option(
@@ -151,7 +151,7 @@ def backfill(
     type=click.Choice(["cause", "package", "kind"]),
     default="cause",
     show_default=True,
-    help="Split by.",
+    help="Split the counts by cause, package or kind.",
 )
 @PACKAGE_GLOB
 @CAUSE
@@ -160,13 +160,10 @@ def backfill(
 @click.option("--last", type=click.IntRange(min=1), default=None, help="Only the newest N commits.")
 @LEAKS
 @TOOLCHAIN
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json", "html"]),
-    default="table",
-    show_default=True,
-    help="html: a self-contained page (chart by cause, packages with sparklines); --by does not apply.",
+@format_option(
+    ("table", "csv", "json", "html"),
+    "table",
+    "html: a self-contained page (chart by cause, packages with sparklines); --by does not apply.",
 )
 @OUTPUT
 @NAME
@@ -245,7 +242,7 @@ def _github(root: Path | None) -> GitHubRepository | None:
 # ---- top ---------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="Where the heap escapes are today, ranked.")
 @REPO
 @BRANCH
 @click.option(
@@ -271,9 +268,7 @@ def _github(root: Path | None) -> GitHubRepository | None:
 @CAUSE
 @LEAKS
 @TOOLCHAIN
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
-)
+@format_option(("table", "csv", "json"), "table")
 @OUTPUT
 @NAME
 @DB
@@ -388,7 +383,7 @@ def _target(root: Path | None, spec: str | None, function: str | None) -> Target
     return Target(file=Path(file).as_posix(), line=line, function=function)
 
 
-@click.command()
+@click.command(short_help="The commit that brought each current heap escape.")
 @click.argument("target", metavar="[FILE[:LINE]]", required=False)
 @click.option(
     "--function", default=None, help="Escapes in this function ('(*List).Push', 'Push', or a glob)."
@@ -398,7 +393,7 @@ def _target(root: Path | None, spec: str | None, function: str | None) -> Target
 @click.option("--rev", default=None, help="Blame the escapes of this stored commit instead of the newest.")
 @LEAKS
 @TOOLCHAIN
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option(("table", "json"), "table")
 @OUTPUT
 @NAME
 @DB

@@ -13,27 +13,14 @@ import click
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.queries import Filters, Scope
 
-from bot.commands import DB_HELP
+from bot.commands import db_option, name_option, repo_option
 from bot.errors import UsageError
 from bot.gc.model import Cause
 
-REPO = click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The git repository.",
-)
-
-
-DB = click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
-
-
-NAME = click.option(
-    "--name",
-    default=None,
-    help="The repository's name in the database (default: $GITHUB_REPOSITORY, else the directory's name).",
-)
+# the shared ones, worded as every other command words them (bot/commands/__init__.py)
+REPO = repo_option
+DB = db_option
+NAME = name_option
 
 
 BRANCH = click.option(
@@ -66,7 +53,11 @@ PACKAGE_GLOB = click.option(
 
 
 CAUSE = click.option(
-    "--cause", type=click.Choice([c.value for c in Cause]), default=None, help="Only this cause."
+    "--cause",
+    type=click.Choice([c.value for c in Cause]),
+    metavar="CAUSE",
+    default=None,
+    help="`escape-bot causes` lists the ids; only escapes of this cause (e.g. returned).",
 )
 
 
