@@ -8,8 +8,9 @@ types; so each option is given its variable by name here, when its command joins
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import click
@@ -42,6 +43,28 @@ def name_envvars(command: click.Command, path: Sequence[str]) -> None:
     if isinstance(command, click.Group):
         for name, sub in command.commands.items():
             name_envvars(sub, [*path, name])
+
+
+def walk(command: click.Command, path: Sequence[str] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    """Every command under `command` (itself first) with its path of names."""
+    yield tuple(path), command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from walk(sub, [*path, name])
+
+
+def unknown_envvars(group: click.Group, environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """`ESCAPE_BOT_<COMMAND>_...` variables that name no option of that command: a typo would
+    otherwise be ignored without a word."""
+    known: set[str] = set()
+    prefixes: set[str] = set()
+    for path, command in walk(group):
+        if path:
+            prefixes.add("_".join([ENV_PREFIX, *path]).upper().replace("-", "_") + "_")
+        for param in command.params:
+            if isinstance(param, click.Option) and param.envvar:
+                known.update([param.envvar] if isinstance(param.envvar, str) else param.envvar)
+    return sorted(k for k in environ if k not in known and any(k.startswith(p) for p in prefixes))
 
 
 class FullHelpGroup(click.Group):
@@ -79,6 +102,11 @@ class SectionedGroup(FullHelpGroup):
                 names.remove(name)
         self.sections.setdefault(section, []).append(name)
         name_envvars(cmd, [name])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        for name in unknown_envvars(self, os.environ):
+            click.echo(f"escape-bot: warning: {name} names no option of any command (ignored)", err=True)
+        return super().invoke(ctx)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for names in self.sections.values() for name in names]
