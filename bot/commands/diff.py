@@ -28,8 +28,8 @@ from bot.commands import (
 
 @click.command("diff", short_help="New and fixed heap escapes between two revisions, and the gate.")
 @repo_option
-@click.option("--base", "base_rev", required=True, help="Base revision (e.g. origin/main).")
-@click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
+@click.option("--base", "base_rev", required=True, metavar="REV", help="Base revision (e.g. origin/main).")
+@click.option("--head", "head_rev", default="HEAD", show_default=True, metavar="REV", help="Head revision.")
 @format_option(FORMATS, "text", "markdown: the verdict, a table per cause (as the PR comment).")
 @click.option(
     "--fail-on-new", is_flag=True, help="Exit 1 when the gate fails (by default: any new heap escape)."

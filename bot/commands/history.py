@@ -53,9 +53,15 @@ if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
 @REPO
 @BRANCH
 @click.option(
-    "--last", type=click.IntRange(min=1), default=None, help="Only the newest N first-parent commits."
+    "--last",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Only the newest N first-parent commits.",
 )
-@click.option("--since", default=None, help="Only commits since this date (2025-01-31, '3 weeks ago').")
+@click.option(
+    "--since", default=None, metavar="DATE", help="Only commits since this date (2025-01-31, '3 weeks ago')."
+)
 @click.option("--retry-failed", is_flag=True, help="Build again the commits recorded as failed.")
 @NAME
 @DB
@@ -155,9 +161,15 @@ def backfill(
 )
 @PACKAGE_GLOB
 @CAUSE
-@click.option("--since", default=None, help="Commits since this date (2025-01-31, '3 weeks ago').")
-@click.option("--until", default=None, help="Commits until this date (a bare date includes the day).")
-@click.option("--last", type=click.IntRange(min=1), default=None, help="Only the newest N commits.")
+@click.option(
+    "--since", default=None, metavar="DATE", help="Commits since this date (2025-01-31, '3 weeks ago')."
+)
+@click.option(
+    "--until", default=None, metavar="DATE", help="Commits until this date (a bare date includes the day)."
+)
+@click.option(
+    "--last", type=click.IntRange(min=1), default=None, metavar="N", help="Only the newest N commits."
+)
 @LEAKS
 @TOOLCHAIN
 @format_option(
@@ -254,13 +266,19 @@ def _github(root: Path | None) -> GitHubRepository | None:
     "(hotness: --profile, else the repository's default.pgo files).",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Rows to show (0: all)."
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Rows to show (0: all).",
 )
-@click.option("--rev", default=None, help="This stored commit instead of the newest.")
+@click.option("--rev", default=None, metavar="REV", help="This stored commit instead of the newest.")
 @click.option(
     "--profile",
     "profiles",
     multiple=True,
+    metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --by hotness: a CPU or memory profile (repeatable).",
 )
@@ -386,11 +404,19 @@ def _target(root: Path | None, spec: str | None, function: str | None) -> Target
 @click.command(short_help="The commit that brought each current heap escape.")
 @click.argument("target", metavar="[FILE[:LINE]]", required=False)
 @click.option(
-    "--function", default=None, help="Escapes in this function ('(*List).Push', 'Push', or a glob)."
+    "--function",
+    default=None,
+    metavar="NAME",
+    help="Escapes in this function ('(*List).Push', 'Push', or a glob).",
 )
 @REPO
 @BRANCH
-@click.option("--rev", default=None, help="Blame the escapes of this stored commit instead of the newest.")
+@click.option(
+    "--rev",
+    default=None,
+    metavar="REV",
+    help="Blame the escapes of this stored commit instead of the newest.",
+)
 @LEAKS
 @TOOLCHAIN
 @format_option(("table", "json"), "table")

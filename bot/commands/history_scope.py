@@ -24,7 +24,10 @@ NAME = name_option
 
 
 BRANCH = click.option(
-    "--branch", default=None, help="Branch whose first-parent history to read (default: the current branch)."
+    "--branch",
+    default=None,
+    metavar="NAME",
+    help="Branch whose first-parent history to read (default: the current branch).",
 )
 
 
@@ -32,6 +35,7 @@ TOOLCHAIN = click.option(
     "--toolchain",
     "toolchain_key",
     default=None,
+    metavar="KEY",
     help="Toolchain key of the snapshots to read (default: the newest snapshot's), "
     "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'.",
 )
@@ -48,6 +52,7 @@ PACKAGE_GLOB = click.option(
     "--package",
     "package_glob",
     default=None,
+    metavar="GLOB",
     help="Only packages whose import path matches this glob ('*' crosses '/'): 'example.com/m/internal/*'.",
 )
 
@@ -65,6 +70,7 @@ OUTPUT = click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    metavar="FILE",
     help="Write to this file instead of stdout.",
 )
 
