@@ -256,3 +256,43 @@ def test_collect_name_needs_a_database(repo: GitRepo) -> None:
     assert proc.stderr.strip().endswith(
         "--name names the repository in the database: use it with --record or --db"
     )
+
+
+def test_ci_records_a_push_under_its_name(repo: GitRepo, store_url: str, tmp_path: Path) -> None:
+    """A push as GitHub Actions reports it (the variables the runner sets; no API call is made
+    for a push), recorded under --name rather than $GITHUB_REPOSITORY; `top` reads it back."""
+    sha = repo.commit({"go.mod": go_mod(), "p/p.go": RET}, "escape")
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps({"ref": "refs/heads/main", "after": sha, "repository": {"default_branch": "main"}})
+    )
+    for name in ("summary.md", "output.txt"):
+        (tmp_path / name).write_text("")
+    actions = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_REPOSITORY": "acme/service",
+        "GITHUB_SHA": sha,
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+        "GITHUB_OUTPUT": str(tmp_path / "output.txt"),
+        "RUNNER_TEMP": str(tmp_path),
+    }
+    args = ("--repo", str(repo.path), "--db", store_url, "--no-comment", "--check", "none")
+    proc = run("ci", *args, env={**actions, "ESCAPE_BOT_CI_NAME": "acme/mirror"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert repositories(store_url) == ["acme/mirror"]
+    top = run(
+        "top",
+        "--repo",
+        str(repo.path),
+        "--db",
+        store_url,
+        "--name",
+        "acme/mirror",
+        "--format",
+        "json",
+        env={},
+    )
+    assert top.returncode == 0, top.stderr
+    assert json.loads(top.stdout)["commit"]["sha"] == sha
