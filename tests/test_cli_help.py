@@ -187,3 +187,26 @@ def test_usage_md_tables_have_headers() -> None:
     for i, line in enumerate(lines):
         if line.startswith("|") and (i == 0 or not lines[i - 1].startswith("|")):
             assert i + 1 < len(lines) and re.fullmatch(r"\|( --- \|)+", lines[i + 1]), f"line {i + 1}: {line}"
+
+
+def test_shared_options_are_worded_the_same_everywhere() -> None:
+    from bot.commands import DB_HELP, FORMAT_HELP, NAME_HELP, REPO_HELP
+
+    seen = {"--repo": 0, "--db": 0, "--name": 0, "--format": 0}
+    for path, command in COMMANDS:
+        for option in exposed(command):
+            long = next(o for o in option.opts if o.startswith("--"))
+            where = f"{' '.join(path)} {long}"
+            if long == "--repo":
+                assert option.help == REPO_HELP, where
+            elif long == "--db":
+                assert option.help and option.help.startswith(DB_HELP), where
+                assert option.metavar == "URL", where
+            elif long == "--name":
+                assert option.help == NAME_HELP, where
+            elif long == "--format":
+                assert option.help and option.help.startswith(FORMAT_HELP), where
+            else:
+                continue
+            seen[long] += 1
+    assert min(seen.values()) >= 5, seen
