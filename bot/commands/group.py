@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import click
@@ -27,24 +27,6 @@ def option_envvar(path: Sequence[str], option: click.Option) -> str:
     return "_".join(words).upper().replace("-", "_")
 
 
-def name_envvars(command: click.Command, path: Sequence[str]) -> None:
-    """Give every option of `command` (and of its subcommands) its own variable, shown in `--help`,
-    ahead of the shared one it already had (ESCAPE_BOT_DATABASE_URL, ESCAPE_BOT_CONFIG, ...)."""
-    for param in command.params:
-        if not isinstance(param, click.Option) or not param.expose_value:
-            continue  # --help, --version: nothing to set
-        shared = getattr(param, "_shared_envvars", None)
-        if shared is None:
-            declared = param.envvar
-            shared = [declared] if isinstance(declared, str) else list(declared or ())
-            param._shared_envvars = shared  # type: ignore[attr-defined]  # re-registration starts over
-        param.envvar = [option_envvar(path, param), *shared]
-        param.show_envvar = True
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            name_envvars(sub, [*path, name])
-
-
 def walk(command: click.Command, path: Sequence[str] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command under `command` (itself first) with its path of names."""
     yield tuple(path), command
@@ -53,7 +35,23 @@ def walk(command: click.Command, path: Sequence[str] = ()) -> Iterator[tuple[tup
             yield from walk(sub, [*path, name])
 
 
-def unknown_envvars(group: click.Group, environ: dict[str, str] | os._Environ[str]) -> list[str]:
+def name_envvars(command: click.Command, path: Sequence[str]) -> None:
+    """Give every option of `command` (and of its subcommands) its own variable, shown in `--help`,
+    ahead of the shared one it already had (ESCAPE_BOT_DATABASE_URL, ESCAPE_BOT_CONFIG, ...)."""
+    for where, cmd in walk(command, path):
+        for param in cmd.params:
+            if not isinstance(param, click.Option) or not param.expose_value:
+                continue  # --help, --version: nothing to set
+            shared = getattr(param, "_shared_envvars", None)
+            if shared is None:  # kept, so that registering a command again starts over
+                declared = param.envvar
+                shared = [declared] if isinstance(declared, str) else list(declared or ())
+                param._shared_envvars = shared  # type: ignore[attr-defined]
+            param.envvar = [option_envvar(where, param), *shared]
+            param.show_envvar = True
+
+
+def unknown_envvars(group: click.Group, environ: Mapping[str, str]) -> list[str]:
     """`ESCAPE_BOT_<COMMAND>_...` variables that name no option of that command: a typo would
     otherwise be ignored without a word."""
     known: set[str] = set()
