@@ -12,6 +12,8 @@ from bot.profile.hotness import Hotness
 from bot.report.hints import hint
 
 SCHEMA_VERSION = 1
+# `collect`'s object: 2 since `explanation` became opt-in (`--explain`), a field that left the default.
+COLLECT_SCHEMA_VERSION = 2
 
 
 def escape_dict(e: Escape, *, explain: bool = True) -> dict[str, Any]:
@@ -137,7 +139,7 @@ def failed_module_dict(f: FailedModule | ModuleFailure) -> dict[str, Any]:
 def snapshot_dict(s: Snapshot, *, explain: bool = True) -> dict[str, Any]:
     """`escape-bot collect --format json` (bot/report/stream.py writes it escape by escape)."""
     return {
-        "schema": SCHEMA_VERSION,
+        "schema": COLLECT_SCHEMA_VERSION,
         "head": side_dict(s),
         "escapes": [escape_dict(e, explain=explain) for e in s.escapes],
         **snapshot_summary(s),

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import msgspec
 
 from bot.gc.model import Snapshot
-from bot.report.serialize import SCHEMA_VERSION, escape_dict, side_dict, snapshot_summary
+from bot.report.serialize import COLLECT_SCHEMA_VERSION, escape_dict, side_dict, snapshot_summary
 
 
 class BinaryStream(Protocol):
@@ -91,7 +91,7 @@ def write_snapshot(
     """`collect --format json` into `out`, escape by escape. Without `explain` the escapes have
     no `explanation` (about 70 % of the bytes for the standard library)."""
     writer = _ObjectWriter(out, pretty)
-    writer.field("schema", SCHEMA_VERSION)
+    writer.field("schema", COLLECT_SCHEMA_VERSION)
     writer.field("head", side_dict(snapshot))
     writer.array("escapes", (escape_dict(e, explain=explain) for e in snapshot.escapes))
     for key, value in snapshot_summary(snapshot).items():

@@ -43,7 +43,7 @@ def test_the_streamed_document_is_the_documented_one(snapshot: Snapshot) -> None
 def test_pretty_is_what_json_dumps_indents(snapshot: Snapshot) -> None:
     pretty = _written(snapshot, pretty=True, explain=True).decode()
     assert pretty == json.dumps(snapshot_dict(snapshot), indent=2, ensure_ascii=False) + "\n"
-    assert pretty.startswith('{\n  "schema": 1,\n  "head": {\n    "revision": "HEAD",')
+    assert pretty.startswith('{\n  "schema": 2,\n  "head": {\n    "revision": "HEAD",')
 
 
 def test_explanations_only_when_asked(snapshot: Snapshot) -> None:
