@@ -9,9 +9,16 @@ from pathlib import Path
 
 from bot import app, git
 from bot.ci.check import Check, publish_result
-from bot.ci.outputs import report_directory, report_store_errors, write_json, write_reports
+from bot.ci.outputs import (
+    report_directory,
+    report_store_errors,
+    write_json,
+    write_reports,
+    write_snapshot_json,
+)
 from bot.ci.publish import publish_artifact
 from bot.ci.settings import (
+    ArtifactPublisher,
     Outcome,
     Progress,
     Published,
@@ -35,7 +42,6 @@ from bot.report.render import (
     Report,
 )
 from bot.report.sarif import snapshot_log
-from bot.report.serialize import snapshot_dict
 
 
 def run_ci(
@@ -44,7 +50,7 @@ def run_ci(
     event: Event | WorkflowRun,
     *,
     commands: WorkflowCommands,
-    publisher: Publisher | None = None,
+    publisher: ArtifactPublisher | None = None,
     store: SnapshotStore | None = None,
     progress: Progress = quiet,
 ) -> Outcome:
@@ -145,6 +151,7 @@ def _gated_report(
             progress=progress,
             accepted_by=accepted_by,
             profiles=settings.profiles,
+            repository=settings.repository or environment.repository,
         )
     comparison = gated.comparison
     report = Report(
@@ -302,6 +309,7 @@ def _push(
         )
         return Outcome(exit_code=EXIT_OK, event="push")
     repo = git.repo_root(settings.repo)
+    repository = settings.repository or environment.repository  # its name in the database
     git.ensure_commit(repo, environment.sha, "pushed")
     try:
         with commands.group(f"escape-bot: build {environment.sha[:12]}"), commands.untrusted():
@@ -311,20 +319,20 @@ def _push(
         if store is not None:
             commit = git.commit_info(repo, environment.sha, branch=push.branch)
             tc = toolchain(settings.build, repo)
-            store.record_failure(environment.repository, commit, tc, f"{exc.message}\n{exc.details}")
+            store.record_failure(repository, commit, tc, f"{exc.message}\n{exc.details}")
         raise
     recorded: bool | None = None
     store_error: StoreError | None = None
     if store is not None:
         commit = git.commit_info(repo, environment.sha, branch=push.branch)
         try:
-            recorded = store.record_snapshot(environment.repository, commit, snapshot)
+            recorded = store.record_snapshot(repository, commit, snapshot)
         except StoreError as exc:
             store_error = exc  # the report and the job summary first, then the failure
     else:
         commands.annotate("notice", "escape-bot has no store (--db): the snapshot was not recorded")
     directory = report_directory(settings, environment, repo)
-    report_path = write_json(directory / "report.json", snapshot_dict(snapshot))
+    report_path = write_snapshot_json(directory / "report.json", snapshot)
     # the default branch's code-scanning baseline, which pull requests' alerts are compared with
     links = Links(server_url=environment.server_url, repository=environment.repository)
     sarif_path = write_json(directory / "report.sarif", snapshot_log(snapshot, settings.name, links))

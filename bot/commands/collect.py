@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -12,6 +11,8 @@ from bot.commands import (
     build_flags,
     build_options,
     config_option,
+    format_option,
+    name_option,
     open_store,
     progress_reporter,
     repo_option,
@@ -22,27 +23,46 @@ from bot.gc.model import Snapshot, Toolchain
 from bot.gc.shard import Shard
 
 
-@click.command()
+@click.command(short_help="Heap escapes of one revision (built, or read from a saved log).")
 @repo_option
 @click.option(
-    "--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree)."
+    "--rev",
+    default=None,
+    metavar="REV",
+    help="Revision to build in a temporary worktree (default: the working tree).",
 )
 @click.option(
     "--from-log",
+    metavar="FILE",
     default=None,
     help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin. "
     "A log without `# package` lines (`go tool compile -m`) takes its package from --package, "
     "else from each file's directory.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(("text", "json"), "text", "text: one escape a line; json: docs/json-output.md.")
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
+@click.option(
+    "--pretty", is_flag=True, help="JSON output indented by two spaces (default: compact, one line)."
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="JSON output includes each escape's `explanation` (the compiler's flow steps: "
+    "about three quarters of the output).",
+)
 @click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
 @click.option(
-    "--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP + " Implies --record."
+    "--db",
+    "db_url",
+    envvar="ESCAPE_BOT_DATABASE_URL",
+    default=None,
+    metavar="URL",
+    help=DB_HELP + " Implies --record.",
 )
 @click.option(
     "--record", is_flag=True, help="Record the snapshot in the database (the revision, HEAD by default)."
 )
+@name_option
 @config_option
 @shard_option
 @build_flags
@@ -52,9 +72,12 @@ def collect(
     from_log: str | None,
     fmt: str,
     leaks: bool,
+    pretty: bool,
+    explain: bool,
     strict: bool,
     db_url: str | None,
     record: bool,
+    name: str | None,
     config_path: Path | None,
     modules: tuple[str, ...],
     packages: tuple[str, ...],
@@ -66,9 +89,10 @@ def collect(
     shard: Shard | None,
 ) -> None:
     """Heap escapes of one revision."""
-    from bot.report.serialize import snapshot_dict
     from bot.report.text import snapshot_text
 
+    if name is not None and not (record or db_url):
+        raise UsageError("--name names the repository in the database: use it with --record or --db")
     if from_log is not None:
         from bot.gc.logs import read_log
 
@@ -94,7 +118,9 @@ def collect(
         if record or db_url:
             # a record is of a commit: build HEAD (or --rev) in a worktree, never the dirty tree
             with open_store(db_url, root) as store, progress_reporter(True) as progress:
-                snapshot, source = app.snapshot_of(root, rev or "HEAD", options, store, progress)
+                snapshot, source = app.snapshot_of(
+                    root, rev or "HEAD", options, store, progress, repository=name
+                )
             click.echo(
                 f"{snapshot.commit[:12]}: {'already in' if source == 'store' else 'recorded in'} {store.url}",
                 err=True,
@@ -110,6 +136,12 @@ def collect(
         sample = snapshot.stats.unknown_samples[0] if snapshot.stats.unknown_samples else ""
         raise ParseError(f"{snapshot.stats.unknown_lines} compiler lines not understood, first: {sample}")
     if fmt == "json":
-        click.echo(json.dumps(snapshot_dict(snapshot), indent=2))
+        import sys
+
+        from bot.report.stream import write_snapshot
+
+        # written escape by escape as it is encoded: no whole document in memory
+        write_snapshot(snapshot, sys.stdout.buffer, pretty=pretty, explain=explain)
+        sys.stdout.buffer.flush()
     else:
         click.echo(snapshot_text(snapshot, leaks=leaks))

@@ -4,7 +4,7 @@ also the printers `demo` shares."""
 from __future__ import annotations
 
 import contextlib
-import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ from bot.commands import (
     config_option,
     configuration_options,
     db_option,
+    format_option,
+    name_option,
     open_store,
     profile_option,
     progress_reporter,
@@ -26,11 +28,11 @@ from bot.commands import (
 from bot.gc.shard import Shard
 
 
-@click.command("diff")
+@click.command("diff", short_help="New and fixed heap escapes between two revisions, and the gate.")
 @repo_option
-@click.option("--base", "base_rev", required=True, help="Base revision (e.g. origin/main).")
-@click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--base", "base_rev", required=True, metavar="REV", help="Base revision (e.g. origin/main).")
+@click.option("--head", "head_rev", default="HEAD", show_default=True, metavar="REV", help="Head revision.")
+@format_option(FORMATS, "text", "markdown: the verdict, a table per cause (as the PR comment).")
 @click.option(
     "--fail-on-new", is_flag=True, help="Exit 1 when the gate fails (by default: any new heap escape)."
 )
@@ -43,6 +45,7 @@ from bot.gc.shard import Shard
     show_default=True,
     help="Take stored snapshots instead of building, and store what was built.",
 )
+@name_option
 @profile_option
 @shard_option
 @build_flags
@@ -55,6 +58,7 @@ def diff_command(
     config_path: Path | None,
     db_url: str | None,
     use_store: bool,
+    name: str | None,
     profiles: tuple[Path, ...],
     modules: tuple[str, ...],
     packages: tuple[str, ...],
@@ -101,6 +105,7 @@ def diff_command(
                 store=store,
                 progress=progress,
                 profiles=profiles,
+                repository=name,
             )
             failed = failed or not gated.decision.passed
             outputs.append((build.name, gated.comparison, gated.decision))
@@ -113,12 +118,21 @@ def print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str, *, enforced
     """One comparison as before; several (build configurations) each under its name."""
     if fmt == "json":
         docs = [comparison_json(c, d) | {"build": name} for name, c, d in outputs]
-        click.echo(json.dumps(docs[0] if len(docs) == 1 else {"builds": docs}, indent=2))
+        _echo_json(docs[0] if len(docs) == 1 else {"builds": docs})
         return
     for name, comparison, decision in outputs:
         if len(outputs) > 1:
             click.echo(f"## build {name}\n" if fmt == "markdown" else f"== build {name} ==")
         print_comparison(comparison, fmt, decision, enforced=enforced)
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    """Indented JSON on stdout, encoded by msgspec (bot/report/stream.py)."""
+    from bot.report.stream import encode
+
+    sys.stdout.flush()
+    sys.stdout.buffer.write(encode(data, pretty=True))
+    sys.stdout.buffer.flush()
 
 
 def comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
@@ -144,7 +158,7 @@ def print_comparison(comparison: Any, fmt: str, decision: Any = None, *, enforce
 
     base, head, result = comparison.base, comparison.head, comparison.result
     if fmt == "json":
-        click.echo(json.dumps(comparison_json(comparison, decision), indent=2))
+        _echo_json(comparison_json(comparison, decision))
     elif fmt == "markdown":
         markdown = comparison_markdown(
             base, head, result, decision, insight=comparison.insight, enforced=enforced
