@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.config import BuildConfig, BuildSettings, Config, module_patterns
-from bot.errors import UsageError
 from bot.gc.run import BuildOptions, go_binary
-from bot.gc.shard import Shard, parse_shard
+from bot.gc.shard import parse_shard
 
 if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
     from bot.store.repo import Store
@@ -68,9 +67,10 @@ def build_options(
     *,
     modules: Sequence[str] = (),
     settings: BuildSettings | None = None,
-    shard: Shard | None = None,
+    shard: str | None = None,
 ) -> BuildOptions:
-    """Options shared by every command that builds: `--module` globs replace `[build] modules`."""
+    """Options shared by every command that builds: `--module` globs replace `[build] modules`;
+    `--shard K/N` is checked here (UsageError)."""
     settings = settings or BuildSettings()
     return BuildOptions(
         packages=tuple(packages) or ("./...",),
@@ -84,7 +84,7 @@ def build_options(
         toolchain=settings.toolchain,
         goflags=settings.goflags,
         cgo=settings.cgo,
-        shard=shard,
+        shard=parse_shard(shard) if shard else None,
     )
 
 
@@ -95,7 +95,7 @@ def configuration_options(
     tests: bool,
     go: str | None,
     modules: Sequence[str],
-    shard: Shard | None = None,
+    shard: str | None = None,
 ) -> BuildOptions:
     """The build options of one build configuration of the configuration file."""
     return build_options(
@@ -111,21 +111,11 @@ def configuration_options(
     )
 
 
-def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
-    if not value:
-        return None
-    try:
-        return parse_shard(value)
-    except UsageError as exc:
-        raise click.BadParameter(exc.message.removeprefix(f"--shard {value!r}: ")) from None
-
-
 def shard_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--shard K/N`: build only shard K of N of the packages (docs/ci.md, "Sharding")."""
     return click.option(
         "--shard",
         default=None,
-        callback=_shard,
         metavar="K/N",
         help="Build only the packages of shard K of N (a stable split by import path: one CI job per "
         "shard, the same package in the same shard at base and head); publish the N results "

@@ -32,7 +32,6 @@ from bot.commands import (
 from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError, StoreError, UsageError
 from bot.gate import GateFailed, GatePolicy
-from bot.gc.shard import Shard
 from bot.github import labels
 from bot.ports import SnapshotStore
 
@@ -166,7 +165,7 @@ def ci(
     goarch: str | None,
     tests: bool,
     go: str | None,
-    shard: Shard | None,
+    shard: str | None,
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
     from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci

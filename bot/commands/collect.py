@@ -20,7 +20,6 @@ from bot.commands import (
 )
 from bot.errors import ParseError, UsageError
 from bot.gc.model import Snapshot, Toolchain
-from bot.gc.shard import Shard
 
 
 @click.command(short_help="Heap escapes of one revision (built, or read from a saved log).")
@@ -86,7 +85,7 @@ def collect(
     goarch: str | None,
     tests: bool,
     go: str | None,
-    shard: Shard | None,
+    shard: str | None,
 ) -> None:
     """Heap escapes of one revision."""
     from bot.report.text import snapshot_text

@@ -25,7 +25,6 @@ from bot.commands import (
     repo_option,
     shard_option,
 )
-from bot.gc.shard import Shard
 
 
 @click.command("diff", short_help="New and fixed heap escapes between two revisions, and the gate.")
@@ -67,7 +66,7 @@ def diff_command(
     goarch: str | None,
     tests: bool,
     go: str | None,
-    shard: Shard | None,
+    shard: str | None,
 ) -> None:
     """New and fixed heap escapes between two revisions (each built in a temporary worktree).
 
