@@ -25,7 +25,7 @@ from bot.gc.parse import module_file_mapper
 from bot.gc.pprof import load_profiles
 from bot.gc.run import BuildOptions, collect, go_binary, toolchain
 from bot.insight import Insight, ToolchainEffect
-from bot.ports import SnapshotStore
+from bot.ports import SnapshotStore, StoredPair
 from bot.profile.hotness import rank
 
 Progress = Callable[[str], None]
@@ -177,12 +177,20 @@ def compare(
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
+    renames = git.renames(root, base_sha, head_sha)
+    skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
+    pair = _stored_pair(root, base_rev, head_rev, options, store, renames, progress)
+    if pair is not None:  # a re-run: both sides stored, only the files that differ are compared
+        result = diff(
+            pair.base.escapes, pair.head.escapes, renames, skip=skip, counting=counting, same=pair.same
+        )
+        base, head = (_joined(side, pair.same) for side in (pair.base, pair.head))
+        return _compared(base, head, result, "store", "store", renames, keep)
     base, base_source, base_built = _side(root, base_rev, options, store, progress)
     head, head_source, head_built = _side(root, head_rev, options, store, progress)
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
-    renames = git.renames(root, base_sha, head_sha)
     if failed:
         # a module that failed on either side is compared on neither (bot/failures.py)
         directories = set(git.module_directories(root, base_sha)) | set(
@@ -191,16 +199,62 @@ def compare(
         dropped = [f.directory for f in failed]
         base = replace(base, escapes=without_modules(base.escapes, dropped, directories))
         head = replace(head, escapes=without_modules(head.escapes, dropped, directories))
-    skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
     result = diff(base.escapes, head.escapes, renames, skip=skip, counting=counting)
     result = replace(result, failed_modules=failed)
     effect = None
     if store is not None and base_source == "built" and base_built:
         effect = toolchain_effect(root, base, store, skip=skip, counting=counting)
+    return _compared(base, head, result, base_source, head_source, renames, keep, effect)
+
+
+def _compared(
+    base: Snapshot,
+    head: Snapshot,
+    result: DiffResult,
+    base_source: Literal["built", "store"],
+    head_source: Literal["built", "store"],
+    renames: dict[str, str],
+    keep: Callable[[Escape], bool] | None,
+    effect: ToolchainEffect | None = None,
+) -> Comparison:
     if keep is not None:  # the sides as reported: only the wanted files
         base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
     return Comparison(base, head, result, base_source, head_source, renames, Insight(toolchain=effect))
+
+
+def _stored_pair(
+    root: Path,
+    base_rev: str,
+    head_rev: str,
+    options: BuildOptions,
+    store: SnapshotStore | None,
+    renames: dict[str, str],
+    progress: Progress,
+) -> StoredPair | None:
+    """Both sides from the store, split by file, when it holds both (built with every module)."""
+    if store is None:
+        return None
+    base_sha, head_sha = git.resolve(root, base_rev), git.resolve(root, head_rev)
+    pair = store.find_pair(repository_name(root), base_sha, head_sha, toolchain(options, root).key, renames)
+    if pair is not None:
+        for rev, sha in ((base_rev, base_sha), (head_rev, head_sha)):
+            progress(f"{rev} ({sha[:12]}) taken from the store")
+        pair = replace(
+            pair,
+            base=replace(pair.base, revision=base_rev),
+            head=replace(pair.head, revision=head_rev),
+        )
+    return pair
+
+
+def _joined(side: Snapshot, same: tuple[Escape, ...]) -> Snapshot:
+    """A side's files that differ and the files identical on both sides, in the store's canonical
+    order (package, file, then the site): each part is in it already and they share no file."""
+    if not same:
+        return side
+    escapes = sorted((*side.escapes, *same), key=lambda e: (e.package, e.file))
+    return replace(side, escapes=tuple(escapes))
 
 
 def toolchain_effect(

@@ -111,10 +111,18 @@ def site_row(escape: Escape) -> SiteRow:
     )
 
 
-def escape_from_row(package: str, file: str, row: Sequence[Any]) -> Escape:
-    """Rebuild an `Escape` from a `SiteRow`-shaped database row."""
+def _extras_only(text: str) -> tuple[tuple[Flow, ...], dict[str, Any]]:
+    if not text.startswith("{"):
+        return (), {}
+    return (), {k: v for k, v in json.loads(text).items() if k in _EXTRAS}
+
+
+def escape_from_row(package: str, file: str, row: Sequence[Any], *, flows: bool = True) -> Escape:
+    """Rebuild an `Escape` from a `SiteRow`-shaped database row; without its explanation's flows
+    when `flows` is False (the accuracy fields that share the column are always read)."""
     line, column, function, kind, expression, message, cause, count, line_text, explanation = row
-    flows, extras = _from_explanation_column(explanation)
+    decode = _from_explanation_column if flows else _extras_only
+    explanation_flows, extras = decode(explanation)
     return Escape(
         package=package,
         file=file,
@@ -125,7 +133,7 @@ def escape_from_row(package: str, file: str, row: Sequence[Any]) -> Escape:
         expression=expression,
         message=message,
         cause=_CAUSES[cause],
-        explanation=flows,
+        explanation=explanation_flows,
         count=count,
         line_text=line_text,
         **extras,

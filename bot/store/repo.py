@@ -25,6 +25,7 @@ from bot.commit import CommitInfo
 from bot.errors import StoreError
 from bot.gc.model import Escape, Snapshot, Toolchain
 from bot.memory import gc_paused
+from bot.ports import StoredPair
 from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
 from bot.store.db import (
     begin_write,
@@ -46,6 +47,7 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
+from bot.store.pairs import find_pair
 from bot.store.rows import (
     SITE_COLUMNS,
     SNAPSHOT_PACKAGE,
@@ -489,3 +491,10 @@ class Store:
             query = query.where(SnapshotRow.status == OK)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return set(connection.execute(query).scalars())
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        """Both snapshots (ok, every module built) split by file for the diff (bot/store/pairs.py)."""
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            return find_pair(connection, repository, base_sha, head_sha, toolchain_key, renames)
