@@ -236,8 +236,9 @@ def function_counts(
     return result
 
 
-def package_escapes(store: Store, ids: Iterable[int]) -> dict[int, tuple[Escape, ...]]:
-    """The escapes of package results, in the store's canonical order."""
+def package_escapes(store: Store, ids: Iterable[int], *, flows: bool = True) -> dict[int, tuple[Escape, ...]]:
+    """The escapes of package results, in the store's canonical order; without their explanations'
+    flows unless `flows` (one statement per 500 results)."""
     wanted = sorted(set(ids))
     grouped: dict[int, list[Escape]] = defaultdict(list)
     with _reading(store) as connection:
@@ -268,5 +269,5 @@ def package_escapes(store: Store, ids: Iterable[int]) -> dict[int, tuple[Escape,
             rows = connection.execute(query).all()
             with gc_paused():  # many acyclic records (see bot.memory)
                 for row in rows:
-                    grouped[row[0]].append(escape_from_row(row[1], row[2], row[3:]))
+                    grouped[row[0]].append(escape_from_row(row[1], row[2], row[3:], flows=flows))
     return {i: tuple(grouped.get(i, ())) for i in wanted}
