@@ -212,7 +212,7 @@ def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB) and stdout of a new process."""
     start = time.perf_counter()
     proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *argv], env=env, capture_output=True, text=True, check=False
+        ["/usr/bin/time", "-f", "%M", *argv], env=env, capture_output=True, text=True, check=False, cwd=CACHE
     )
     wall = time.perf_counter() - start
     if proc.returncode not in (0, 1):
@@ -222,10 +222,11 @@ def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
 
 
 def environment(tree: Path | None) -> dict[str, str]:
+    """The tree's `bot` first on the path (the children run in bench/.cache, so that `python -m`
+    and `-c` do not put this checkout's directory first)."""
     env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": ""}
     env.pop("GITHUB_REPOSITORY", None)  # the repository's name is the directory's
-    if tree is not None:
-        env["PYTHONPATH"] = str(tree)
+    env["PYTHONPATH"] = str(tree or ROOT)
     return env
 
 
@@ -276,7 +277,7 @@ def main() -> int:
                 add(name, "diff_new", doc["counts"]["new"])
                 probe = subprocess.run(
                     [sys.executable, "-c", PROBE, name, std_url, repo.name, base, key, history_url, function],
-                    env=env, capture_output=True, text=True, check=True,
+                    env=env, capture_output=True, text=True, check=True, cwd=CACHE,
                 )  # fmt: skip
                 for label, value in json.loads(probe.stdout).items():
                     add(name, label, value)

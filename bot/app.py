@@ -367,6 +367,8 @@ def compare_and_gate(
     `config` chooses which files are reported (include/exclude) and the profiles (`[rank]`, unless
     `profiles` are given); `policy` decides; `accepted_by` names who accepted with the label.
     """
+    # asked per file, not per record: tens of thousands of records share a few thousand files
+    wants = functools.cache(config.wants)
     comparison = compare(
         repo,
         base_rev,
@@ -374,7 +376,7 @@ def compare_and_gate(
         options,
         store=store,
         progress=progress,
-        keep=lambda e: config.wants(e.file),
+        keep=lambda e: wants(e.file),
         counting=policy.counting,
     )
     root = git.repo_root(repo)
