@@ -179,15 +179,17 @@ def compare(
     head_sha = git.resolve(root, head_rev)
     renames = git.renames(root, base_sha, head_sha)
     skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
-    pair = _stored_pair(root, base_rev, head_rev, options, store, renames, progress)
-    if pair is not None:  # a re-run: both sides stored, only the files that differ are compared
+    pair, built_head = _paired(root, base_rev, head_rev, options, store, renames, progress)
+    if pair is not None:  # the store holds the base: only the files that differ are compared
         result = diff(
             pair.base.escapes, pair.head.escapes, renames, skip=skip, counting=counting, same=pair.same
         )
-        base, head = (_joined(side, pair.same) for side in (pair.base, pair.head))
-        return _compared(base, head, result, "store", "store", renames, keep)
+        base = _joined(pair.base, pair.same)
+        if built_head is not None:
+            return _compared(base, built_head[0], result, "store", "built", renames, keep)
+        return _compared(base, _joined(pair.head, pair.same), result, "store", "store", renames, keep)
     base, base_source, base_built = _side(root, base_rev, options, store, progress)
-    head, head_source, head_built = _side(root, head_rev, options, store, progress)
+    head, head_source, head_built = built_head or _side(root, head_rev, options, store, progress)
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
@@ -223,7 +225,11 @@ def _compared(
     return Comparison(base, head, result, base_source, head_source, renames, Insight(toolchain=effect))
 
 
-def _stored_pair(
+Side = tuple[Snapshot, Literal["built", "store"], bool]
+"""A side of a comparison: the snapshot, where it came from, False when no module built."""
+
+
+def _paired(
     root: Path,
     base_rev: str,
     head_rev: str,
@@ -231,21 +237,32 @@ def _stored_pair(
     store: SnapshotStore | None,
     renames: dict[str, str],
     progress: Progress,
-) -> StoredPair | None:
-    """Both sides from the store, split by file, when it holds both (built with every module)."""
+) -> tuple[StoredPair | None, Side | None]:
+    """Both sides from the store split by file, when it holds both (every module built): a check
+    run again. When it holds only the base (a pull request's first run: the push to the default
+    branch recorded it), the head is built and recorded first, then both are read so, and the
+    built head is returned with them; else (None, the head if it was built)."""
     if store is None:
-        return None
+        return None, None
+    name = repository_name(root)
+    key = toolchain(options, root).key
     base_sha, head_sha = git.resolve(root, base_rev), git.resolve(root, head_rev)
-    pair = store.find_pair(repository_name(root), base_sha, head_sha, toolchain(options, root).key, renames)
-    if pair is not None:
-        for rev, sha in ((base_rev, base_sha), (head_rev, head_sha)):
-            progress(f"{rev} ({sha[:12]}) taken from the store")
-        pair = replace(
-            pair,
-            base=replace(pair.base, revision=base_rev),
-            head=replace(pair.head, revision=head_rev),
-        )
-    return pair
+    pair = store.find_pair(name, base_sha, head_sha, key, renames)
+    head: Side | None = None
+    if pair is None and store.snapshot_status(name, head_sha, key) is None:
+        if store.snapshot_status(name, base_sha, key) != "ok":
+            return None, None
+        head = _side(root, head_rev, options, store, progress)
+        if not head[2]:
+            return None, head
+        pair = store.find_pair(name, base_sha, head_sha, key, renames)
+    if pair is None:
+        return None, head
+    shown = ((base_rev, base_sha),) if head is not None else ((base_rev, base_sha), (head_rev, head_sha))
+    for rev, sha in shown:
+        progress(f"{rev} ({sha[:12]}) taken from the store")
+    base = replace(pair.base, revision=base_rev)
+    return replace(pair, base=base, head=replace(pair.head, revision=head_rev)), head
 
 
 def _joined(side: Snapshot, same: tuple[Escape, ...]) -> Snapshot:

@@ -40,6 +40,9 @@ class SnapshotStore(Protocol):
         stored so, or the store cannot split (the caller then loads each with `find_snapshot`).
         `renames` (base path -> head path) are never counted as identical files."""
 
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""
+
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         """Store a snapshot once; True when it was new."""
 

@@ -29,6 +29,10 @@ class MemoryStore:
         split is tested on SQLite and PostgreSQL in tests/store/test_pair.py)."""
         return None
 
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        key = (repository, sha, toolchain_key)
+        return "ok" if key in self.snapshots else "failed" if key in self.failures else None
+
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         key = (repository, commit.sha, snapshot.toolchain.key)
         if key in self.snapshots or key in self.failures:

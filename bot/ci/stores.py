@@ -34,6 +34,13 @@ class TolerantStore:
             self.errors.append(exc.message)
             return None  # each side found or built instead
 
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        try:
+            return self.inner.snapshot_status(repository, sha, toolchain_key)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None
+
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         try:
             return self.inner.record_snapshot(repository, commit, snapshot)
@@ -69,6 +76,9 @@ class UnavailableStore:
     def find_pair(
         self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
     ) -> StoredPair | None:
+        return None
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         return None
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:

@@ -27,10 +27,11 @@ def _moved(escapes: Sequence[Escape], package: str) -> list[Escape]:
     out = []
     for e in escapes:
         if e.package == package and e.function == function:
-            e = replace(e, file=files[2], line=e.line + 500)
+            out.append(replace(e, file=files[2], line=e.line + 500))
         elif e.file == files[0]:
-            e = replace(e, file=files[0].replace(".go", "_renamed.go"))
-        out.append(e)
+            out.append(replace(e, file=files[0].replace(".go", "_renamed.go")))
+        else:
+            out.append(e)
     return out
 
 
@@ -127,6 +128,7 @@ def test_a_stored_pair_diffs_like_the_whole_snapshots_and_reads_only_what_differ
     # the renamed file and the moved function are matched, neither new nor fixed
     moved = {e.package for e in pair.head.escapes if e.file in renames.values()}
     assert len(moved) == 1 and not moved & {e.package for e in (*got.new, *got.fixed)}
+
 
 def test_a_pair_needs_both_snapshots_ok_with_every_module(db_url: str) -> None:
     from bot.gc.model import ModuleFailure
