@@ -27,6 +27,7 @@ constant boxed into an interface (`static`) is listed but not counted unless `Co
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -37,6 +38,7 @@ from bot.gc.model import Escape, FailedModule, Kind
 _SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # each record's expression is keyed in up to six passes
 def normalize_expression(expression: str) -> str:
     """Whitespace-insensitive expression text."""
     return _SPACE.sub(" ", expression).strip()
@@ -287,8 +289,10 @@ def diff(
     renames = renames or {}
     counting = counting or Counting()
     head = list(head)
+    # a copy only of the records in renamed files (most have none: copying all cost a second on
+    # the standard library)
     pairs, fixed, new = pair_units(
-        (replace(e, file=renames.get(e.file, e.file)) for e in base), head, same=same
+        (replace(e, file=renames[e.file]) if e.file in renames else e for e in base), head, same=same
     )
 
     def reason(e: Escape) -> str | None:

@@ -38,10 +38,10 @@ _SCALARS = (
     EscapeSite.count,
     EscapeSite.line_text,
 )
-# An identical file's explanation is not read, except when it is the JSON object that carries the
-# accuracy fields (constant, inlined copy, generated file, appends), which counting and skipping
-# need: then its flows are dropped after decoding.
-_EXTRAS_ONLY = case(
+# An explanation that is not wanted is not read, except when it is the JSON object that carries
+# the accuracy fields (constant, inlined copy, generated file, appends), which counting and
+# skipping need: then its flows are dropped after decoding (content.escape_from_row).
+EXTRAS_ONLY = case(
     (func.substr(EscapeSite.explanation, 1, 1) == "{", EscapeSite.explanation), else_=literal("[]")
 )
 
@@ -85,7 +85,7 @@ def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list
 def _rows(connection: Connection, file_ids: Iterable[int], *, whole: bool) -> dict[int, list[Any]]:
     """file result id -> its escape rows in canonical order; `whole`: with the explanations."""
     found: dict[int, list[Any]] = {}
-    explanation = EscapeSite.explanation if whole else _EXTRAS_ONLY
+    explanation = EscapeSite.explanation if whole else EXTRAS_ONLY
     for chunk in chunks(sorted(set(file_ids))):
         query = (
             select(EscapeSite.file_result_id, *_SCALARS, explanation)
