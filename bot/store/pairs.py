@@ -19,7 +19,7 @@ from sqlalchemy import Connection, case, func, literal, select
 from bot.gc.model import Escape, Snapshot
 from bot.memory import gc_paused
 from bot.ports import StoredPair
-from bot.store.content import escape_from_row
+from bot.store.content import ExplanationReader, escape_from_row
 from bot.store.models import Commit, EscapeSite, FileResult, PackageFile, PackageResult, Repository
 from bot.store.models import Snapshot as SnapshotRow
 from bot.store.rows import chunks, decode_failed_modules, stats_of, toolchain_of
@@ -101,12 +101,23 @@ def _escapes(
     keys: Iterable[FileKey], files: Mapping[FileKey, int], rows: Mapping[int, list[Any]], *, flows: bool
 ) -> list[Escape]:
     """The escapes of the files `keys`, in the store's canonical order (package, file, ordinal)."""
+    reader = ExplanationReader()
     with gc_paused():  # many acyclic records (see bot.memory)
         return [
-            escape_from_row(package, file, row, flows=flows)
+            escape_from_row(package, file, row, flows=flows, reader=reader)
             for package, file in sorted(keys)
             for row in rows.get(files[(package, file)], ())
         ]
+
+
+def snapshot_escapes(connection: Connection, row: Any) -> list[Escape]:
+    """A stored snapshot's escapes in canonical order (`row`: its `snapshot` row), read by file
+    result: no view, and no sort of every row in SQL."""
+    files: dict[FileKey, int] = {}
+    for entries in _files(connection, json.loads(row.package_result_ids)).values():
+        for package, file, file_id in entries:
+            files[(package, file)] = file_id
+    return _escapes(files, files, _rows(connection, files.values(), whole=True), flows=True)
 
 
 def find_pair(

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, func, select
 from bot.commit import CommitInfo
 from bot.gc.model import Escape
 from bot.memory import gc_paused
-from bot.store.content import escape_from_row
+from bot.store.content import ExplanationReader, escape_from_row
 from bot.store.db import database_errors
 from bot.store.models import (
     Commit,
@@ -268,7 +268,9 @@ def package_escapes(store: Store, ids: Iterable[int], *, flows: bool = True) -> 
                 .order_by(PackageResult.id, FileResult.file, EscapeSite.ordinal)
             )
             rows = connection.execute(query).all()
+            reader = ExplanationReader()
             with gc_paused():  # many acyclic records (see bot.memory)
                 for row in rows:
-                    grouped[row[0]].append(escape_from_row(row[1], row[2], row[3:], flows=flows))
+                    escape = escape_from_row(row[1], row[2], row[3:], flows=flows, reader=reader)
+                    grouped[row[0]].append(escape)
     return {i: tuple(grouped.get(i, ())) for i in wanted}

@@ -22,10 +22,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Escape, Snapshot, Toolchain
+from bot.gc.model import Snapshot, Toolchain
 from bot.memory import gc_paused
 from bot.ports import StoredPair
-from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
+from bot.store.content import FileContent, PackageContent, split_escapes
 from bot.store.db import (
     begin_write,
     check_schema,
@@ -38,7 +38,6 @@ from bot.store.db import (
 from bot.store.models import (
     Base,
     Commit,
-    EscapeSite,
     FileResult,
     PackageFile,
     PackageResult,
@@ -46,10 +45,9 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
-from bot.store.pairs import find_pair
+from bot.store.pairs import find_pair, snapshot_escapes
 from bot.store.rows import (
     SITE_COLUMNS,
-    SNAPSHOT_PACKAGE,
     chunks,
     compact_ids,
     decode_failed_modules,
@@ -413,31 +411,7 @@ class Store:
             row = self._snapshot_row(connection, repository, sha, toolchain_key)
             if row is None or row.status != OK:
                 return None
-            sites = connection.execute(
-                select(
-                    PackageResult.package,
-                    FileResult.file,
-                    EscapeSite.line,
-                    EscapeSite.col,
-                    EscapeSite.function,
-                    EscapeSite.kind,
-                    EscapeSite.expression,
-                    EscapeSite.message,
-                    EscapeSite.cause,
-                    EscapeSite.count,
-                    EscapeSite.line_text,
-                    EscapeSite.explanation,
-                )
-                .select_from(SNAPSHOT_PACKAGE)
-                .join(PackageResult, PackageResult.id == SNAPSHOT_PACKAGE.c.package_result_id)
-                .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
-                .join(FileResult, FileResult.id == PackageFile.file_result_id)
-                .join(EscapeSite, EscapeSite.file_result_id == FileResult.id)
-                .where(SNAPSHOT_PACKAGE.c.snapshot_id == row.id)
-                .order_by(PackageResult.package, FileResult.file, EscapeSite.ordinal)
-            ).all()
-        with gc_paused():  # hundreds of thousands of acyclic records (see bot.memory)
-            escapes: list[Escape] = [escape_from_row(site[0], site[1], site[2:]) for site in sites]
+            escapes = snapshot_escapes(connection, row)
         return Snapshot(
             revision=sha,
             commit=sha,
