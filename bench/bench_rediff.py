@@ -284,9 +284,8 @@ def main() -> int:
                 for command in ("trend", "top"):
                     argv = [sys.executable, "-m", "bot", command, "--format", "json", *history_args]
                     add(name, command, run_timed(argv, env)[0])
-    print(
-        f"std pair: {int(figures['after']['records'][0]):,} records per snapshot; blame over {args.commits} commits"
-    )
+    records = int(figures["after"]["records"][0])
+    print(f"std pair: {records:,} records per snapshot; blame over {args.commits} commits")
     print(f"baseline: {rev[:12]}")
     print(f"{'':<34}{'before':>10}{'after':>10}{'after/before':>14}{'goal':>8}{'after/goal':>12}")
     rows = [
