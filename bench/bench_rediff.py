@@ -42,7 +42,19 @@ sys.path.insert(0, str(ROOT))
 CACHE = ROOT / "bench" / ".cache"
 DATA_VERSION = "1"  # bump when the generated data changes
 REPOSITORY = "acme/service"
-GOALS = {"diff": 1.0, "diff_mb": 300, "find_snapshot": 0.3, "blame": 0.3, "trend": 0.3, "top": 0.3}
+GOALS = {
+    "diff": 1.0,
+    "diff_cpu": 1.0,
+    "diff_mb": 300,
+    "find_snapshot": 0.3,
+    "find_snapshot_cpu": 0.3,
+    "blame": 0.3,
+    "blame_cpu": 0.3,
+    "trend": 0.3,
+    "trend_cpu": 0.3,
+    "top": 0.3,
+    "top_cpu": 0.3,
+}
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -187,38 +199,47 @@ from bot.history.queries import Scope
 which, std_url, repo_name, sha, key, history_url, function = sys.argv[1:8]
 out = {}
 with Store.open(std_url) as store:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     found = store.find_snapshot(repo_name, sha, key)
     out["find_snapshot"] = time.perf_counter() - start
+    out["find_snapshot_cpu"] = time.process_time() - cpu
     out["records"] = len(found.escapes)
 with Store.open(history_url) as store:
     statements = []
     event.listen(_engine(store), "before_cursor_execute", lambda *a: statements.append(1))
     scope = Scope(repository="acme/service", branch="main")
-    times = []
+    times, cpus = [], []
     for _ in range(3):
         statements.clear()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = blame(store, scope, Target(function=function), lambda a, b: {})
         times.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
     out["blame"] = sorted(times)[1]
+    out["blame_cpu"] = sorted(cpus)[1]
     out["blame_statements"] = len(statements)
     out["blame_entries"] = len(result.entries)
 print(json.dumps(out))
 """
 
 
-def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and stdout of a new process."""
+def run_timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Wall seconds, peak RSS (MB), CPU seconds (user + system: steadier than the wall time on a
+    loaded machine) and stdout of a new process."""
     start = time.perf_counter()
     proc = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *argv], env=env, capture_output=True, text=True, check=False, cwd=CACHE
+        ["/usr/bin/time", "-f", "%M %U %S", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=CACHE,
     )
     wall = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stderr}")
-    rss_kb = int(proc.stderr.strip().splitlines()[-1])
-    return wall, rss_kb / 1024, proc.stdout
+    rss_kb, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return wall, int(rss_kb) / 1024, float(user) + float(system), proc.stdout
 
 
 def environment(tree: Path | None) -> dict[str, str]:
@@ -268,12 +289,13 @@ def main() -> int:
         for _ in range(args.runs):
             for name, tree in trees.items():
                 env = environment(tree)
-                wall, rss, out = run_timed(diff_argv, env)
+                wall, rss, cpu, out = run_timed(diff_argv, env)
                 doc = json.loads(out)
                 outputs[name].add(out)
                 assert (doc["base_source"], doc["head_source"]) == ("store", "store"), doc
                 add(name, "diff", wall)
                 add(name, "diff_mb", rss)
+                add(name, "diff_cpu", cpu)
                 add(name, "diff_new", doc["counts"]["new"])
                 probe = subprocess.run(
                     [sys.executable, "-c", PROBE, name, std_url, repo.name, base, key, history_url, function],
@@ -283,19 +305,26 @@ def main() -> int:
                     add(name, label, value)
                 for command in ("trend", "top"):
                     argv = [sys.executable, "-m", "bot", command, "--format", "json", *history_args]
-                    add(name, command, run_timed(argv, env)[0])
+                    wall, _, cpu, _ = run_timed(argv, env)
+                    add(name, command, wall)
+                    add(name, f"{command}_cpu", cpu)
     records = int(figures["after"]["records"][0])
     print(f"std pair: {records:,} records per snapshot; blame over {args.commits} commits")
     print(f"baseline: {rev[:12]}")
     print(f"{'':<34}{'before':>10}{'after':>10}{'after/before':>14}{'goal':>8}{'after/goal':>12}")
     rows = [
         ("diff, both stored (s, new process)", "diff"),
+        ("  its CPU time (s)", "diff_cpu"),
         ("diff peak RSS (MB)", "diff_mb"),
         ("find_snapshot std (s)", "find_snapshot"),
+        ("  its CPU time (s)", "find_snapshot_cpu"),
         (f"blame --function, {args.commits} commits (s)", "blame"),
+        ("  its CPU time (s)", "blame_cpu"),
         ("blame SQL statements", "blame_statements"),
         ("trend --format json (s, new process)", "trend"),
+        ("  its CPU time (s)", "trend_cpu"),
         ("top --format json (s, new process)", "top"),
+        ("  its CPU time (s)", "top_cpu"),
     ]
     for label, key_ in rows:
         before = statistics.median(figures["before"][key_])
