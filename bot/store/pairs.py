@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Text, case, cast, func, literal, select
 
 from bot.gc.model import Escape, Snapshot
 from bot.memory import gc_paused
@@ -38,12 +38,22 @@ _SCALARS = (
     EscapeSite.count,
     EscapeSite.line_text,
 )
-# An explanation that is not wanted is not read, except when it is the JSON object that carries
-# the accuracy fields (constant, inlined copy, generated file, appends), which counting and
-# skipping need: then its flows are dropped after decoding (content.escape_from_row).
-EXTRAS_ONLY = case(
-    (func.substr(EscapeSite.explanation, 1, 1) == "{", EscapeSite.explanation), else_=literal("[]")
-)
+
+
+def extras_only(dialect: str) -> ColumnElement[str]:
+    """The explanation column without its flows: `[]`, or, for the JSON object that carries the
+    accuracy fields (constant, inlined copy, generated file, appends) that counting and skipping
+    need, that object without `flows`, removed by the database's own JSON functions."""
+    column = EscapeSite.explanation
+    without: ColumnElement[Any]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB  # only with PostgreSQL: start-up
+
+        without = cast(cast(column, JSONB).op("-")(literal("flows")), Text)
+    else:
+        without = func.json_remove(column, "$.flows")
+    return case((func.substr(column, 1, 1) == "{", without), else_=literal("[]"))
+
 
 FileKey = tuple[str, str]
 """(package, file)."""
@@ -77,7 +87,7 @@ def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list
             .join(FileResult, FileResult.id == PackageFile.file_result_id)
             .where(PackageResult.id.in_(chunk))
         )
-        for package_id, package, file, file_id in connection.execute(query):
+        for package_id, package, file, file_id in connection.execute(query).all():
             found.setdefault(package_id, []).append((package, file, file_id))
     return found
 
@@ -85,14 +95,14 @@ def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list
 def _rows(connection: Connection, file_ids: Iterable[int], *, whole: bool) -> dict[int, list[Any]]:
     """file result id -> its escape rows in canonical order; `whole`: with the explanations."""
     found: dict[int, list[Any]] = {}
-    explanation = EscapeSite.explanation if whole else EXTRAS_ONLY
+    explanation = EscapeSite.explanation if whole else extras_only(connection.dialect.name)
     for chunk in chunks(sorted(set(file_ids))):
         query = (
             select(EscapeSite.file_result_id, *_SCALARS, explanation)
             .where(EscapeSite.file_result_id.in_(chunk))
             .order_by(EscapeSite.file_result_id, EscapeSite.ordinal)
         )
-        for row in connection.execute(query):
+        for row in connection.execute(query).all():  # iterating would fetch row by row
             found.setdefault(row[0], []).append(row[1:])
     return found
 

@@ -34,7 +34,7 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
-from bot.store.pairs import EXTRAS_ONLY
+from bot.store.pairs import extras_only
 from bot.store.repo import OK, Store
 from bot.store.rows import chunks
 
@@ -258,7 +258,7 @@ def package_escapes(store: Store, ids: Iterable[int], *, flows: bool = True) -> 
                     EscapeSite.cause,
                     EscapeSite.count,
                     EscapeSite.line_text,
-                    EscapeSite.explanation if flows else EXTRAS_ONLY,
+                    EscapeSite.explanation if flows else extras_only(connection.dialect.name),
                 )
                 .select_from(PackageResult)
                 .join(PackageFile, PackageFile.package_result_id == PackageResult.id)

@@ -37,7 +37,10 @@ def _moved(escapes: Sequence[Escape], package: str) -> list[Escape]:
 
 def _sides() -> tuple[list[Escape], list[Escape], dict[str, str]]:
     rng = random.Random(3)
-    base = make_escapes(30, 40, seed=9)
+    base = [  # constants and a generated file ride in the explanation column: read even when light
+        replace(e, static="constant") if i % 9 == 0 else replace(e, generated=True) if i % 13 == 0 else e
+        for i, e in enumerate(make_escapes(30, 40, seed=9))
+    ]
     packages = sorted({e.package for e in base})
     head = list(base)
     for package in packages[:4]:
@@ -112,6 +115,7 @@ def test_a_stored_pair_diffs_like_the_whole_snapshots_and_reads_only_what_differ
     assert not set().union(*map(_ids, whole)) & set().union(*map(_ids, light))
     # identical files come without their explanations; everything else as stored
     assert all(e.explanation == () for e in pair.same)
+    assert any(e.static for e in pair.same) and any(e.generated for e in pair.same)
     assert any(e.explanation for e in full_head.escapes if (e.package, e.file) in same_files)
     changed_head = [e for e in full_head.escapes if (e.package, e.file) not in same_files]
     assert list(pair.head.escapes) == changed_head
