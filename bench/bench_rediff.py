@@ -12,6 +12,9 @@
    time and the number of SQL statements.
 4. `escape-bot trend` / `top --format json` over those commits as a new process.
 
+With --pg URL the same again on PostgreSQL (throwaway schemas: the std pair copied from SQLite, the
+history recorded again).
+
 Each figure is measured for this tree and for the baseline (`git archive REV`, default the
 merge-base with main) in the same run, alternately, so the ratio holds on a loaded machine.
 Databases are built once into bench/.cache/.
@@ -31,7 +34,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 
@@ -251,6 +254,116 @@ def environment(tree: Path | None) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Setup:
+    """One backend's databases and what the measurements need to know about them."""
+
+    backend: str
+    repo: Path
+    base: str
+    head: str
+    std_url: str
+    key: str
+    history_url: str
+    function: str
+    commits: int
+
+
+def measure(setup: Setup, trees: dict[str, Path | None], runs: int) -> bool:
+    """Measure both trees alternately and print the table; True when their results are the same."""
+    figures: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
+    outputs: dict[str, set[str]] = {name: set() for name in trees}
+
+    def add(name: str, label: str, value: float) -> None:
+        figures[name].setdefault(label, []).append(value)
+
+    diff_argv = [sys.executable, "-m", "bot", "diff", "--repo", str(setup.repo), "--base", setup.base]
+    diff_argv += ["--head", setup.head, "--db", setup.std_url]
+    with tempfile.TemporaryDirectory() as no_repo:
+        history_args = [
+            "--repo",
+            no_repo,
+            "--branch",
+            "main",
+            "--name",
+            REPOSITORY,
+            "--db",
+            setup.history_url,
+        ]
+        for _ in range(runs):
+            for name, tree in trees.items():
+                env = environment(tree)
+                wall, rss, cpu, out = run_timed([*diff_argv, "--format", "json"], env)
+                doc = json.loads(out)
+                outputs[name].add(out)
+                assert (doc["base_source"], doc["head_source"]) == ("store", "store"), doc
+                add(name, "diff", wall)
+                add(name, "diff_mb", rss)
+                add(name, "diff_cpu", cpu)
+                probe = subprocess.run(
+                    [sys.executable, "-c", PROBE, name, setup.std_url, setup.repo.name, setup.base, setup.key,
+                     setup.history_url, setup.function],
+                    env=env, capture_output=True, text=True, check=True, cwd=CACHE,
+                )  # fmt: skip
+                for label, value in json.loads(probe.stdout).items():
+                    add(name, label, value)
+                for command in ("trend", "top"):
+                    argv = [sys.executable, "-m", "bot", command, "--format", "json", *history_args]
+                    wall, _, cpu, _ = run_timed(argv, env)
+                    add(name, command, wall)
+                    add(name, f"{command}_cpu", cpu)
+        for name, tree in trees.items():  # the other formats once: the same text
+            for fmt in ("markdown", "text"):
+                outputs[name].add(run_timed([*diff_argv, "--format", fmt], environment(tree))[3])
+    records = int(figures["after"]["records"][0])
+    print(
+        f"\n{setup.backend}: std pair of {records:,} records a snapshot; blame over {setup.commits} commits"
+    )
+    print(f"{'':<34}{'before':>10}{'after':>10}{'after/before':>14}{'goal':>8}{'after/goal':>12}")
+    rows = [
+        ("diff, both stored (s, new process)", "diff"),
+        ("  its CPU time (s)", "diff_cpu"),
+        ("diff peak RSS (MB)", "diff_mb"),
+        ("find_snapshot std (s)", "find_snapshot"),
+        ("  its CPU time (s)", "find_snapshot_cpu"),
+        (f"blame --function, {setup.commits} commits (s)", "blame"),
+        ("  its CPU time (s)", "blame_cpu"),
+        ("blame SQL statements", "blame_statements"),
+        ("trend --format json (s, new process)", "trend"),
+        ("  its CPU time (s)", "trend_cpu"),
+        ("top --format json (s, new process)", "top"),
+        ("  its CPU time (s)", "top_cpu"),
+    ]
+    for label, key_ in rows:
+        before = statistics.median(figures["before"][key_])
+        after = statistics.median(figures["after"][key_])
+        goal = GOALS.get(key_)
+        goal_text = f"{goal:>8g}{after / goal:>12.2f}" if goal else ""
+        print(f"{label:<34}{before:>10.3f}{after:>10.3f}{after / before:>14.2f}{goal_text}")
+    same = len(outputs["after"]) == 3 and outputs["before"] == outputs["after"]
+    same = same and figures["before"]["blame_entries"] == figures["after"]["blame_entries"]
+    verdict = "yes" if same else "NO"
+    print(f"same results (diff's JSON, Markdown and text byte for byte, blame entries): {verdict}")
+    return same
+
+
+def on_postgresql(setup: Setup, url: str, history_url: str) -> Setup:
+    """The same data in PostgreSQL schemas (`url` for the std pair, `history_url` for the history)."""
+    from bench.bench_history import fill
+    from bot.git import commit_info
+    from bot.store import Store
+
+    with Store.open(setup.std_url) as source, Store.open(url) as target:
+        for sha in (setup.base, setup.head):
+            snapshot = source.find_snapshot(setup.repo.name, sha, setup.key)
+            assert snapshot is not None
+            target.record_snapshot(setup.repo.name, commit_info(setup.repo, sha), snapshot)
+    print(f"recording {setup.commits} commits into PostgreSQL …", file=sys.stderr)
+    with Store.open(history_url) as store:
+        _, function = fill(store, setup.commits)
+    return replace(setup, backend="PostgreSQL", std_url=url, history_url=history_url, function=function)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -258,6 +371,7 @@ def main() -> int:
     )
     ap.add_argument("--commits", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pg", default=None, metavar="URL", help="also on PostgreSQL (throwaway schemas)")
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     data = CACHE / f"rediff-v{DATA_VERSION}"
@@ -276,65 +390,14 @@ def main() -> int:
 
     with Store.open(std_url) as store:
         key = next(iter(store._engine.connect().exec_driver_sql("SELECT toolchain_key FROM snapshot")))[0]
-    figures: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
-    outputs: dict[str, set[str]] = {name: set() for name in trees}
-
-    def add(name: str, label: str, value: float) -> None:
-        figures[name].setdefault(label, []).append(value)
-
-    diff_argv = [sys.executable, "-m", "bot", "diff", "--repo", str(repo), "--base", base, "--head", head]
-    diff_argv += ["--db", std_url, "--format", "json"]
-    with tempfile.TemporaryDirectory() as no_repo:
-        history_args = ["--repo", no_repo, "--branch", "main", "--name", REPOSITORY, "--db", history_url]
-        for _ in range(args.runs):
-            for name, tree in trees.items():
-                env = environment(tree)
-                wall, rss, cpu, out = run_timed(diff_argv, env)
-                doc = json.loads(out)
-                outputs[name].add(out)
-                assert (doc["base_source"], doc["head_source"]) == ("store", "store"), doc
-                add(name, "diff", wall)
-                add(name, "diff_mb", rss)
-                add(name, "diff_cpu", cpu)
-                add(name, "diff_new", doc["counts"]["new"])
-                probe = subprocess.run(
-                    [sys.executable, "-c", PROBE, name, std_url, repo.name, base, key, history_url, function],
-                    env=env, capture_output=True, text=True, check=True, cwd=CACHE,
-                )  # fmt: skip
-                for label, value in json.loads(probe.stdout).items():
-                    add(name, label, value)
-                for command in ("trend", "top"):
-                    argv = [sys.executable, "-m", "bot", command, "--format", "json", *history_args]
-                    wall, _, cpu, _ = run_timed(argv, env)
-                    add(name, command, wall)
-                    add(name, f"{command}_cpu", cpu)
-    records = int(figures["after"]["records"][0])
-    print(f"std pair: {records:,} records per snapshot; blame over {args.commits} commits")
     print(f"baseline: {rev[:12]}")
-    print(f"{'':<34}{'before':>10}{'after':>10}{'after/before':>14}{'goal':>8}{'after/goal':>12}")
-    rows = [
-        ("diff, both stored (s, new process)", "diff"),
-        ("  its CPU time (s)", "diff_cpu"),
-        ("diff peak RSS (MB)", "diff_mb"),
-        ("find_snapshot std (s)", "find_snapshot"),
-        ("  its CPU time (s)", "find_snapshot_cpu"),
-        (f"blame --function, {args.commits} commits (s)", "blame"),
-        ("  its CPU time (s)", "blame_cpu"),
-        ("blame SQL statements", "blame_statements"),
-        ("trend --format json (s, new process)", "trend"),
-        ("  its CPU time (s)", "trend_cpu"),
-        ("top --format json (s, new process)", "top"),
-        ("  its CPU time (s)", "top_cpu"),
-    ]
-    for label, key_ in rows:
-        before = statistics.median(figures["before"][key_])
-        after = statistics.median(figures["after"][key_])
-        goal = GOALS.get(key_)
-        goal_text = f"{goal:>8g}{after / goal:>12.2f}" if goal else ""
-        print(f"{label:<34}{before:>10.3f}{after:>10.3f}{after / before:>14.2f}{goal_text}")
-    same = len(outputs["after"]) == 1 and outputs["before"] == outputs["after"]
-    same = same and figures["before"]["blame_entries"] == figures["after"]["blame_entries"]
-    print(f"same results (diff's JSON byte for byte, blame entries): {'yes' if same else 'NO'}")
+    setup = Setup("SQLite", repo, base, head, std_url, key, history_url, function, args.commits)
+    same = measure(setup, trees, args.runs)
+    if args.pg:
+        from bench.bench_store import postgresql_url
+
+        with postgresql_url(args.pg) as url, postgresql_url(args.pg) as history:
+            same = measure(on_postgresql(setup, url, history), trees, args.runs) and same
     return 0 if same else 1
 
 
