@@ -4,7 +4,7 @@
 
 1. `escape-bot diff --format json` with both snapshots stored (a pull request's check run again),
    as a new process: wall time and peak RSS. The snapshots are the real standard library (the
-   parsed `go build -trimpath -gcflags=-m=2 std` log of bench/bench_parse.py, ~43 k records) as
+   parsed `go build -trimpath -gcflags=-m=2 std` log of bench/bench_parse.py, ~46 k records) as
    base, and the same with five files edited as head (lines shifted, an escape added, one
    removed, a function moved to another file), stored under two commits of a small git repository.
 2. `Store.find_snapshot` of the std snapshot, in-process (the load `diff` no longer needs).
