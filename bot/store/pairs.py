@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Text, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Connection, Text, case, cast, func, literal, literal_column, select
 
 from bot.gc.model import Escape, Snapshot
 from bot.memory import gc_paused
@@ -52,7 +52,8 @@ def extras_only(dialect: str) -> ColumnElement[str]:
         without = cast(cast(column, JSONB).op("-")(literal("flows")), Text)
     else:
         without = func.json_remove(column, "$.flows")
-    return case((func.substr(column, 1, 1) == "{", without), else_=literal("[]"))
+    first = func.substr(column, literal_column("1"), literal_column("1"))  # inline: ids are the only ints
+    return case((first == "{", without), else_=literal("[]"))
 
 
 FileKey = tuple[str, str]
