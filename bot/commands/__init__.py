@@ -14,11 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.config import BuildConfig, BuildSettings, Config, module_patterns
-from bot.gc.run import BuildOptions, go_binary
-from bot.gc.shard import parse_shard
-
-if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
+if TYPE_CHECKING:  # imported when a command uses them: start-up and `--help` stay fast
+    from bot.config import BuildConfig, BuildSettings, Config
+    from bot.gc.run import BuildOptions
     from bot.store.repo import Store
 
 FORMATS = ("text", "json", "markdown")
@@ -71,6 +69,10 @@ def build_options(
 ) -> BuildOptions:
     """Options shared by every command that builds: `--module` globs replace `[build] modules`;
     `--shard K/N` is checked here (UsageError)."""
+    from bot.config import BuildSettings, module_patterns
+    from bot.gc.run import BuildOptions, go_binary
+    from bot.gc.shard import parse_shard
+
     settings = settings or BuildSettings()
     return BuildOptions(
         packages=tuple(packages) or ("./...",),
