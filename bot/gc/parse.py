@@ -13,7 +13,7 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
@@ -69,6 +69,8 @@ class LogParser:
         self._block: Block | None = None
         self._json_key: str | None = None
         self._positions: dict[str, Position | None] = {}
+        self._steps: dict[str, Step] = {}  # `from` line -> its Step, per package
+        self._flow_cache: dict[tuple[str, ...], Flow] = {}  # a flow's lines -> its Flow, per package
         self._words: dict[str, str] = {}  # one copy of each repeated string (reasons, roots)
         self._emitted: dict[str, set[tuple[object, ...]]] = {}  # sites per package, across variants
         self.lines = 0
@@ -205,33 +207,52 @@ class LogParser:
         self._unknown(line)
 
     def _flows(self, raw: list[str]) -> list[Flow]:
-        """Parse an explanation's `flow:` and `from` lines (fixed indentation: 2 and 4 spaces)."""
-        flows: list[Flow] = []
-        dst: str | None = None
-        src = ""
+        """Parse an explanation's `flow:` and `from` lines (fixed indentation: 2 and 4 spaces).
+
+        A flow and its steps repeat a lot within a package (493 k flows, 89 k distinct in the
+        standard library): each distinct one is parsed once and its Flow shared.
+        """
+        starts = [i for i, text in enumerate(raw) if text.startswith("  flow: ")]
+        if not starts or starts[0]:
+            self._segment(raw[: starts[0]] if starts else raw)  # steps without a flow: dropped
+        if not starts:
+            return []
+        cache = self._flow_cache
+        flows = []
+        ends = [*starts[1:], len(raw)]
+        for start, end in zip(starts, ends, strict=True):
+            key = tuple(raw[start:end])
+            flow = cache.get(key)
+            if flow is None:
+                before = self.unknown
+                flow = self._segment(key)
+                if self.unknown == before:  # a segment with unknown lines counts them each time
+                    cache[key] = flow
+            flows.append(flow)
+        return flows
+
+    def _segment(self, lines: Sequence[str]) -> Flow:
+        """One `flow:` line and its `from` lines (or `from` lines alone: an empty Flow)."""
+        dst, src = "", ""
         steps: list[Step] = []
-        positions = self._positions
-        words = self._words
-        step_of = split_step  # a local: looked up once per explanation, not per line
-        for text in raw:
+        known = self._steps
+        for text in lines:
             if text.startswith("    from "):
-                step = step_of(text[9:].rstrip("\r\n"), positions, words)
+                step = known.get(text)
                 if step is None:
-                    self._unknown(text)
-                else:
-                    steps.append(step)
+                    step = split_step(text[9:].rstrip("\r\n"), self._positions, self._words)
+                    if step is None:
+                        self._unknown(text)
+                        continue
+                    known[text] = step
+                steps.append(step)
             elif text.startswith("  flow: "):
-                if dst is not None:
-                    flows.append(Flow(dst, src, tuple(steps)))
                 dst, src = split_flow(text[8:].rstrip("\r\n"))
-                dst = words.setdefault(dst, dst)
-                src = words.setdefault(src, src)
-                steps = []
+                dst = self._words.setdefault(dst, dst)
+                src = self._words.setdefault(src, src)
             elif "warning: " not in text:  # `warning: truncated explanation due to ...`
                 self._unknown(text)
-        if dst is not None:
-            flows.append(Flow(dst, src, tuple(steps)))
-        return flows
+        return Flow(dst, src, tuple(steps))
 
     def _unknown(self, line: str) -> None:
         self.unknown += 1
@@ -270,6 +291,8 @@ class LogParser:
         self.collapsed += collapsed
         out.extend(self._once_per_variant(block.package, sites))
         self._positions.clear()  # positions repeat within a package, rarely across
+        self._steps.clear()
+        self._flow_cache.clear()
         if len(self._words) > 100_000:
             self._words.clear()
 
