@@ -12,12 +12,13 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
+from itertools import chain
 
 from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
+from bot.gc.events import BadEvent, read_event
 from bot.gc.goroot import GOROOT_PREFIX, in_goroot, module_file_mapper, std_package
 from bot.gc.lines import (
     ESCAPES,
@@ -119,27 +120,40 @@ class LogParser:
         self._message(block, line[:idx], line[idx + 2 :].rstrip("\r\n"), line)
 
     def _feed_event(self, line: str, out: list[Escape]) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            self._unknown(line)
-            return
-        if not isinstance(event, dict):
-            self._unknown(line)
-            return
-        if event.get("Action") != "build-output":
-            return  # build-fail and friends are the runner's business
-        key = str(event.get("ImportPath", ""))
-        if key != self._json_key:
-            self._finish(out)
-            self._json_key = key
-            self._start(key)
-        self.lines -= 1  # count the event's lines, not the event
-        for text in str(event.get("Output", "")).splitlines():
-            if text.startswith("# "):
-                self.lines += 1  # the framing already named the package
-            elif text:
-                self._feed(text, out)
+        self.lines -= 1  # counted by `events`
+        for text in self.events((line,)):
+            self._feed(text, out)
+
+    def events(self, lines: Iterable[str]) -> Iterator[str]:
+        """The text lines of `go build -json` events, for `_feed`: a package's first event gives a
+        `# ImportPath` line (the block's header); other lines pass unchanged.
+
+        Each event is decoded once and its `Output` (one event per package: 69 MB for go/types)
+        split a chunk at a time, so memory follows the event, not the number of its lines.
+        """
+        for line in lines:
+            if line[:1] != "{":
+                yield line
+                continue
+            self.lines += 1
+            try:
+                action, key, texts = read_event(line)
+            except BadEvent:
+                self._unknown(line)
+                continue
+            del line  # the event's lines are read from it a chunk at a time
+            if action != "build-output":
+                continue  # build-fail and friends are the runner's business
+            self.lines -= 1  # count the event's lines, not the event
+            if key != self._json_key:
+                self._json_key = key
+                self.lines -= 1  # the header is the framing's, not a line of the log
+                yield "# " + key
+            for text in texts:
+                if text.startswith("# "):
+                    self.lines += 1  # the framing already named the package
+                elif text:
+                    yield text
 
     def _start(self, header: str) -> None:
         # `# p [p.test]` -> `p`; `# p_test [p.test]` -> `p_test`
@@ -463,11 +477,19 @@ class LogParser:
 def parse_lines(lines: Iterable[str], parser: LogParser | None = None) -> Iterator[Escape]:
     """Stream records from lines of a `-m=2` log (text or `go build -json` events)."""
     parser = parser or LogParser()
+    it = iter(lines)
+    head = next(it, None)
+    if head is None:
+        yield from parser.close()
+        return
+    stream: Iterable[str] = chain((head,), it)
+    if head[:1] == "{":  # `go build -json`: events expanded to the lines of their output
+        stream = parser.events(stream)
     out: list[Escape] = []
     feed = parser._feed
     fast = 0
     current: Header | None = None
-    for line in lines:
+    for line in stream:
         # The hot loop. Four lines in five are `flow:`/`from` lines of the explanation being
         # read: append them to it without a call, everything else goes through _feed.
         if current is not None:
