@@ -55,10 +55,12 @@ def _quiet(_: str) -> None:
 
 
 @contextlib.contextmanager
-def checkout(repo: Path, sha: str | None) -> Iterator[Path]:
-    """The working tree itself (sha None) or a temporary worktree of `sha`."""
+def checkout(repo: Path, sha: str | None, trees: git.Worktrees | None = None) -> Iterator[Path]:
+    """The working tree itself (sha None) or a temporary worktree of `sha` (`trees`'s, reused)."""
     if sha is None:
         yield repo
+    elif trees is not None:
+        yield trees.at(sha)
     else:
         with git.worktree(repo, sha) as path:
             yield path
@@ -85,7 +87,11 @@ def failure_details(failures: tuple[ModuleFailure, ...]) -> str:
 
 
 def build_snapshot(
-    repo: Path, rev: str | None, options: BuildOptions, progress: Progress = _quiet
+    repo: Path,
+    rev: str | None,
+    options: BuildOptions,
+    progress: Progress = _quiet,
+    trees: git.Worktrees | None = None,
 ) -> Snapshot:
     """Build one revision (None: the working tree as it is) and return its escapes.
 
@@ -95,7 +101,7 @@ def build_snapshot(
     """
     sha = git.resolve(repo, rev) if rev is not None else ""
     label = revision_label(rev, sha)
-    with checkout(repo, sha or None) as tree:
+    with checkout(repo, sha or None, trees) as tree:
         progress(f"building {rev or 'working tree'}" + (f" ({sha[:12]})" if sha else ""))
         try:
             built = collect(tree, options, on_package=progress)
@@ -130,6 +136,7 @@ def snapshot_of(
     options: BuildOptions,
     store: SnapshotStore | None,
     progress: Progress = _quiet,
+    trees: git.Worktrees | None = None,
 ) -> tuple[Snapshot, Literal["built", "store"]]:
     """A revision's snapshot: from the store when it holds one for this toolchain, else built (and stored)."""
     sha = git.resolve(repo, rev)
@@ -141,7 +148,7 @@ def snapshot_of(
         if stored is not None and not stored.failed_modules:
             progress(f"{rev} ({sha[:12]}) taken from the store")
             return Snapshot(rev, sha, stored.toolchain, stored.escapes, stored.stats), "store"
-    snapshot = build_snapshot(repo, rev, options, progress)
+    snapshot = build_snapshot(repo, rev, options, progress, trees)
     if store is not None:
         store.record_snapshot(name, git.commit_info(repo, sha), snapshot)
     return snapshot, "built"
@@ -177,8 +184,9 @@ def compare(
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
-    base, base_source, base_built = _side(root, base_rev, options, store, progress)
-    head, head_source, head_built = _side(root, head_rev, options, store, progress)
+    with git.worktrees(root) as trees:  # head is checked out over base: only the change is written
+        base, base_source, base_built = _side(root, base_rev, options, store, progress, trees)
+        head, head_source, head_built = _side(root, head_rev, options, store, progress, trees)
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
@@ -224,12 +232,17 @@ def toolchain_effect(
 
 
 def _side(
-    root: Path, rev: str, options: BuildOptions, store: SnapshotStore | None, progress: Progress
+    root: Path,
+    rev: str,
+    options: BuildOptions,
+    store: SnapshotStore | None,
+    progress: Progress,
+    trees: git.Worktrees,
 ) -> tuple[Snapshot, Literal["built", "store"], bool]:
     """One side of a comparison; False when none of its modules built (the snapshot is empty
     and says why): the other side decides whether that is the change or the environment."""
     try:
-        snapshot, source = snapshot_of(root, rev, options, store, progress)
+        snapshot, source = snapshot_of(root, rev, options, store, progress, trees)
     except NothingBuilt as exc:
         return exc.snapshot, "built", False
     return snapshot, source, True
