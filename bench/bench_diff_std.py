@@ -136,8 +136,8 @@ def small_repo(root: Path, packages: int = 12) -> tuple[Path, str, str]:
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "base")
     base = git(repo, "rev-parse", "HEAD")
-    with open(repo / "p0" / "p0.go", "a") as f:
-        f.write("\nfunc Leak(s string) any { return &s }\n")
+    with open(repo / "p0" / "p0.go", "a") as out:
+        out.write("\nfunc Leak(s string) any { return &s }\n")
     git(repo, "commit", "-qam", "head")
     return repo, base, git(repo, "rev-parse", "HEAD")
 
