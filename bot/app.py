@@ -7,9 +7,10 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 from bot import git
 from bot.annotations import Annotations, scan
@@ -54,9 +55,35 @@ def _quiet(_: str) -> None:
     pass
 
 
+_TREES: ContextVar[git.Worktrees | None] = ContextVar("trees", default=None)
+"""The worktree `compare` reuses for both sides, while it runs (`one_worktree`)."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_worktree(use_case: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate[Path, P], R]:
+    """Run a use case with one temporary worktree for every revision it checks out: the second
+    revision is checked out over the first, so git writes only the files that differ."""
+
+    @functools.wraps(use_case)
+    def run(repo: Path, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if _TREES.get() is not None:
+            return use_case(repo, *args, **kwargs)
+        with git.worktrees(git.repo_root(repo)) as trees:
+            token = _TREES.set(trees)
+            try:
+                return use_case(repo, *args, **kwargs)
+            finally:
+                _TREES.reset(token)
+
+    return run
+
+
 @contextlib.contextmanager
-def checkout(repo: Path, sha: str | None, trees: git.Worktrees | None = None) -> Iterator[Path]:
-    """The working tree itself (sha None) or a temporary worktree of `sha` (`trees`'s, reused)."""
+def checkout(repo: Path, sha: str | None) -> Iterator[Path]:
+    """The working tree itself (sha None) or a temporary worktree of `sha` (`one_worktree`'s)."""
+    trees = _TREES.get()
     if sha is None:
         yield repo
     elif trees is not None:
@@ -87,11 +114,7 @@ def failure_details(failures: tuple[ModuleFailure, ...]) -> str:
 
 
 def build_snapshot(
-    repo: Path,
-    rev: str | None,
-    options: BuildOptions,
-    progress: Progress = _quiet,
-    trees: git.Worktrees | None = None,
+    repo: Path, rev: str | None, options: BuildOptions, progress: Progress = _quiet
 ) -> Snapshot:
     """Build one revision (None: the working tree as it is) and return its escapes.
 
@@ -101,7 +124,7 @@ def build_snapshot(
     """
     sha = git.resolve(repo, rev) if rev is not None else ""
     label = revision_label(rev, sha)
-    with checkout(repo, sha or None, trees) as tree:
+    with checkout(repo, sha or None) as tree:
         progress(f"building {rev or 'working tree'}" + (f" ({sha[:12]})" if sha else ""))
         try:
             built = collect(tree, options, on_package=progress)
@@ -136,7 +159,6 @@ def snapshot_of(
     options: BuildOptions,
     store: SnapshotStore | None,
     progress: Progress = _quiet,
-    trees: git.Worktrees | None = None,
 ) -> tuple[Snapshot, Literal["built", "store"]]:
     """A revision's snapshot: from the store when it holds one for this toolchain, else built (and stored)."""
     sha = git.resolve(repo, rev)
@@ -148,7 +170,7 @@ def snapshot_of(
         if stored is not None and not stored.failed_modules:
             progress(f"{rev} ({sha[:12]}) taken from the store")
             return Snapshot(rev, sha, stored.toolchain, stored.escapes, stored.stats), "store"
-    snapshot = build_snapshot(repo, rev, options, progress, trees)
+    snapshot = build_snapshot(repo, rev, options, progress)
     if store is not None:
         store.record_snapshot(name, git.commit_info(repo, sha), snapshot)
     return snapshot, "built"
@@ -164,6 +186,7 @@ def annotations_at(repo: Path, sha: str, files: Iterable[str]) -> dict[str, Anno
     return found
 
 
+@one_worktree
 def compare(
     repo: Path,
     base_rev: str,
@@ -184,9 +207,8 @@ def compare(
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
-    with git.worktrees(root) as trees:  # head is checked out over base: only the change is written
-        base, base_source, base_built = _side(root, base_rev, options, store, progress, trees)
-        head, head_source, head_built = _side(root, head_rev, options, store, progress, trees)
+    base, base_source, base_built = _side(root, base_rev, options, store, progress)
+    head, head_source, head_built = _side(root, head_rev, options, store, progress)
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
@@ -232,17 +254,12 @@ def toolchain_effect(
 
 
 def _side(
-    root: Path,
-    rev: str,
-    options: BuildOptions,
-    store: SnapshotStore | None,
-    progress: Progress,
-    trees: git.Worktrees,
+    root: Path, rev: str, options: BuildOptions, store: SnapshotStore | None, progress: Progress
 ) -> tuple[Snapshot, Literal["built", "store"], bool]:
     """One side of a comparison; False when none of its modules built (the snapshot is empty
     and says why): the other side decides whether that is the change or the environment."""
     try:
-        snapshot, source = snapshot_of(root, rev, options, store, progress, trees)
+        snapshot, source = snapshot_of(root, rev, options, store, progress)
     except NothingBuilt as exc:
         return exc.snapshot, "built", False
     return snapshot, source, True
