@@ -128,13 +128,25 @@ def go_environment(options: BuildOptions, *, mod: str = "readonly") -> dict[str,
     return env
 
 
+_TOOLCHAINS: dict[tuple[object, ...], Toolchain] = {}
+
+
 def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
-    """Ask the toolchain what it is (`go env`), for the snapshot's key."""
+    """Ask the toolchain what it is (`go env`), for the snapshot's key.
+
+    With GOTOOLCHAIN=local no go.mod can switch toolchains, so the answer is asked once per
+    binary, environment and directory: a diff asked four times, both sides in one worktree.
+    """
+    go = go_binary(options.go or None)
+    env = go_environment(options) | {"GOWORK": "off"}  # a go.work is checked when building
+    key = (go, tuple(sorted(env.items())), options.tags, options.flags, str(cwd))
+    if options.toolchain == "local" and key in _TOOLCHAINS:
+        return _TOOLCHAINS[key]
     try:
         proc = subprocess.run(
-            [go_binary(options.go or None), "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
+            [go, "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
             cwd=cwd,
-            env=go_environment(options) | {"GOWORK": "off"},  # a go.work is checked when building
+            env=env,
             capture_output=True,
             text=True,
             check=False,
@@ -144,13 +156,16 @@ def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
     if proc.returncode != 0:
         raise ToolchainError(f"`go env` failed: {_first_line(proc.stderr)}", details=proc.stderr)
     data = json.loads(proc.stdout)
-    return Toolchain(
+    found = Toolchain(
         go_version=data["GOVERSION"],
         goos=data["GOOS"],
         goarch=data["GOARCH"],
         tags=tuple(sorted(options.tags)),
         flags=options.flags,
     )
+    if options.toolchain == "local":
+        _TOOLCHAINS[key] = found
+    return found
 
 
 def version_tuple(go_version: str) -> tuple[int, int]:
