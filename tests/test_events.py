@@ -4,11 +4,12 @@ the decoded event, and a log of such events the same records as its text form.""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.gc.events import CHUNK, BadEvent, read_event, split_lines
+from bot.gc.events import CHUNK, BadEvent, pieces, read_event
 from bot.gc.parse import parse_log
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -31,17 +32,22 @@ def _big_event() -> tuple[str, str]:
 
 def test_a_big_event_is_split_like_its_decoded_output() -> None:
     line, text = _big_event()
-    action, package, lines = read_event(line)
+    action, package, parts = read_event(line)
     assert (action, package) == ("build-output", "example.com/big")
-    got = list(lines)
+    got = _lines(parts)
     assert got == text.splitlines()
     assert len(got) > 30_000
 
 
-def test_split_lines_is_splitlines() -> None:
+def _lines(parts: Iterator[str]) -> list[str]:
+    return [line for part in parts for line in part.splitlines()]
+
+
+def test_pieces_have_the_lines_of_the_text() -> None:
     text = ("x" * 1000 + "\r\n" + "y\u2028z\n") * (CHUNK // 500)
-    assert list(split_lines(text)) == text.splitlines()
-    assert list(split_lines("")) == []
+    assert _lines(pieces(text)) == text.splitlines()
+    assert len(list(pieces(text))) > 1
+    assert list(pieces("")) == []
 
 
 def test_a_line_that_is_not_an_object_is_a_bad_event() -> None:
@@ -76,5 +82,5 @@ def test_every_cut_of_tricky_text_decodes_the_same(size: int, monkeypatch: pytes
     text = TRICKY * 5
     event = {"ImportPath": "p", "Action": "build-output", "Output": text}
     line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))  # as cmd/go writes it
-    assert list(read_event(line)[2]) == text.splitlines()
-    assert list(split_lines(text)) == text.splitlines()
+    assert _lines(read_event(line)[2]) == text.splitlines()
+    assert _lines(pieces(text)) == text.splitlines()

@@ -1,7 +1,7 @@
 """`go build -json` events -> their kind, package and output lines. Pure.
 
-One event carries a whole package's output (69 MB for go/types): its `Output` is never held as
-one decoded string, but decoded and split a megabyte at a time, so memory follows the event line.
+One event carries a whole package's output (69 MB for go/types): a big event's `Output` is never
+held as one decoded string, but decoded a megabyte at a time, so memory follows the event line.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ class BadEvent(ValueError):
 
 
 def read_event(line: str) -> tuple[str, str, Iterator[str]]:
-    """An event's Action, ImportPath and output lines (as `Output.splitlines()`); BadEvent when
-    the line is not a JSON object."""
+    """An event's Action, ImportPath and output, as pieces of about a megabyte each cut after a
+    newline (their `splitlines()` are `Output.splitlines()`); BadEvent when the line is not a
+    JSON object."""
     at = line.find(_OUTPUT) if len(line) > CHUNK else -1
     end = len(line.rstrip())
     if at > 0 and line.endswith('"}', 0, end):
@@ -37,18 +38,18 @@ def read_event(line: str) -> tuple[str, str, Iterator[str]]:
     if not isinstance(event, dict):
         raise BadEvent("not an object")
     output = str(event.get("Output", ""))
-    return str(event.get("Action")), str(event.get("ImportPath", "")), split_lines(output)
+    return str(event.get("Action")), str(event.get("ImportPath", "")), pieces(output)
 
 
 def _chunks(line: str, start: int, end: int) -> Iterator[str]:
-    """The lines of the JSON string body `line[start:end]`, decoded a chunk at a time; each chunk
-    is cut right after an escaped newline (`\\n` whose backslash is not itself escaped)."""
+    """The JSON string body `line[start:end]`, decoded a chunk at a time; each chunk is cut right
+    after an escaped newline (`\\n` whose backslash is not itself escaped)."""
     while start < end:
         cut = line.find("\\n", start + CHUNK, end)
         while cut >= 0 and _escaped(line, cut):
             cut = line.find("\\n", cut + 1, end)
         stop = end if cut < 0 else cut + 2
-        yield from json.loads('"' + line[start:stop] + '"').splitlines()
+        yield json.loads('"' + line[start:stop] + '"')
         start = stop
 
 
@@ -60,11 +61,11 @@ def _escaped(line: str, at: int) -> bool:
     return run % 2 == 1
 
 
-def split_lines(text: str) -> Iterator[str]:
-    """`text.splitlines()`, a megabyte at a time (cut after a newline: the same lines)."""
+def pieces(text: str) -> Iterator[str]:
+    """`text` a megabyte at a time, cut after a newline (so their lines are `text`'s lines)."""
     start, size = 0, len(text)
     while start < size:
         end = text.find("\n", start + CHUNK)
         end = size if end < 0 else end + 1
-        yield from (text[start:end] if start or end < size else text).splitlines()
+        yield text[start:end] if start or end < size else text
         start = end

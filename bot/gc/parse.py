@@ -137,7 +137,7 @@ class LogParser:
                 continue
             self.lines += 1
             try:
-                action, key, texts = read_event(line)
+                action, key, pieces = read_event(line)
             except BadEvent:
                 self._unknown(line)
                 continue
@@ -149,11 +149,15 @@ class LogParser:
                 self._json_key = key
                 self.lines -= 1  # the header is the framing's, not a line of the log
                 yield "# " + key
-            for text in texts:
-                if text.startswith("# "):
-                    self.lines += 1  # the framing already named the package
-                elif text:
-                    yield text
+            for piece in pieces:
+                if "# " not in piece:  # the common case: every line goes to the parser as is
+                    yield from filter(None, piece.splitlines())
+                    continue
+                for text in piece.splitlines():
+                    if text.startswith("# "):
+                        self.lines += 1  # the framing already named the package
+                    elif text:
+                        yield text
 
     def _start(self, header: str) -> None:
         # `# p [p.test]` -> `p`; `# p_test [p.test]` -> `p_test`
@@ -453,11 +457,13 @@ class LogParser:
             return enclosing_function(spans, line, column) or "init"
         # no source: the nearest function declared above, from `can inline`/`cannot inline`
         best: tuple[int, int, str] | None = None
-        for pos, name in block.decls:
-            parsed = parse_pos(pos)
-            if parsed is None or parsed[0] != file:
+        if block.decl_positions is None:  # parsed once per block, when first needed
+            parsed_decls = ((parse_pos(pos), name) for pos, name in block.decls)
+            block.decl_positions = [(*p, name) for p, name in parsed_decls if p is not None]
+        for decl_file, decl_line, decl_column, name in block.decl_positions:
+            if decl_file != file:
                 continue
-            decl = (parsed[1], parsed[2], name)
+            decl = (decl_line, decl_column, name)
             if (decl[0], decl[1]) <= (line, column or 10**6) and (best is None or decl > best):
                 best = decl
         return best[2] if best else "?"
