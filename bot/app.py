@@ -198,7 +198,8 @@ def compare(
     keep: Callable[[Escape], bool] | None = None,
     counting: Counting | None = None,
 ) -> Comparison:
-    """Build (or load) base and head and diff them. Both builds share the Go build cache.
+    """Build (or load) base and head and diff them. Both builds share the Go build cache and one
+    temporary worktree (head checked out over base).
 
     Escapes that `keep` refuses (include/exclude globs) are matched like the others, then
     counted as skipped (`excluded`) instead of listed; snapshots are stored unfiltered.
