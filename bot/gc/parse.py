@@ -12,13 +12,15 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from itertools import chain
+from typing import cast
 
 from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
-from bot.gc.events import BadEvent, read_event
+from bot.gc.events import BadEvent, is_event, read_event, text_of
+from bot.gc.flows import FlowReader
 from bot.gc.goroot import GOROOT_PREFIX, in_goroot, module_file_mapper, std_package
 from bot.gc.lines import (
     ESCAPES,
@@ -38,11 +40,9 @@ from bot.gc.lines import (
     orphans,
     parse_header,
     parse_pos,
-    split_flow,
-    split_step,
     storage_lookup,
 )
-from bot.gc.model import Escape, Flow, Kind, ParseStats, Position, Step
+from bot.gc.model import Escape, Flow, Kind, ParseStats
 from bot.gc.names import collapse_generics, enclosing_names, strip_internal
 from bot.gc.source import enclosing_function
 from bot.gc.sourcefacts import SourceFacts
@@ -69,10 +69,7 @@ class LogParser:
         self._keep_leaks = keep_leaks
         self._block: Block | None = None
         self._json_key: str | None = None
-        self._positions: dict[str, Position | None] = {}
-        self._steps: dict[str, Step] = {}  # `from` line -> its Step, per package
-        self._flow_cache: dict[tuple[str, ...], Flow] = {}  # a flow's lines -> its Flow, per package
-        self._words: dict[str, str] = {}  # one copy of each repeated string (reasons, roots)
+        self._explanations = FlowReader(self._unknown)
         self._emitted: dict[str, set[tuple[object, ...]]] = {}  # sites per package, across variants
         self.lines = 0
         self.packages = 0
@@ -125,7 +122,7 @@ class LogParser:
             for text in batch:
                 self._feed(text, out)
 
-    def events(self, lines: Iterable[str]) -> Iterator[list[str]]:
+    def events(self, lines: Iterable[str | bytes]) -> Iterator[list[str]]:
         """The text lines of `go build -json` events for `_feed`, in batches (the hot loop takes
         them with `chain.from_iterable`, not a generator step per line): a package's first event
         gives a `# ImportPath` line (the block's header); other lines pass unchanged.
@@ -134,14 +131,14 @@ class LogParser:
         a megabyte at a time, so memory follows the event, not the number of its lines.
         """
         for line in lines:
-            if line[:1] != "{":
-                yield [line]
+            if not is_event(line):
+                yield [text_of(line)]
                 continue
             self.lines += 1
             try:
                 action, key, pieces = read_event(line)
             except BadEvent:
-                self._unknown(line)
+                self._unknown(text_of(line))
                 continue
             del line  # the event's lines are read from it a chunk at a time
             if action != "build-output":
@@ -224,54 +221,6 @@ class LogParser:
             return
         self._unknown(line)
 
-    def _flows(self, raw: list[str]) -> list[Flow]:
-        """Parse an explanation's `flow:` and `from` lines (fixed indentation: 2 and 4 spaces).
-
-        A flow and its steps repeat a lot within a package (493 k flows, 89 k distinct in the
-        standard library): each distinct one is parsed once and its Flow shared.
-        """
-        starts = [i for i, text in enumerate(raw) if text.startswith("  flow: ")]
-        if not starts or starts[0]:
-            self._segment(raw[: starts[0]] if starts else raw)  # steps without a flow: dropped
-        if not starts:
-            return []
-        cache = self._flow_cache
-        flows = []
-        ends = [*starts[1:], len(raw)]
-        for start, end in zip(starts, ends, strict=True):
-            key = tuple(raw[start:end])
-            flow = cache.get(key)
-            if flow is None:
-                before = self.unknown
-                flow = self._segment(key)
-                if self.unknown == before:  # a segment with unknown lines counts them each time
-                    cache[key] = flow
-            flows.append(flow)
-        return flows
-
-    def _segment(self, lines: Sequence[str]) -> Flow:
-        """One `flow:` line and its `from` lines (or `from` lines alone: an empty Flow)."""
-        dst, src = "", ""
-        steps: list[Step] = []
-        known = self._steps
-        for text in lines:
-            if text.startswith("    from "):
-                step = known.get(text)
-                if step is None:
-                    step = split_step(text[9:].rstrip("\r\n"), self._positions, self._words)
-                    if step is None:
-                        self._unknown(text)
-                        continue
-                    known[text] = step
-                steps.append(step)
-            elif text.startswith("  flow: "):
-                dst, src = split_flow(text[8:].rstrip("\r\n"))
-                dst = self._words.setdefault(dst, dst)
-                src = self._words.setdefault(src, src)
-            elif "warning: " not in text:  # `warning: truncated explanation due to ...`
-                self._unknown(text)
-        return Flow(dst, src, tuple(steps))
-
     def _unknown(self, line: str) -> None:
         self.unknown += 1
         if len(self.unknown_samples) < 20:
@@ -297,7 +246,7 @@ class LogParser:
     def _build(self, block: Block, out: list[Escape]) -> None:
         for headers in block.headers.values():
             for header in headers:
-                header.flows = self._flows(header.raw)
+                header.flows = self._explanations.flows(header.raw)
                 header.raw = []
                 if not header.leak:
                     block.by_subject.setdefault(header.subject, []).append(header)
@@ -308,11 +257,7 @@ class LogParser:
         sites, collapsed = collapse_sites(block, records)
         self.collapsed += collapsed
         out.extend(self._once_per_variant(block.package, sites))
-        self._positions.clear()  # positions repeat within a package, rarely across
-        self._steps.clear()
-        self._flow_cache.clear()
-        if len(self._words) > 100_000:
-            self._words.clear()
+        self._explanations.clear()  # positions repeat within a package, rarely across
 
     def _once_per_variant(self, package: str, found: Iterable[Escape]) -> list[Escape]:
         """A package the go command compiles more than once prints its diagnostics once per
@@ -480,17 +425,19 @@ class LogParser:
         )
 
 
-def parse_lines(lines: Iterable[str], parser: LogParser | None = None) -> Iterator[Escape]:
-    """Stream records from lines of a `-m=2` log (text or `go build -json` events)."""
+def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -> Iterator[Escape]:
+    """Stream records from lines of a `-m=2` log (text or `go build -json` events; an event may
+    come as the bytes read, see bot/gc/events.py)."""
     parser = parser or LogParser()
     it = iter(lines)
     head = next(it, None)
     if head is None:
         yield from parser.close()
         return
-    stream: Iterable[str] = chain((head,), it)
-    if head[:1] == "{":  # `go build -json`: events expanded to the lines of their output
-        stream = chain.from_iterable(parser.events(stream))
+    if is_event(head):  # `go build -json`: events expanded to the lines of their output
+        stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it)))
+    else:  # a text log: only events come as bytes (the runner's big ones)
+        stream = chain((text_of(head),), cast(Iterator[str], it))
     out: list[Escape] = []
     feed = parser._feed
     fast = 0
