@@ -64,10 +64,31 @@ def doubled(path: Path) -> Path:
     return twice
 
 
+# How the runner reads a log: `-json` output as bytes, a big event handed on so (bot/gc/events.py);
+# a parser without that (--code of an older checkout) reads text. Run in the measuring processes.
+READER = """
+import contextlib
+try:
+    from bot.gc.events import CHUNK, text_of
+except ImportError:
+    CHUNK = None
+
+@contextlib.contextmanager
+def log_lines(path):
+    if not str(path).endswith(".jsonl") or CHUNK is None:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            yield f
+        return
+    with open(path, "rb") as f:
+        yield (line if len(line) > CHUNK else text_of(line) for line in f)
+"""
+exec(READER)  # defines log_lines here too
+
+
 def bare_read(path: Path) -> float:
     start = time.perf_counter()
     n = 0
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with log_lines(path) as f:  # type: ignore[name-defined]  # noqa: F821
         for _ in f:
             n += 1
     return time.perf_counter() - start
@@ -75,7 +96,7 @@ def bare_read(path: Path) -> float:
 
 def parse(path: Path) -> tuple[float, int, int, int]:
     start = time.perf_counter()
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with log_lines(path) as f:  # type: ignore[name-defined]  # noqa: F821
         records, stats = parse_log(f)
     elapsed = time.perf_counter() - start
     escapes = sum(e.count for e in records if e.kind.allocates)
@@ -87,12 +108,14 @@ _PARSE = "from bot.gc.parse import parse_log; r, s = parse_log(f)"
 
 
 def peak_rss_mb(path: Path, body: str = _PARSE) -> float:
-    """Peak RSS of a fresh interpreter that runs `body` over the open log `f` (MiB)."""
+    """Peak RSS of a fresh interpreter that runs `body` over the open log `f` (MiB): its VmHWM,
+    as `ru_maxrss` would include this process's size when it forked."""
     code = (
-        "import resource, sys; sys.path.insert(0, sys.argv[2])\n"
-        "f = open(sys.argv[1], encoding='utf-8', errors='replace')\n"
-        f"{body}\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import sys; sys.path.insert(0, sys.argv[2])\n"
+        f"{READER}\n"
+        "with log_lines(sys.argv[1]) as f:\n"
+        f"    {body}\n"
+        "print(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmHWM:')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, str(path), str(CODE)], capture_output=True, text=True, check=True
