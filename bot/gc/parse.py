@@ -360,12 +360,9 @@ class LogParser:
         outer = enclosing_names(e.function)[-1]
         if outer == e.function:
             return e  # not a closure: the body itself, compiled here for an instantiation
-        sites = []
-        for pos, callees in block.inlined_at.items():
-            if any(collapse_generics(c) == outer for c in callees):
-                parsed = parse_pos(pos)
-                if parsed is not None and not in_goroot(self._files(parsed[0])):
-                    sites.append(parsed)
+        if block.call_sites is None:  # indexed once per block: every closure of std asks
+            block.call_sites = self._call_sites(block)
+        sites = block.call_sites.get(outer, ())
         if len(sites) != 1:
             return e
         printed, line, column = sites[0]
@@ -381,6 +378,18 @@ class LogParser:
             origin=outer,
             origin_at=f"{e.file}:{e.line}",
         )
+
+    def _call_sites(self, block: Block) -> dict[str, list[tuple[str, int, int]]]:
+        """Inlined function (generics collapsed) -> the positions outside $GOROOT it is inlined
+        at, each once, in the log's order."""
+        index: dict[str, list[tuple[str, int, int]]] = {}
+        for pos, callees in block.inlined_at.items():
+            parsed = parse_pos(pos)
+            if parsed is None or in_goroot(self._files(parsed[0])):
+                continue
+            for callee in dict.fromkeys(collapse_generics(c) for c in callees):
+                index.setdefault(callee, []).append(parsed)
+        return index
 
     def _stable_name(self, raw: str, file: str, line: int, column: int) -> str:
         """The function's name as the user can see it in the source.
