@@ -1,6 +1,6 @@
 """Every field of every record, explanations included, against stored golden data.
 
-tests/data/golden/expected/full-*.json were written by the parser before its speed work
+tests/data/golden/full/*.json were written by the parser before its speed work
 (issue #18) and reviewed against the logs; the optimised parser must give the same records,
 from the text log and from `go build -json` events alike (regenerate with ESCAPE_BOT_REGOLD=1
 only for a deliberate change, and review the diff).
@@ -63,7 +63,7 @@ CASES = [
 
 @pytest.mark.parametrize(("log", "suffix", "sources"), CASES)
 def test_every_field_matches_the_golden_records(log: str, suffix: str, sources: bool) -> None:
-    expected = GOLDEN / "expected" / f"full-{log}{'' if sources else '-nosrc'}.json"
+    expected = GOLDEN / "full" / f"{log}{'' if sources else '-nosrc'}.json"
     rows = _parse(log + suffix, sources)
     if os.environ.get("ESCAPE_BOT_REGOLD") and suffix == ".log":
         expected.write_text(json.dumps(rows, indent=0, ensure_ascii=False) + "\n")
