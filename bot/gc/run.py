@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.errors import BuildError, ToolchainError
+from bot.gc.events import CHUNK, text_of
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
@@ -132,13 +133,25 @@ def go_environment(options: BuildOptions, *, mod: str = "readonly") -> dict[str,
     return env
 
 
+_TOOLCHAINS: dict[tuple[object, ...], Toolchain] = {}
+
+
 def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
-    """Ask the toolchain what it is (`go env`), for the snapshot's key."""
+    """Ask the toolchain what it is (`go env`), for the snapshot's key.
+
+    With GOTOOLCHAIN=local no go.mod can switch toolchains, so the answer is asked once per
+    binary, environment and directory: a diff asked four times, both sides in one worktree.
+    """
+    go = go_binary(options.go or None)
+    env = go_environment(options) | {"GOWORK": "off"}  # a go.work is checked when building
+    key = (go, tuple(sorted(env.items())), options.tags, options.flags, str(cwd))
+    if options.toolchain == "local" and key in _TOOLCHAINS:
+        return _TOOLCHAINS[key]
     try:
         proc = subprocess.run(
-            [go_binary(options.go or None), "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
+            [go, "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
             cwd=cwd,
-            env=go_environment(options) | {"GOWORK": "off"},  # a go.work is checked when building
+            env=env,
             capture_output=True,
             text=True,
             check=False,
@@ -148,13 +161,16 @@ def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
     if proc.returncode != 0:
         raise ToolchainError(f"`go env` failed: {_first_line(proc.stderr)}", details=proc.stderr)
     data = json.loads(proc.stdout)
-    return Toolchain(
+    found = Toolchain(
         go_version=data["GOVERSION"],
         goos=data["GOOS"],
         goarch=data["GOARCH"],
         tags=tuple(sorted(options.tags)),
         flags=options.flags,
     )
+    if options.toolchain == "local":
+        _TOOLCHAINS[key] = found
+    return found
 
 
 def version_tuple(go_version: str) -> tuple[int, int]:
@@ -287,16 +303,17 @@ def _classify_event(line: str, errors: _Errors) -> None:
             errors.add(text)
 
 
-def _watch(lines: Iterator[str], parser: LogParser, errors: _Errors) -> Iterator[str]:
+def _watch(lines: Iterator[str | bytes], parser: LogParser, errors: _Errors) -> Iterator[str | bytes]:
     """Pass lines to the parser and note those it does not understand.
 
     `parse_lines` has fed a line to the parser by the time it asks for the next one, so the
     parser's unknown-line counter, read then, says whether that line was a diagnostic.
     """
-    previous: str | None = None
+    previous: str | bytes | None = None
     before = parser.unknown
     for line in lines:
-        if previous is not None:
+        # most lines are known and no `# package` header: nothing to note, no call (1.4 M for std)
+        if previous is not None and (parser.unknown != before or previous[:2] == "# "):
             _note(previous, parser.unknown != before, errors)
         before = parser.unknown
         previous = line
@@ -305,7 +322,11 @@ def _watch(lines: Iterator[str], parser: LogParser, errors: _Errors) -> Iterator
         _note(previous, parser.unknown != before, errors)
 
 
-def _note(line: str, unknown: bool, errors: _Errors) -> None:
+def _note(line: str | bytes, unknown: bool, errors: _Errors) -> None:
+    if isinstance(line, bytes):  # a big event (bot/gc/events.py)
+        if unknown:
+            _classify_event(text_of(line), errors)
+        return
     if line.startswith("# "):
         errors.package(line[2:].split(" [", 1)[0].strip())
     elif unknown and line.startswith("{"):
@@ -314,30 +335,40 @@ def _note(line: str, unknown: bool, errors: _Errors) -> None:
         errors.add(line)
 
 
-def _stream(cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: _Errors) -> Iterator[str]:
+def _stream(
+    cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: _Errors
+) -> Iterator[str | bytes]:
     """Lines of the compiler log as they arrive; raises BuildError on a failed build.
 
     With `-json` the log is on stdout and stderr holds only the go command's own complaints;
     stderr goes to a temporary file so that neither pipe can fill up and stall the build.
+    Events are read as bytes and a big one (a package's whole output) is handed on so: as text
+    it would take two bytes a character (bot/gc/events.py decodes it a megabyte at a time).
     """
     failed_json = False
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=err_file if use_json else subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
+        proc: subprocess.Popen[bytes] | subprocess.Popen[str]
+        if use_json:
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err_file)
+        else:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
-                if use_json and line.startswith("{"):
-                    failed_json = failed_json or '"Action":"build-fail"' in line
-                yield line
+                if isinstance(line, bytes):  # -json
+                    failed_json = failed_json or b'"Action":"build-fail"' in line
+                    yield line if len(line) > CHUNK else text_of(line)
+                else:
+                    yield line
         finally:
             proc.stdout.close()
             code = proc.wait()
