@@ -44,7 +44,7 @@ from bot.history.model import TopBy  # noqa: E402
 from bot.history.queries import Filters, Scope, top, trend  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.store.db import make_engine  # noqa: E402
-from bot.store.models import Base  # noqa: E402
+from bot.store.models import metadata  # noqa: E402
 
 DEFAULT_POSTGRESQL = "postgresql://postgres@127.0.0.1:5432/test"
 SIZES = [200, 30, 50, 60, 80, 100, 100, 120, 150, 110]  # packages per repository, repeated as needed
@@ -105,7 +105,7 @@ def table_sizes(url: str) -> list[tuple[str, int, int, int]]:
             db.commit()
             db.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
             out = []
-            for table in sorted(Base.metadata.tables):
+            for table in sorted(metadata.tables):
                 rows = db.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
                 total, indexes = db.execute(
                     text(

@@ -36,7 +36,7 @@ from factories import edit_package, make_commit, make_escapes, sha_for, snapshot
 
 from bot.store import Store
 from bot.store.db import make_engine
-from bot.store.models import Base
+from bot.store.models import metadata
 
 REPOSITORY = "acme/service"
 UrlFactory = Callable[[], AbstractContextManager[str]]
@@ -83,7 +83,7 @@ def database_size(url: str) -> int:
         with engine.connect() as db:
             db.commit()
             db.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-            tables = sorted(Base.metadata.tables)
+            tables = sorted(metadata.tables)
             return int(
                 db.execute(
                     text(

@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from bot.store.db import WRITE_OPTION, make_engine
-from bot.store.models import Base
+from bot.store.models import metadata
 
 # Any constant works; every escape-bot migration run takes this one.
 _PG_LOCK = int.from_bytes(b"escbotmg", "big") >> 1
@@ -27,7 +27,7 @@ def _run(connection: Connection) -> None:
         # Configured inside our transaction: Alembic then runs every revision in it.
         context.configure(
             connection=connection,
-            target_metadata=Base.metadata,
+            target_metadata=metadata,
             render_as_batch=sqlite,
             transactional_ddl=True,
         )

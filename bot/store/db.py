@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, InterfaceError, OperationalError
 
 from bot.errors import SchemaOutdatedError, StoreError
-from bot.store.models import Base
+from bot.store.models import metadata
 
 if TYPE_CHECKING:  # Alembic is imported only to create or migrate a schema (~0.2 s of start-up)
     from alembic.config import Config
@@ -38,7 +38,7 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 # Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 WRITE_OPTION = "escape_bot_write"
 
-_OWN_TABLES = frozenset(Base.metadata.tables)
+_OWN_TABLES = frozenset(metadata.tables)
 _DEFAULT_DRIVERS = frozenset({"sqlite+pysqlite", "postgresql+psycopg"})
 
 

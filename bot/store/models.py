@@ -1,4 +1,8 @@
-"""The store's tables (SQLAlchemy 2 typed declarative). Private to `bot.store`.
+"""The store's tables (SQLAlchemy Core `Table`s). Private to `bot.store`.
+
+Core rather than declarative classes: the store reads and writes through Core statements on a
+`Connection` and never maps rows to objects, and `sqlalchemy.orm` is a third of the start-up of
+`trend`/`top` (docs/performance.md).
 
 From a snapshot down to its escapes (docs/storage.md describes every column for people
 who write SQL against it):
@@ -24,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    Column,
     DateTime,
     Dialect,
     ForeignKey,
@@ -31,11 +36,11 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints: SQLite batch migrations recreate tables and can only drop or alter
 # constraints they can name; the names are also stable across backends.
@@ -76,134 +81,127 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    """Declarative base with the naming convention."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Repository(Base):
-    """A repository, by the name the bot was given (e.g. `owner/name`)."""
-
-    __tablename__ = "repository"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(Text, unique=True)
+def _column(name: str, type_: Any, *args: Any, nullable: bool = False, **kwargs: Any) -> Column[Any]:
+    """A column, NOT NULL unless said otherwise (what the typed declarative models had)."""
+    return Column(name, type_, *args, nullable=nullable, **kwargs)
 
 
-class Commit(Base):
-    """A git commit of a repository (not `commit`: a keyword SQLite refuses as a bare name)."""
-
-    __tablename__ = "git_commit"
-    __table_args__ = (UniqueConstraint("repository_id", "sha"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    repository_id: Mapped[int] = mapped_column(ForeignKey("repository.id", ondelete="CASCADE"))
-    sha: Mapped[str] = mapped_column(String(SHA_LENGTH))
-    parents: Mapped[str] = mapped_column(Text)  # space-separated shas, first parent first
-    branch: Mapped[str | None] = mapped_column(Text)
-    author_name: Mapped[str] = mapped_column(Text)
-    author_email: Mapped[str] = mapped_column(Text)
-    authored_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    committed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    subject: Mapped[str] = mapped_column(Text)
+def _key(name: str, type_: Any, *args: Any) -> Column[Any]:
+    return Column(name, type_, *args, primary_key=True)
 
 
-class Snapshot(Base):
-    """One commit built with one toolchain: the results (status `ok`) or why there are none."""
+# A repository, by the name the bot was given (e.g. `owner/name`).
+Repository = Table(
+    "repository",
+    metadata,
+    _key("id", Integer),
+    _column("name", Text, unique=True),
+)
 
-    __tablename__ = "snapshot"
-    __table_args__ = (
-        UniqueConstraint("commit_id", "toolchain_key"),
-        CheckConstraint("status IN ('ok', 'failed')", name="status"),
-    )
+# A git commit of a repository (not `commit`: a keyword SQLite refuses as a bare name).
+Commit = Table(
+    "git_commit",
+    metadata,
+    _key("id", Integer),
+    _column("repository_id", Integer, ForeignKey("repository.id", ondelete="CASCADE")),
+    _column("sha", String(SHA_LENGTH)),
+    _column("parents", Text),  # space-separated shas, first parent first
+    _column("branch", Text, nullable=True),
+    _column("author_name", Text),
+    _column("author_email", Text),
+    _column("authored_at", UTCDateTime),
+    _column("committed_at", UTCDateTime),
+    _column("subject", Text),
+    UniqueConstraint("repository_id", "sha"),
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    commit_id: Mapped[int] = mapped_column(ForeignKey("git_commit.id", ondelete="CASCADE"))
-    toolchain_key: Mapped[str] = mapped_column(Text)
-    go_version: Mapped[str] = mapped_column(String(64))
-    goos: Mapped[str] = mapped_column(String(32))
-    goarch: Mapped[str] = mapped_column(String(32))
-    tags: Mapped[str] = mapped_column(Text)  # JSON array, as given
-    flags: Mapped[str] = mapped_column(Text)  # JSON array, as given
-    status: Mapped[str] = mapped_column(String(16))
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    escape_count: Mapped[int] = mapped_column(Integer)  # escape sites in the snapshot
-    package_count: Mapped[int] = mapped_column(Integer)  # packages with at least one escape
+# One commit built with one toolchain: the results (status `ok`) or why there are none.
+Snapshot = Table(
+    "snapshot",
+    metadata,
+    _key("id", Integer),
+    _column("commit_id", Integer, ForeignKey("git_commit.id", ondelete="CASCADE")),
+    _column("toolchain_key", Text),
+    _column("go_version", String(64)),
+    _column("goos", String(32)),
+    _column("goarch", String(32)),
+    _column("tags", Text),  # JSON array, as given
+    _column("flags", Text),  # JSON array, as given
+    _column("status", String(16)),
+    _column("error", Text, nullable=True),
+    _column("created_at", UTCDateTime),
+    _column("escape_count", Integer),  # escape sites in the snapshot
+    _column("package_count", Integer),  # packages with at least one escape
     # ParseStats, so a stored snapshot comes back as it was recorded
-    lines: Mapped[int] = mapped_column(Integer)
-    parsed_packages: Mapped[int] = mapped_column(Integer)
-    unknown_lines: Mapped[int] = mapped_column(Integer)
-    generated_skipped: Mapped[int] = mapped_column(Integer)
-    duplicates_collapsed: Mapped[int] = mapped_column(Integer)
-    unknown_samples: Mapped[str] = mapped_column(Text)  # JSON array
-    package_result_ids: Mapped[str] = mapped_column(Text)  # JSON array of package_result.id, ascending
+    _column("lines", Integer),
+    _column("parsed_packages", Integer),
+    _column("unknown_lines", Integer),
+    _column("generated_skipped", Integer),
+    _column("duplicates_collapsed", Integer),
+    _column("unknown_samples", Text),  # JSON array
+    _column("package_result_ids", Text),  # JSON array of package_result.id, ascending
+    UniqueConstraint("commit_id", "toolchain_key"),
+    CheckConstraint("status IN ('ok', 'failed')", name="status"),
+)
 
+# The escapes of one package, content-addressed: shared by every snapshot that has them.
+PackageResult = Table(
+    "package_result",
+    metadata,
+    _key("id", Integer),
+    _column("digest", String(DIGEST_LENGTH), unique=True),
+    _column("package", Text),
+    _column("escape_count", Integer),
+    Index(None, "package"),
+)
 
-class PackageResult(Base):
-    """The escapes of one package, content-addressed: shared by every snapshot that has them."""
+# The escapes of one source file, content-addressed: the unit that holds escape rows.
+FileResult = Table(
+    "file_result",
+    metadata,
+    _key("id", Integer),
+    _column("digest", String(DIGEST_LENGTH), unique=True),
+    _column("file", Text),
+    _column("escape_count", Integer),
+)
 
-    __tablename__ = "package_result"
-    __table_args__ = (Index(None, "package"),)
+# Which file results make up a package result.
+PackageFile = Table(
+    "package_file",
+    metadata,
+    _key("package_result_id", Integer, ForeignKey("package_result.id", ondelete="CASCADE")),
+    _key("file_result_id", Integer, ForeignKey("file_result.id")),
+    sqlite_with_rowid=False,  # the key is the row
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), unique=True)
-    package: Mapped[str] = mapped_column(Text)
-    escape_count: Mapped[int] = mapped_column(Integer)
+# One escape (an `Escape` record without its package and file, which its parents hold).
+EscapeSite = Table(
+    "escape_site",
+    metadata,
+    _key("file_result_id", Integer, ForeignKey("file_result.id", ondelete="CASCADE")),
+    _key("ordinal", Integer),  # canonical order in the file
+    _column("line", Integer),
+    _column("col", Integer),  # not `column`: a reserved word in SQL
+    _column("function", Text),
+    _column("kind", String(32)),
+    _column("expression", Text),
+    _column("message", Text),
+    _column("cause", String(32)),
+    _column("count", Integer),
+    _column("line_text", Text),
+    _column("explanation", Text),  # compact JSON, docs/storage.md
+)
 
-
-class FileResult(Base):
-    """The escapes of one source file, content-addressed: the unit that holds escape rows."""
-
-    __tablename__ = "file_result"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), unique=True)
-    file: Mapped[str] = mapped_column(Text)
-    escape_count: Mapped[int] = mapped_column(Integer)
-
-
-class PackageFile(Base):
-    """Which file results make up a package result."""
-
-    __tablename__ = "package_file"
-    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - the key is the row
-
-    package_result_id: Mapped[int] = mapped_column(
-        ForeignKey("package_result.id", ondelete="CASCADE"), primary_key=True
-    )
-    file_result_id: Mapped[int] = mapped_column(ForeignKey("file_result.id"), primary_key=True)
-
-
-class EscapeSite(Base):
-    """One escape (an `Escape` record without its package and file, which its parents hold)."""
-
-    __tablename__ = "escape_site"
-
-    file_result_id: Mapped[int] = mapped_column(
-        ForeignKey("file_result.id", ondelete="CASCADE"), primary_key=True
-    )
-    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)  # canonical order in the file
-    line: Mapped[int] = mapped_column(Integer)
-    col: Mapped[int] = mapped_column(Integer)  # not `column`: a reserved word in SQL
-    function: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(32))
-    expression: Mapped[str] = mapped_column(Text)
-    message: Mapped[str] = mapped_column(Text)
-    cause: Mapped[str] = mapped_column(String(32))
-    count: Mapped[int] = mapped_column(Integer)
-    line_text: Mapped[str] = mapped_column(Text)
-    explanation: Mapped[str] = mapped_column(Text)  # compact JSON, docs/storage.md
-
-
-class SnapshotCauseCount(Base):
-    """Escape sites per (cause, kind) in a snapshot: trend queries read these, never escapes."""
-
-    __tablename__ = "snapshot_cause_count"
-    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - the key is the row
-
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.id", ondelete="CASCADE"), primary_key=True)
-    cause: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer)
+# Escape sites per (cause, kind) in a snapshot: trend queries read these, never escapes.
+SnapshotCauseCount = Table(
+    "snapshot_cause_count",
+    metadata,
+    _key("snapshot_id", Integer, ForeignKey("snapshot.id", ondelete="CASCADE")),
+    _key("cause", String(32)),
+    _key("kind", String(32)),
+    _column("count", Integer),
+    sqlite_with_rowid=False,  # the key is the row
+)

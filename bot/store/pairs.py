@@ -28,15 +28,15 @@ OK = "ok"
 
 # The SiteRow columns, explanation last (content.escape_from_row's order).
 _SCALARS = (
-    EscapeSite.line,
-    EscapeSite.col,
-    EscapeSite.function,
-    EscapeSite.kind,
-    EscapeSite.expression,
-    EscapeSite.message,
-    EscapeSite.cause,
-    EscapeSite.count,
-    EscapeSite.line_text,
+    EscapeSite.c.line,
+    EscapeSite.c.col,
+    EscapeSite.c.function,
+    EscapeSite.c.kind,
+    EscapeSite.c.expression,
+    EscapeSite.c.message,
+    EscapeSite.c.cause,
+    EscapeSite.c.count,
+    EscapeSite.c.line_text,
 )
 
 
@@ -44,7 +44,7 @@ def extras_only(dialect: str) -> ColumnElement[str]:
     """The explanation column without its flows: `[]`, or, for the JSON object that carries the
     accuracy fields (constant, inlined copy, generated file, appends) that counting and skipping
     need, that object without `flows`, removed by the database's own JSON functions."""
-    column = EscapeSite.explanation
+    column = EscapeSite.c.explanation
     without: ColumnElement[Any]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB  # only with PostgreSQL: start-up
@@ -68,11 +68,13 @@ class _Side:
 
 def _snapshot_rows(connection: Connection, repository: str, shas: Sequence[str], key: str) -> dict[str, Any]:
     rows = connection.execute(
-        select(SnapshotRow.__table__, Commit.sha)
-        .join(Commit, Commit.id == SnapshotRow.commit_id)
-        .join(Repository, Repository.id == Commit.repository_id)
+        select(SnapshotRow, Commit.c.sha)
+        .join(Commit, Commit.c.id == SnapshotRow.c.commit_id)
+        .join(Repository, Repository.c.id == Commit.c.repository_id)
         .where(
-            Repository.name == repository, Commit.sha.in_(sorted(set(shas))), SnapshotRow.toolchain_key == key
+            Repository.c.name == repository,
+            Commit.c.sha.in_(sorted(set(shas))),
+            SnapshotRow.c.toolchain_key == key,
         )
     ).all()
     return {r.sha: r for r in rows}
@@ -83,10 +85,10 @@ def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list
     found: dict[int, list[tuple[str, str, int]]] = {}
     for chunk in chunks(sorted(set(package_ids))):
         query = (
-            select(PackageResult.id, PackageResult.package, FileResult.file, FileResult.id)
-            .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
-            .join(FileResult, FileResult.id == PackageFile.file_result_id)
-            .where(PackageResult.id.in_(chunk))
+            select(PackageResult.c.id, PackageResult.c.package, FileResult.c.file, FileResult.c.id)
+            .join(PackageFile, PackageFile.c.package_result_id == PackageResult.c.id)
+            .join(FileResult, FileResult.c.id == PackageFile.c.file_result_id)
+            .where(PackageResult.c.id.in_(chunk))
         )
         for package_id, package, file, file_id in connection.execute(query).all():
             found.setdefault(package_id, []).append((package, file, file_id))
@@ -96,12 +98,12 @@ def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list
 def _rows(connection: Connection, file_ids: Iterable[int], *, whole: bool) -> dict[int, list[Any]]:
     """file result id -> its escape rows in canonical order; `whole`: with the explanations."""
     found: dict[int, list[Any]] = {}
-    explanation = EscapeSite.explanation if whole else extras_only(connection.dialect.name)
+    explanation = EscapeSite.c.explanation if whole else extras_only(connection.dialect.name)
     for chunk in chunks(sorted(set(file_ids))):
         query = (
-            select(EscapeSite.file_result_id, *_SCALARS, explanation)
-            .where(EscapeSite.file_result_id.in_(chunk))
-            .order_by(EscapeSite.file_result_id, EscapeSite.ordinal)
+            select(EscapeSite.c.file_result_id, *_SCALARS, explanation)
+            .where(EscapeSite.c.file_result_id.in_(chunk))
+            .order_by(EscapeSite.c.file_result_id, EscapeSite.c.ordinal)
         )
         for row in connection.execute(query).all():  # iterating would fetch row by row
             found.setdefault(row[0], []).append(row[1:])

@@ -99,36 +99,38 @@ def snapshots(
     `branch`, or all; of one toolchain key or all. Unordered: history orders them."""
     query = (
         select(
-            SnapshotRow.id,
-            SnapshotRow.toolchain_key,
-            SnapshotRow.go_version,
-            SnapshotRow.status,
-            SnapshotRow.created_at,
-            SnapshotRow.error,
-            Commit.sha,
-            Commit.parents,
-            Commit.branch,
-            Commit.author_name,
-            Commit.author_email,
-            Commit.authored_at,
-            Commit.committed_at,
-            Commit.subject,
+            SnapshotRow.c.id,
+            SnapshotRow.c.toolchain_key,
+            SnapshotRow.c.go_version,
+            SnapshotRow.c.status,
+            SnapshotRow.c.created_at,
+            SnapshotRow.c.error,
+            Commit.c.sha,
+            Commit.c.parents,
+            Commit.c.branch,
+            Commit.c.author_name,
+            Commit.c.author_email,
+            Commit.c.authored_at,
+            Commit.c.committed_at,
+            Commit.c.subject,
         )
-        .join(Commit, Commit.id == SnapshotRow.commit_id)
-        .join(Repository, Repository.id == Commit.repository_id)
-        .where(Repository.name == repository)
+        .join(Commit, Commit.c.id == SnapshotRow.c.commit_id)
+        .join(Repository, Repository.c.id == Commit.c.repository_id)
+        .where(Repository.c.name == repository)
     )
     if toolchain_key is not None:
-        query = query.where(SnapshotRow.toolchain_key == toolchain_key)
+        query = query.where(SnapshotRow.c.toolchain_key == toolchain_key)
     if branch is not None:
-        query = query.where(Commit.branch == branch)
+        query = query.where(Commit.c.branch == branch)
     with _reading(store) as connection:
         if shas is None:
             rows = list(connection.execute(query))
         else:
             wanted = sorted(set(shas))
             rows = [
-                r for chunk in chunks(wanted) for r in connection.execute(query.where(Commit.sha.in_(chunk)))
+                r
+                for chunk in chunks(wanted)
+                for r in connection.execute(query.where(Commit.c.sha.in_(chunk)))
             ]
     return [
         StoredSnapshot(
@@ -160,8 +162,8 @@ def cause_counts(store: Store, snapshot_ids: Iterable[int]) -> dict[int, dict[Ca
     table = SnapshotCauseCount
     with _reading(store) as connection:
         for chunk in chunks(ids):
-            query = select(table.snapshot_id, table.cause, table.kind, table.count).where(
-                table.snapshot_id.in_(chunk)
+            query = select(table.c.snapshot_id, table.c.cause, table.c.kind, table.c.count).where(
+                table.c.snapshot_id.in_(chunk)
             )
             for snapshot_id, cause, kind, count in connection.execute(query):
                 result[snapshot_id][(cause, kind)] = count
@@ -176,7 +178,9 @@ def package_result_ids(store: Store, snapshot_ids: Iterable[int]) -> dict[int, t
         for chunk in chunks(ids):
             # The JSON column itself rather than the view: SQLite's json_each costs more than
             # json.loads here (the view exists for SQL users, docs/storage.md).
-            query = select(SnapshotRow.id, SnapshotRow.package_result_ids).where(SnapshotRow.id.in_(chunk))
+            query = select(SnapshotRow.c.id, SnapshotRow.c.package_result_ids).where(
+                SnapshotRow.c.id.in_(chunk)
+            )
             for snapshot_id, text in connection.execute(query):
                 result[snapshot_id] = tuple(json.loads(text))
     return result
@@ -188,8 +192,8 @@ def package_counts(store: Store, ids: Iterable[int]) -> dict[int, PackageCount]:
     result: dict[int, PackageCount] = {}
     with _reading(store) as connection:
         for chunk in chunks(wanted):
-            query = select(PackageResult.id, PackageResult.package, PackageResult.escape_count).where(
-                PackageResult.id.in_(chunk)
+            query = select(PackageResult.c.id, PackageResult.c.package, PackageResult.c.escape_count).where(
+                PackageResult.c.id.in_(chunk)
             )
             for id_, package, count in connection.execute(query):
                 result[id_] = PackageCount(package, count)
@@ -204,10 +208,10 @@ def content_cause_counts(store: Store, ids: Iterable[int]) -> dict[int, dict[Cau
     with _reading(store) as connection:
         for chunk in chunks(wanted):
             query = (
-                select(PackageFile.package_result_id, EscapeSite.cause, EscapeSite.kind, func.count())
-                .join(EscapeSite, EscapeSite.file_result_id == PackageFile.file_result_id)
-                .where(PackageFile.package_result_id.in_(chunk))
-                .group_by(PackageFile.package_result_id, EscapeSite.cause, EscapeSite.kind)
+                select(PackageFile.c.package_result_id, EscapeSite.c.cause, EscapeSite.c.kind, func.count())
+                .join(EscapeSite, EscapeSite.c.file_result_id == PackageFile.c.file_result_id)
+                .where(PackageFile.c.package_result_id.in_(chunk))
+                .group_by(PackageFile.c.package_result_id, EscapeSite.c.cause, EscapeSite.c.kind)
             )
             for id_, cause, kind, count in connection.execute(query):
                 result[id_][(cause, kind)] = count
@@ -224,15 +228,15 @@ def function_counts(
     with _reading(store) as connection:
         for chunk in chunks(wanted):
             query = (
-                select(PackageResult.package, EscapeSite.function, func.count())
+                select(PackageResult.c.package, EscapeSite.c.function, func.count())
                 .select_from(PackageResult)
-                .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
-                .join(EscapeSite, EscapeSite.file_result_id == PackageFile.file_result_id)
-                .where(PackageResult.id.in_(chunk), EscapeSite.kind.in_(sorted(kinds)))
-                .group_by(PackageResult.package, EscapeSite.function)
+                .join(PackageFile, PackageFile.c.package_result_id == PackageResult.c.id)
+                .join(EscapeSite, EscapeSite.c.file_result_id == PackageFile.c.file_result_id)
+                .where(PackageResult.c.id.in_(chunk), EscapeSite.c.kind.in_(sorted(kinds)))
+                .group_by(PackageResult.c.package, EscapeSite.c.function)
             )
             if causes is not None:
-                query = query.where(EscapeSite.cause.in_(sorted(causes)))
+                query = query.where(EscapeSite.c.cause.in_(sorted(causes)))
             result.extend(FunctionCount(p, f, n) for p, f, n in connection.execute(query))
     return result
 
@@ -246,26 +250,26 @@ def package_escapes(store: Store, ids: Iterable[int], *, flows: bool = True) -> 
         for chunk in chunks(wanted):
             query = (
                 select(
-                    PackageResult.id,
-                    PackageResult.package,
-                    FileResult.file,
-                    EscapeSite.line,
-                    EscapeSite.col,
-                    EscapeSite.function,
-                    EscapeSite.kind,
-                    EscapeSite.expression,
-                    EscapeSite.message,
-                    EscapeSite.cause,
-                    EscapeSite.count,
-                    EscapeSite.line_text,
-                    EscapeSite.explanation if flows else extras_only(connection.dialect.name),
+                    PackageResult.c.id,
+                    PackageResult.c.package,
+                    FileResult.c.file,
+                    EscapeSite.c.line,
+                    EscapeSite.c.col,
+                    EscapeSite.c.function,
+                    EscapeSite.c.kind,
+                    EscapeSite.c.expression,
+                    EscapeSite.c.message,
+                    EscapeSite.c.cause,
+                    EscapeSite.c.count,
+                    EscapeSite.c.line_text,
+                    EscapeSite.c.explanation if flows else extras_only(connection.dialect.name),
                 )
                 .select_from(PackageResult)
-                .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
-                .join(FileResult, FileResult.id == PackageFile.file_result_id)
-                .join(EscapeSite, EscapeSite.file_result_id == FileResult.id)
-                .where(PackageResult.id.in_(chunk))
-                .order_by(PackageResult.id, FileResult.file, EscapeSite.ordinal)
+                .join(PackageFile, PackageFile.c.package_result_id == PackageResult.c.id)
+                .join(FileResult, FileResult.c.id == PackageFile.c.file_result_id)
+                .join(EscapeSite, EscapeSite.c.file_result_id == FileResult.c.id)
+                .where(PackageResult.c.id.in_(chunk))
+                .order_by(PackageResult.c.id, FileResult.c.file, EscapeSite.c.ordinal)
             )
             rows = connection.execute(query).all()
             reader = ExplanationReader()

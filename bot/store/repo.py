@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
@@ -36,7 +36,6 @@ from bot.store.db import (
     store_error,
 )
 from bot.store.models import (
-    Base,
     Commit,
     FileResult,
     PackageFile,
@@ -214,7 +213,7 @@ class Store:
                 raise
         raise AssertionError("unreachable")
 
-    def _insert(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    def _insert(self, model: Table) -> postgresql.Insert | sqlite.Insert:
         # The dialects' own INSERT, for ON CONFLICT DO NOTHING. Always with the unique key
         # named: any other violation is a bug and must raise, not be skipped. Imported here:
         # the PostgreSQL dialect costs a SQLite reader's start-up ~50 ms.
@@ -235,7 +234,9 @@ class Store:
                 connection.execute(
                     self._insert(Repository).values(name=name).on_conflict_do_nothing(index_elements=["name"])
                 )
-                return connection.execute(select(Repository.id).where(Repository.name == name)).scalar_one()
+                return int(
+                    connection.execute(select(Repository.c.id).where(Repository.c.name == name)).scalar_one()
+                )
 
             self._repository_ids[name] = self._write(work)
         return self._repository_ids[name]
@@ -256,16 +257,19 @@ class Store:
             )
             .on_conflict_do_nothing(index_elements=["repository_id", "sha"])
         )
-        return connection.execute(
-            select(Commit.id).where(Commit.repository_id == repository_id, Commit.sha == commit.sha)
-        ).scalar_one()
+        return int(
+            connection.execute(
+                select(Commit.c.id).where(Commit.c.repository_id == repository_id, Commit.c.sha == commit.sha)
+            ).scalar_one()
+        )
 
     def _status(self, connection: Connection, commit_id: int, toolchain_key: str) -> str | None:
-        return connection.execute(
-            select(SnapshotRow.status).where(
-                SnapshotRow.commit_id == commit_id, SnapshotRow.toolchain_key == toolchain_key
+        status: str | None = connection.execute(
+            select(SnapshotRow.c.status).where(
+                SnapshotRow.c.commit_id == commit_id, SnapshotRow.c.toolchain_key == toolchain_key
             )
         ).scalar_one_or_none()
+        return status
 
     def _put_snapshot(self, connection: Connection, row: Mapping[str, Any]) -> int | None:
         """Insert the snapshot row, or replace a failed one; None when it is stored already.
@@ -279,35 +283,32 @@ class Store:
             self._insert(SnapshotRow)
             .values(**row)
             .on_conflict_do_nothing(index_elements=["commit_id", "toolchain_key"])
-            .returning(SnapshotRow.id)
+            .returning(SnapshotRow.c.id)
         ).scalar_one_or_none()
         if inserted is not None:
-            return inserted
+            return int(inserted)
         existing = connection.execute(
-            select(SnapshotRow.id, SnapshotRow.status)
+            select(SnapshotRow.c.id, SnapshotRow.c.status)
             .where(
-                SnapshotRow.commit_id == row["commit_id"], SnapshotRow.toolchain_key == row["toolchain_key"]
+                SnapshotRow.c.commit_id == row["commit_id"],
+                SnapshotRow.c.toolchain_key == row["toolchain_key"],
             )
             .with_for_update()
         ).one()
         if existing.status == OK or row["status"] == FAILED:
             return None
         # Results for a commit whose earlier attempt failed: they replace the failure.
-        connection.execute(update(SnapshotRow).where(SnapshotRow.id == existing.id).values(**row))
+        connection.execute(update(SnapshotRow).where(SnapshotRow.c.id == existing.id).values(**row))
         return int(existing.id)
 
-    def _ids_by_digest(
-        self, connection: Connection, model: type[PackageResult | FileResult], digests: Sequence[str]
-    ) -> dict[str, int]:
+    def _ids_by_digest(self, connection: Connection, model: Table, digests: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for chunk in chunks(digests):
-            rows = connection.execute(select(model.digest, model.id).where(model.digest.in_(chunk)))
+            rows = connection.execute(select(model.c.digest, model.c.id).where(model.c.digest.in_(chunk)))
             found.update({digest: id_ for digest, id_ in rows})
         return found
 
-    def _insert_new(
-        self, connection: Connection, model: type[PackageResult | FileResult], rows: list[dict[str, Any]]
-    ) -> dict[str, int]:
+    def _insert_new(self, connection: Connection, model: Table, rows: list[dict[str, Any]]) -> dict[str, int]:
         """Insert content-addressed rows; the ids of those this transaction created.
 
         Rows go in digest order, so that concurrent PostgreSQL writers wait on each other's
@@ -319,7 +320,7 @@ class Store:
         result = connection.execute(
             self._insert(model)
             .on_conflict_do_nothing(index_elements=["digest"])
-            .returning(model.digest, model.id),
+            .returning(model.c.digest, model.c.id),
             rows,
         )
         return {digest: id_ for digest, id_ in result}
@@ -398,10 +399,12 @@ class Store:
     def _snapshot_row(self, connection: Connection, repository: str, sha: str, toolchain_key: str) -> Any:
         return connection.execute(
             select(SnapshotRow)
-            .join(Commit, Commit.id == SnapshotRow.commit_id)
-            .join(Repository, Repository.id == Commit.repository_id)
+            .join(Commit, Commit.c.id == SnapshotRow.c.commit_id)
+            .join(Repository, Repository.c.id == Commit.c.repository_id)
             .where(
-                Repository.name == repository, Commit.sha == sha, SnapshotRow.toolchain_key == toolchain_key
+                Repository.c.name == repository,
+                Commit.c.sha == sha,
+                SnapshotRow.c.toolchain_key == toolchain_key,
             )
         ).one_or_none()
 
@@ -427,18 +430,18 @@ class Store:
         suffix = toolchain.key.removeprefix(toolchain.go_version)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             keys = connection.execute(
-                select(SnapshotRow.toolchain_key)
-                .join(Commit, Commit.id == SnapshotRow.commit_id)
-                .join(Repository, Repository.id == Commit.repository_id)
+                select(SnapshotRow.c.toolchain_key)
+                .join(Commit, Commit.c.id == SnapshotRow.c.commit_id)
+                .join(Repository, Repository.c.id == Commit.c.repository_id)
                 .where(
-                    Repository.name == repository,
-                    Commit.sha == sha,
-                    SnapshotRow.status == OK,
-                    SnapshotRow.toolchain_key != toolchain.key,
-                    SnapshotRow.goos == toolchain.goos,
-                    SnapshotRow.goarch == toolchain.goarch,
+                    Repository.c.name == repository,
+                    Commit.c.sha == sha,
+                    SnapshotRow.c.status == OK,
+                    SnapshotRow.c.toolchain_key != toolchain.key,
+                    SnapshotRow.c.goos == toolchain.goos,
+                    SnapshotRow.c.goarch == toolchain.goarch,
                 )
-                .order_by(SnapshotRow.created_at.desc(), SnapshotRow.id.desc())
+                .order_by(SnapshotRow.c.created_at.desc(), SnapshotRow.c.id.desc())
             ).scalars()
             # the same build but for the Go version: compared as text, not as a LIKE pattern
             return next((k for k in keys if k.endswith(suffix) and k != toolchain.key), None)
@@ -460,16 +463,16 @@ class Store:
     ) -> set[str]:
         """Shas with a stored snapshot (ok only, unless `include_failed`), for any or one toolchain."""
         query = (
-            select(Commit.sha)
-            .join(Repository, Repository.id == Commit.repository_id)
-            .join(SnapshotRow, SnapshotRow.commit_id == Commit.id)
-            .where(Repository.name == repository)
+            select(Commit.c.sha)
+            .join(Repository, Repository.c.id == Commit.c.repository_id)
+            .join(SnapshotRow, SnapshotRow.c.commit_id == Commit.c.id)
+            .where(Repository.c.name == repository)
             .distinct()
         )
         if toolchain_key is not None:
-            query = query.where(SnapshotRow.toolchain_key == toolchain_key)
+            query = query.where(SnapshotRow.c.toolchain_key == toolchain_key)
         if not include_failed:
-            query = query.where(SnapshotRow.status == OK)
+            query = query.where(SnapshotRow.c.status == OK)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return set(connection.execute(query).scalars())
 

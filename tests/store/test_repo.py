@@ -172,7 +172,7 @@ def test_commit_metadata_is_stored(store: Store, db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.connect() as db:
-            authored = db.execute(select(Commit.authored_at)).scalar_one()
+            authored = db.execute(select(Commit.c.authored_at)).scalar_one()
     finally:
         engine.dispose()
     assert authored == commit.authored_at
