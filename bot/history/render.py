@@ -12,14 +12,10 @@ import csv
 import io
 import itertools
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-from rich.console import Group, RenderableType
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from bot.commit import CommitInfo
 from bot.gc.model import Cause
-from bot.history.fit import Col, Fitted, Kind
 from bot.history.links import pr_number
 from bot.history.model import (
     Blame,
@@ -29,6 +25,11 @@ from bot.history.model import (
     TopBy,
     Trend,
 )
+
+if TYPE_CHECKING:  # rich (and fit, built on it) only for the tables: `--format json` starts faster
+    from rich.console import Group, RenderableType
+
+    from bot.history.fit import Col, Kind
 
 SCHEMA_VERSION = 1
 TABLE_GROUPS = 6  # group columns in the terminal table; the rest are summed in "other"
@@ -186,12 +187,17 @@ def trend_csv(trend: Trend) -> str:
 
 def _framed(title: str, table: RenderableType, *notes: str) -> Group:
     """A title line, the table, then dim notes: lines that never wrap to the table's width."""
+    from rich.console import Group
+    from rich.text import Text
+
     return Group(Text(title, style="bold"), table, *(Text(n, style="dim") for n in notes))
 
 
 def trend_table(trend: Trend) -> Group:
     """Commits oldest first with the total, its change, and the largest groups (as many as the
     terminal has room for; the others summed in one column)."""
+    from bot.history.fit import Col, Fitted
+
     s = trend.selection
     title = (
         f"{s.repository}: {selection_text(s)} per commit by {trend.by.value} ({s.branch or 'all branches'})"
@@ -224,6 +230,9 @@ def trend_table(trend: Trend) -> Group:
 
 def _warned(lines: list[str], body: Group) -> Group:
     """`body` under a warning (in yellow) when there is one."""
+    from rich.console import Group
+    from rich.text import Text
+
     if not lines:
         return body
     return Group(*(Text(line, style="yellow") for line in lines), body)
@@ -266,6 +275,8 @@ def top_csv(top: Top) -> str:
 
 def top_table(top: Top) -> Group:
     """Largest first, with the share of the total; names fold, numbers never do."""
+    from bot.history.fit import Col, Fitted
+
     s = top.selection
     title = f"{s.repository} at {top.commit.sha[:12]}: {top.total} {selection_text(s)} by {top.by.value}"
     entries = top.entries
@@ -319,6 +330,8 @@ def blame_dict(blame: Blame) -> dict[str, Any]:
 def blame_table(blame: Blame) -> Group:
     """One row per escape: where it is now and the commit it came with. The line, the commit and
     the date stay whole; on a narrow terminal the author, then the subject, give way first."""
+    from bot.history.fit import Col, Fitted
+
     s = blame.selection
     entries = blame.entries
 
