@@ -8,21 +8,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.store import Store
 from bot.store.db import file_head, head_revision
 from tests.store.factories import REPOSITORY, make_commit, make_escapes, sha_for, snapshot_of
 
-HEAVY = ("alembic", "github", "jinja2", "mako", "sqlalchemy.dialects.postgresql")
+HEAVY = ("alembic", "github", "jinja2", "mako", "sqlalchemy.dialects.postgresql", "sqlalchemy.orm")
+# Not needed to print a query's result as JSON (the tables need rich; the pull-request comment the rest)
+JSON_NEEDS_NONE_OF = ("rich", "bot.history.fit", "bot.report.render", "msgspec", "unidiff", "jsonschema")
 
 
-def _loaded_after(code: str) -> set[str]:
-    """The heavy modules loaded once `code` ran in a new interpreter."""
+def _loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """The `heavy` modules loaded once `code` ran in a new interpreter."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     proc = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     modules = json.loads(proc.stdout.splitlines()[-1])
-    return {m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)}
+    return {m for m in modules if any(m == h or m.startswith(h + ".") for h in heavy)}
 
 
 def test_the_command_modules_import_no_heavy_library() -> None:
@@ -30,15 +34,33 @@ def test_the_command_modules_import_no_heavy_library() -> None:
     assert _loaded_after("import bot.commands.history") == set()
 
 
-def test_a_history_query_on_a_database_at_head_imports_no_alembic(tmp_path: Path) -> None:
+def _history_query(tmp_path: Path, command: str, fmt: str) -> str:
+    """Code that runs `command --format fmt` on a database with one stored snapshot."""
     url = f"sqlite:///{tmp_path}/escapes.db"
     sha = sha_for("startup")
-    with Store.open(url) as store:  # created (and stamped) through the migrations, here
-        store.record_snapshot(REPOSITORY, make_commit(sha), snapshot_of(make_escapes(3, 4), sha))
-    argv = ["trend", "--format", "json", "--repo", str(tmp_path), "--branch", "main"]
+    if not (tmp_path / "escapes.db").exists():
+        with Store.open(url) as store:  # created (and stamped) through the migrations, here
+            store.record_snapshot(REPOSITORY, make_commit(sha), snapshot_of(make_escapes(3, 4), sha))
+    argv = [command, "--format", fmt, "--repo", str(tmp_path), "--branch", "main"]
     argv += ["--name", REPOSITORY, "--db", url]
-    code = f"from bot.cli import main\nassert main({argv!r}) == 0"
-    assert _loaded_after(code) == set()
+    return f"from bot.cli import main\nassert main({argv!r}) == 0"
+
+
+@pytest.mark.parametrize("command", ["trend", "top"])
+def test_a_history_query_on_a_database_at_head_imports_no_alembic_nor_the_orm(
+    tmp_path: Path, command: str
+) -> None:
+    assert _loaded_after(_history_query(tmp_path, command, "json")) == set()
+
+
+@pytest.mark.parametrize("command", ["trend", "top"])
+def test_a_history_query_as_json_imports_no_table_or_comment_library(tmp_path: Path, command: str) -> None:
+    assert _loaded_after(_history_query(tmp_path, command, "json"), JSON_NEEDS_NONE_OF) == set()
+
+
+def test_the_table_still_loads_rich(tmp_path: Path) -> None:
+    # the check above would pass if nothing were printed: the table format does need rich
+    assert "rich.console" in _loaded_after(_history_query(tmp_path, "top", "table"), ("rich",))
 
 
 def test_the_head_revision_read_from_the_migration_files_is_alembics() -> None:
