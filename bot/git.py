@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.commit import CommitInfo
 from bot.errors import GitError
+from bot.interrupt import Interrupted
 
 
 def run_git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -136,9 +137,9 @@ def worktree(repo: Path, sha: str) -> Iterator[Path]:
 
 
 def _remove_worktree(repo: Path, parent: Path, path: Path) -> None:
-    """Remove a temporary worktree, its directory and its registration, even when a Ctrl-C (sent to
-    the whole process group, so to a running `git worktree remove` too) interrupts a step: every
-    step runs, then the interruption goes on."""
+    """Remove a temporary worktree, its directory and its registration, even when a stop signal
+    (a Ctrl-C is sent to the whole process group, so to a running `git worktree remove` too)
+    interrupts a step: every step runs, then the interruption goes on."""
     steps: tuple[Callable[[], object], ...] = (
         lambda: git_output(repo, "worktree", "remove", "--force", str(path), check=False),
         lambda: shutil.rmtree(parent, ignore_errors=True),
@@ -149,7 +150,7 @@ def _remove_worktree(repo: Path, parent: Path, path: Path) -> None:
     for step in steps:
         try:
             step()
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, Interrupted) as exc:
             interrupted = exc
     if interrupted is not None:
         raise interrupted

@@ -1,9 +1,8 @@
 """What `escape-bot backfill` shows while it runs: one line per commit (a progress bar on a terminal),
-the closing summary, and SIGTERM/SIGHUP turned into an interrupt so the worktree is cleaned up."""
+and the closing summary (also when a stop signal ends the run: bot/interrupt.py)."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -99,22 +98,6 @@ def commit_listener(total: int) -> Iterator[Listener]:
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         yield _ProgressBar(progress, total)
-
-
-@contextmanager
-def stop_signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) stop a run like Ctrl-C does:
-    the worktree is removed on the way out and the summary says what was done."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def backfill_summary(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.commands import build_flags, build_options, config_option, open_store
-from bot.commands.backfill_progress import backfill_summary, commit_listener, stop_signals_interrupt
+from bot.commands.backfill_progress import backfill_summary, commit_listener
 from bot.commands.history_scope import (
     BRANCH,
     CAUSE,
@@ -32,6 +32,7 @@ from bot.commands.history_scope import (
 )
 from bot.commands.output import write_json, write_table, write_text
 from bot.errors import BotError, GitError, UsageError
+from bot.interrupt import Interrupted
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.backfill import Outcome
@@ -125,10 +126,10 @@ def backfill(
         )
         outcomes: list[Outcome] = []  # kept here, so that an interrupted run can still say what it did
         try:
-            with stop_signals_interrupt(), commit_listener(len(plan.todo)) as listener:
+            with commit_listener(len(plan.todo)) as listener:
                 for outcome in bf.run(root, store, repository, plan.todo, options, plan.toolchain, listener):
                     outcomes.append(outcome)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             click.echo(backfill_summary(outcomes, plan, started, interrupted=True), err=True)
             raise
     click.echo(backfill_summary(outcomes, plan, started))

@@ -7,14 +7,16 @@ is written into the checkout.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -281,31 +283,45 @@ def _note(line: str, unknown: bool, errors: _Errors) -> None:
         errors.add(line)
 
 
-def _stream(cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: _Errors) -> Iterator[str]:
+def _stream(
+    cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: _Errors
+) -> Generator[str, None, None]:
     """Lines of the compiler log as they arrive; raises BuildError on a failed build.
 
     With `-json` the log is on stdout and stderr holds only the go command's own complaints;
     stderr goes to a temporary file so that neither pipe can fill up and stall the build.
     """
     failed_json = False
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file:
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file,
+        # go's $WORK in a directory of ours: a go stopped by a signal leaves its own behind
+        tempfile.TemporaryDirectory(
+            prefix="escape-bot-go-", dir=env.get("GOTMPDIR") or None, ignore_cleanup_errors=True
+        ) as work,
+    ):
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
-            env=env,
+            env={**env, "GOTMPDIR": work},
             stdout=subprocess.PIPE,
             stderr=err_file if use_json else subprocess.STDOUT,
             text=True,
             encoding="utf-8",
             errors="replace",
+            # its own process group, so that stopping it reaches the compilers it runs too
+            process_group=0,
         )
         assert proc.stdout is not None
+        read = False
         try:
             for line in proc.stdout:
                 if use_json and line.startswith("{"):
                     failed_json = failed_json or '"Action":"build-fail"' in line
                 yield line
+            read = True
         finally:
+            if not read:  # interrupted, or the reader gave up: never leave go running
+                stop_process_group(proc)
             proc.stdout.close()
             code = proc.wait()
         err_file.seek(0)
@@ -313,6 +329,24 @@ def _stream(cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, erro
     errors.stderr = stderr
     errors.failed = code != 0 or failed_json
     errors.status = code
+
+
+STOP_GRACE_SECONDS = 5.0
+
+
+def stop_process_group(proc: subprocess.Popen[str]) -> None:
+    """Stop a go command and everything it started: SIGINT first (go then stops its compilers and
+    removes its $WORK directory), SIGKILL when it has not exited after STOP_GRACE_SECONDS."""
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return  # the group is gone
+        try:
+            proc.wait(timeout=STOP_GRACE_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 _LEADING_PATH = re.compile(r"^(\./)?([\w.@+-][\w./@+-]*?)(?=:\d|: )")
@@ -368,8 +402,10 @@ def build_module(
         parser = LogParser(files=mapper, sources=sources)
         errors = _Errors(_rewriter(repo_root, module))
         cmd = _build_command(options, use_json, tests)
-        lines = _watch(_stream(cmd, cwd, env, use_json, errors), parser, errors)
-        with gc_paused():
+        stream = _stream(cmd, cwd, env, use_json, errors)
+        # closed on the way out, so that an interruption stops go before its worktree goes
+        with contextlib.closing(stream), gc_paused():
+            lines = _watch(stream, parser, errors)
             escapes.extend(_keep(parse_lines(lines, parser), tests, parser, on_package))
         errors.check()
         totals = _add_stats(totals, parser.stats())

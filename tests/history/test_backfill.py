@@ -154,7 +154,8 @@ def test_sigterm_stops_cleanly_too(sqlite_db: str, history: scripted.Scripted, t
     assert _LINE.match(proc.stdout.readline())  # one commit recorded, the next one building
     proc.terminate()
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == "escape-bot: interrupted (SIGTERM)"
     assert "run the same command again to continue" in err
     worktrees = history.repo.git("worktree", "list", "--porcelain")
     assert worktrees.count("worktree ") == 1, worktrees

@@ -1,0 +1,61 @@
+"""SIGINT, SIGTERM and SIGHUP stop a command the same way: cleaned up, one line, 128 + the signal.
+
+A cancelled CI job sends SIGTERM (to the bot alone, not to its children), a closed terminal
+SIGHUP, Ctrl-C SIGINT (to the whole foreground process group). Each becomes `Interrupted`,
+raised where the main thread is: the `finally` blocks on the way out remove the temporary
+worktrees and directories and stop a running `go build` (bot/gc/run.py). A second signal while
+that cleanup runs is ignored, so that it cannot cut the cleanup short; cleanup is bounded
+(a go build gets a few seconds to stop before it is killed).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupted(BaseException):
+    """A stop signal arrived. A BaseException like KeyboardInterrupt, so that no `except
+    Exception` swallows it; not a KeyboardInterrupt, so that click does not turn it into Abort."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        """SIGINT, SIGTERM, SIGHUP."""
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal (130, 143, 129)."""
+        return 128 + self.signum
+
+
+@contextmanager
+def stop_signals() -> Iterator[None]:
+    """Turn the stop signals into `Interrupted` while the block runs (main thread only: elsewhere
+    Python cannot install handlers, and a caller there has its own)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if received:
+            return  # already stopping: let the cleanup finish
+        received.append(signum)
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, old in previous.items():
+            signal.signal(s, old)
