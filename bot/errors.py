@@ -49,6 +49,10 @@ class ParseError(BotError):
     """A compiler log could not be read (with --strict: unknown lines)."""
 
 
+class NotStoredError(BotError):
+    """A history command found nothing stored for what it was asked (exit 3)."""
+
+
 class StoreError(BotError):
     """The database cannot be used as it is."""
 

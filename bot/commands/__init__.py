@@ -27,6 +27,15 @@ class GateExit(Exception):
     """Raised inside a command to exit 1 after printing (bot/cli.py's `main` turns it into the code)."""
 
 
+def usage_error(message: str, option: str | None = None) -> click.UsageError:
+    """A bad command line, in click's own style (the usage line, `Try ... -h`, `Error: ...`, exit
+    2), like the errors click finds itself; `option` names the option or argument at fault."""
+    ctx = click.get_current_context(silent=True)
+    if option is not None:
+        return click.BadParameter(message, ctx=ctx, param_hint=f"'{option}'")
+    return click.UsageError(message, ctx=ctx)
+
+
 def _stderr_console() -> Any:
     from rich.console import Console
 

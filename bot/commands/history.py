@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.commands import build_flags, build_options, config_option, open_store
+from bot.commands import build_flags, build_options, config_option, open_store, usage_error
 from bot.commands.backfill_progress import backfill_summary, commit_listener
 from bot.commands.history_scope import (
     BRANCH,
@@ -27,12 +27,14 @@ from bot.commands.history_scope import (
     TOOLCHAIN,
     Where,
     date_of,
+    explained,
     filters_of,
     scope_of,
 )
 from bot.commands.output import write_json, write_table, write_text
-from bot.errors import BotError, GitError, UsageError
+from bot.errors import BotError, GitError
 from bot.interrupt import Interrupted
+from bot.wording import plural
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.backfill import Outcome
@@ -90,7 +92,7 @@ def backfill(
     from bot.history import gitlog
 
     if sum(x is not None for x in (rev_range, last, since)) > 1:
-        raise UsageError("give one of --last, --since and REV_RANGE")
+        raise usage_error("give at most one of --last, --since, REV_RANGE")
     from bot.config import load_config
 
     root = git.repo_root(repo)
@@ -99,7 +101,7 @@ def backfill(
     if branch is None and rev_range is None:
         branch = gitlog.current_branch(root)
         if branch is None:
-            raise UsageError("HEAD is detached: name the branch with --branch")
+            raise usage_error("HEAD is detached: name the branch with --branch")
     revisions = rev_range or branch
     assert revisions is not None
     repository = name or app.repository_name(root)
@@ -112,7 +114,7 @@ def backfill(
             options,
             revisions=revisions,
             branch=branch,
-            since=date_of(since),
+            since=date_of(since, "--since"),
             last=last,
             retry_failed=retry_failed,
         )
@@ -135,9 +137,10 @@ def backfill(
     click.echo(backfill_summary(outcomes, plan, started))
     errors = [o for o in outcomes if o.status == "error"]
     if errors:
+        were = "was" if len(errors) == 1 else "were"
         raise BotError(
-            f"{len(errors)} commit(s) could not be analysed and were not recorded (a re-run tries again): "
-            + ", ".join(o.commit.sha[:12] for o in errors)
+            f"{plural(len(errors), 'commit')} could not be analysed and {were} not recorded "
+            "(a re-run tries again): " + ", ".join(o.commit.sha[:12] for o in errors)
         )
 
 
@@ -194,12 +197,12 @@ def trend(
 
     where = scope_of(repo, branch, name, toolchain_key)
     filters = filters_of(leaks, package_glob, cause)
-    start, end = date_of(since), date_of(until, end_of_day=True)
+    start, end = date_of(since, "--since"), date_of(until, "--until", end_of_day=True)
 
     def read(store: Store, group: GroupBy) -> Trend:
         return queries.trend(store, where.scope, filters, by=group, since=start, until=end, last=last)
 
-    with open_store(db_url, where.root or repo) as store:
+    with open_store(db_url, where.root or repo) as store, explained(where, store):
         if fmt == "html":
             # the chart is stacked by `--by` (cause by default); the table below it is by package
             causes, packages = read(store, GroupBy(by)), read(store, GroupBy.PACKAGE)
@@ -222,7 +225,8 @@ def trend(
     else:
         write_table(render.trend_table(result), output)
         if result.failed:
-            click.echo(f"{len(result.failed)} commit(s) in this range did not build (not shown)", err=True)
+            n = len(result.failed)
+            click.echo(f"{plural(n, 'commit')} in this range did not build (not shown)", err=True)
     if fmt != "table":  # the table says it above the figures; other formats also on stderr
         shown = causes if fmt == "html" else result
         for line in render.newest_failed_lines(shown.newest_failed):
@@ -304,8 +308,8 @@ def top(
         _top_hotness(repo, where, filters, profiles, limit, fmt, output, db_url)
         return
     if profiles:
-        raise UsageError("--profile ranks escapes: use it with --by hotness")
-    with open_store(db_url, where.root or repo) as store:
+        raise usage_error("--profile ranks escapes: use it with --by hotness")
+    with open_store(db_url, where.root or repo) as store, explained(where, store):
         result = queries.top(store, where.scope, filters, by=TopBy(by), limit=limit, sha=where.sha)
     if fmt == "json":
         write_json(render.top_dict(result), output)
@@ -337,10 +341,10 @@ def _top_hotness(
     root = where.root or repo
     loaded = load_profiles(go_binary(), root, profiles)
     if not loaded:
-        raise UsageError(
+        raise usage_error(
             "top --by hotness needs a profile: --profile FILE, or a default.pgo in the repository"
         )
-    with open_store(db_url, root) as store:
+    with open_store(db_url, root) as store, explained(where, store):
         # the same commit and toolchain `top` would read; then that snapshot's escapes
         chosen = queries.top(store, where.scope, filters, by=TopBy.FUNCTION, limit=1, sha=where.sha)
         s = chosen.selection
@@ -377,16 +381,40 @@ def _target(root: Path | None, spec: str | None, function: str | None) -> Target
     if spec is None:
         return Target(function=function)
     file, line = spec, None
-    head, _, tail = spec.rpartition(":")
-    if head and tail.isdigit():
+    head, colon, tail = spec.rpartition(":")
+    if colon and not Path(spec).exists():  # a file name may hold a colon
+        if not tail.isdigit() or int(tail) < 1:
+            raise usage_error(
+                f"{spec}: LINE must be a line number (1, 2, ...), not {tail!r}", "[FILE[:LINE]]"
+            )
         file, line = head, int(tail)
     path = Path(file)
     if root is not None and path.exists():
         try:
             file = path.resolve().relative_to(root.resolve()).as_posix()
         except ValueError:
-            raise UsageError(f"{spec} is not inside the repository {root}") from None
+            raise usage_error(f"{spec} is not inside the repository {root}", "[FILE[:LINE]]") from None
     return Target(file=Path(file).as_posix(), line=line, function=function)
+
+
+def _check_file(root: Path | None, target: Target, sha: str) -> None:
+    """A FILE that matched nothing must at least exist at the commit (as a path or the end of one):
+    otherwise it is a typo, not a file without escapes."""
+    from bot import git
+
+    if root is None or target.file is None:
+        return  # no clone to look in: the database alone cannot tell
+    name = target.file.lstrip("/")
+    files = git.git_output(root, "ls-tree", "-r", "--name-only", "-z", sha, check=False).split("\0")
+    matching = [f for f in files if f == name or f.endswith("/" + name)]
+    if not matching:
+        raise usage_error(f"{name}: no such file in the repository at {sha[:12]}", "[FILE[:LINE]]")
+    if target.line is not None:
+        longest = max(len((git.file_at(root, sha, f) or "").splitlines()) for f in matching)
+        if target.line > longest:
+            raise usage_error(
+                f"{name}:{target.line}: the file has {plural(longest, 'line')} at {sha[:12]}", "[FILE[:LINE]]"
+            )
 
 
 @click.command()
@@ -436,16 +464,18 @@ def blame(
         except GitError:
             return {}  # a commit missing from the clone: match without renames
 
-    with open_store(db_url, root or repo) as store:
+    wanted = _target(root, target, function)
+    with open_store(db_url, root or repo) as store, explained(where, store):
         result = blame_of(
             store,
             where.scope,
-            _target(root, target, function),
+            wanted,
             renames,
             filters_of(leaks, None, None),
             sha=where.sha,
         )
     if not result.entries:
+        _check_file(root, wanted, result.commit.sha)
         click.echo(f"no {'escapes' if leaks else 'heap escapes'} at {result.commit.sha[:12]} match", err=True)
     if fmt == "json":
         write_json(render.blame_dict(result), output)

@@ -3,6 +3,8 @@ what they resolve to: the repository, branch and first-parent order a query is s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,8 +14,9 @@ import click
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.queries import Filters, Scope
+    from bot.store import Store
 
-from bot.commands import DB_HELP
+from bot.commands import DB_HELP, usage_error
 from bot.errors import UsageError
 from bot.gc.model import Cause
 
@@ -85,6 +88,8 @@ class Where:
     root: Path | None  # None: --repo is not a git repository (the database alone is read)
     scope: Scope
     sha: str | None = None  # --rev, resolved
+    rev: str | None = None  # --rev as given
+    branch_missing: bool = False  # --branch names no branch of the clone (nor origin's)
 
 
 def scope_of(
@@ -97,12 +102,13 @@ def scope_of(
 
     root = git.find_root(repo)
     if rev is not None and root is None:
-        raise UsageError(f"--rev needs a git repository, and {repo} is not one")
+        raise usage_error(f"--rev needs a git repository, and {repo} is not one", "--rev")
     repository = name or (app.repository_name(root) if root else repo.resolve().name)
     if root is not None and branch is None:
         branch = gitlog.current_branch(root) or "HEAD"
     sha = git.resolve(root, rev) if rev is not None and root is not None else None
     order: tuple[str, ...] | None = None
+    missing = False
     # a shallow clone's first-parent history stops early: the branch's stored commits then
     if root is not None and not gitlog.is_shallow(root):
         tip = sha or branch
@@ -111,8 +117,49 @@ def scope_of(
             if candidate and gitlog.has_revision(root, candidate):
                 order = tuple(gitlog.first_parent_shas(root, candidate))
                 break
+        else:
+            missing = sha is None and branch not in (None, "HEAD")
     scope = Scope(repository=repository, branch=branch, order=order, toolchain_key=toolchain_key)
-    return Where(root, scope, sha)
+    return Where(root, scope, sha, rev, missing)
+
+
+@contextmanager
+def explained(where: Where, store: Store) -> Iterator[None]:
+    """A query that found nothing says why, in the terms of the command line: a --rev that is not
+    stored, a --branch the clone does not have, a --toolchain nothing was stored with."""
+    from bot.errors import NotStoredError
+
+    try:
+        yield
+    except NotStoredError as exc:
+        scope = where.scope
+        stored = where.sha is not None and where.sha in store.stored_commits(
+            scope.repository, include_failed=True
+        )
+        if where.sha is not None and not stored:  # (a failed one has its own message)
+            rev = where.rev or where.sha[:12]
+            label = where.sha[:12] if where.sha.startswith(rev) else f"{rev} ({where.sha[:12]})"
+            raise NotStoredError(
+                f"revision {label} of {scope.repository} is not stored in {store.url}: record it with "
+                f"`escape-bot collect --record --rev {rev}` (or `escape-bot backfill`)"
+            ) from None
+        if where.branch_missing and not store.stored_commits(scope.repository):
+            raise NotStoredError(f"no branch {scope.branch!r} in the git repository {where.root}") from None
+        if where.branch_missing:
+            raise NotStoredError(
+                f"no branch {scope.branch!r} in the git repository {where.root}, and nothing is stored "
+                f"for {scope.repository} on a branch of that name"
+            ) from None
+        if scope.toolchain_key is not None:
+            from bot.store.queries import snapshots
+
+            keys = sorted({s.toolchain_key for s in snapshots(store, scope.repository) if s.ok})
+            if scope.toolchain_key not in keys:
+                raise NotStoredError(
+                    f"nothing of {scope.repository} is stored with toolchain {scope.toolchain_key!r}; "
+                    + (f"stored: {', '.join(repr(k) for k in keys)}" if keys else "nothing is stored")
+                ) from None
+        raise NotStoredError(f"{exc.message} (database {store.url})") from None
 
 
 def filters_of(leaks: bool, package_glob: str | None, cause: str | None) -> Filters:
@@ -124,7 +171,13 @@ def filters_of(leaks: bool, package_glob: str | None, cause: str | None) -> Filt
     )
 
 
-def date_of(value: str | None, *, end_of_day: bool = False) -> datetime | None:
+def date_of(value: str | None, option: str, *, end_of_day: bool = False) -> datetime | None:
+    """`--since`/`--until` as a moment; a bad date is a usage error naming the option."""
     from bot.history.dates import parse_when
 
-    return None if value is None else parse_when(value, datetime.now(UTC), end_of_day=end_of_day)
+    if value is None:
+        return None
+    try:
+        return parse_when(value, datetime.now(UTC), end_of_day=end_of_day)
+    except UsageError as exc:
+        raise usage_error(exc.message, option) from None

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from bot.errors import BotError
+from bot.errors import NotStoredError
 from bot.gc.model import Cause, Kind
 from bot.history.model import (
     HEAP_KINDS,
@@ -92,7 +92,7 @@ class Filters:
 
 
 def history(store: Store, scope: Scope) -> History:
-    """The snapshots of `scope`; a BotError when none has results."""
+    """The snapshots of `scope`; NotStoredError when none has results."""
     rows = sq.snapshots(
         store,
         scope.repository,
@@ -112,8 +112,8 @@ def history(store: Store, scope: Scope) -> History:
     if not ok:
         where = f" on {scope.branch}" if scope.branch else ""
         with_key = f" with toolchain {scope.toolchain_key}" if scope.toolchain_key else ""
-        raise BotError(
-            f"no snapshot of {scope.repository}{where}{with_key} in the database: "
+        raise NotStoredError(
+            f"nothing is stored for {scope.repository}{where}{with_key}: "
             "run `escape-bot backfill` (or `escape-bot collect --record`) first"
         )
     key = scope.toolchain_key
@@ -222,14 +222,14 @@ def trend(
 
 
 def snapshot_at(found: History, sha: str | None) -> StoredSnapshot:
-    """The ok snapshot of `sha` (None: the newest); a BotError when it has none."""
+    """The ok snapshot of `sha` (None: the newest); NotStoredError when it has none."""
     ok = found.ok
     if sha is None:
         return ok[-1]
     for s in reversed(ok):
         if s.commit.sha == sha:
             return s
-    raise BotError(
+    raise NotStoredError(
         f"commit {sha[:12]} has no stored results for toolchain {found.toolchain_key}: "
         "record it with `escape-bot collect --record --rev REV` or `escape-bot backfill`"
     )
