@@ -9,6 +9,7 @@ URLs are only ever shown through `redact`.
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +59,12 @@ def redact(url: str | URL) -> str:
     if url.drivername in _DEFAULT_DRIVERS:
         url = url.set(drivername=url.get_backend_name())
     return url.render_as_string(hide_password=True)
+
+
+def upgrade_command(url: str | URL) -> str:
+    """The command that upgrades this very database (a bare `db upgrade` would upgrade the
+    repository's default SQLite file), password masked, quoted for a POSIX shell."""
+    return f"escape-bot db upgrade --db {shlex.quote(redact(url))}"
 
 
 def _normalise(url: str) -> URL:
@@ -338,6 +345,6 @@ def check_schema(engine: Engine) -> None:
     if revision in revisions():
         raise SchemaOutdatedError(
             f"database {redact(url)} is at revision {revision}, this escape-bot needs {head}: "
-            "run `escape-bot db upgrade`"
+            f"run `{upgrade_command(url)}`"
         )
     raise _unknown_revision(url, str(revision))

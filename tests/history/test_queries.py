@@ -252,4 +252,7 @@ def test_unstored_commit_and_no_match(backfilled: Backfilled, history: scripted.
 def test_empty_database(empty_db: str, history: scripted.Scripted) -> None:
     nothing = run_cli("trend", "--repo", str(history.repo.path), "--db", empty_db, "--name", NAME)
     assert nothing.returncode == 3
-    assert "nothing is stored for acme/service on main" in nothing.stderr and "escape-bot backfill" in nothing.stderr
+    assert (
+        "nothing is stored for acme/service on main" in nothing.stderr
+        and "escape-bot backfill" in nothing.stderr
+    )
