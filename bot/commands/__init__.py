@@ -18,6 +18,7 @@ from bot.config import BuildConfig, BuildSettings, Config, module_patterns
 from bot.gc.run import BuildOptions, go_binary
 
 if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
+    from bot.store.db import Access
     from bot.store.repo import Store
 
 FORMATS = ("text", "json", "markdown")
@@ -147,11 +148,12 @@ def database_url(db_url: str | None, repo: Path) -> str:
 
 
 @contextmanager
-def open_store(db_url: str | None, repo: Path) -> Iterator[Store]:
-    """The Store at `db_url` (or the repository's default SQLite file), closed afterwards."""
+def open_store(db_url: str | None, repo: Path, access: Access = "write") -> Iterator[Store]:
+    """The Store at `db_url` (or the repository's default SQLite file), closed afterwards; `read`
+    and `auto` open a database that cannot be written read-only (bot/store/db.py, `Access`)."""
     from bot.store.repo import Store
 
-    store = Store.open(database_url(db_url, repo))
+    store = Store.open(database_url(db_url, repo), access=access)
     try:
         yield store
     finally:

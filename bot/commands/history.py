@@ -202,7 +202,7 @@ def trend(
     def read(store: Store, group: GroupBy) -> Trend:
         return queries.trend(store, where.scope, filters, by=group, since=start, until=end, last=last)
 
-    with open_store(db_url, where.root or repo) as store, explained(where, store):
+    with open_store(db_url, where.root or repo, "read") as store, explained(where, store):
         if fmt == "html":
             # the chart is stacked by `--by` (cause by default); the table below it is by package
             causes, packages = read(store, GroupBy(by)), read(store, GroupBy.PACKAGE)
@@ -309,7 +309,7 @@ def top(
         return
     if profiles:
         raise usage_error("--profile ranks escapes: use it with --by hotness")
-    with open_store(db_url, where.root or repo) as store, explained(where, store):
+    with open_store(db_url, where.root or repo, "read") as store, explained(where, store):
         result = queries.top(store, where.scope, filters, by=TopBy(by), limit=limit, sha=where.sha)
     if fmt == "json":
         write_json(render.top_dict(result), output)
@@ -344,7 +344,7 @@ def _top_hotness(
         raise usage_error(
             "top --by hotness needs a profile: --profile FILE, or a default.pgo in the repository"
         )
-    with open_store(db_url, root) as store, explained(where, store):
+    with open_store(db_url, root, "read") as store, explained(where, store):
         # the same commit and toolchain `top` would read; then that snapshot's escapes
         chosen = queries.top(store, where.scope, filters, by=TopBy.FUNCTION, limit=1, sha=where.sha)
         s = chosen.selection
@@ -465,7 +465,7 @@ def blame(
             return {}  # a commit missing from the clone: match without renames
 
     wanted = _target(root, target, function)
-    with open_store(db_url, root or repo) as store, explained(where, store):
+    with open_store(db_url, root or repo, "read") as store, explained(where, store):
         result = blame_of(
             store,
             where.scope,
