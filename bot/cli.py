@@ -57,8 +57,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return EXIT_GATE
     except BotError as exc:
         click.echo(f"escape-bot: error: {exc.message}", err=True)
-        if exc.details:
-            click.echo("\n".join("    " + line for line in exc.details.strip().splitlines()[:40]), err=True)
+        if extra := exc.detail_lines():
+            click.echo("\n".join("    " + line for line in extra), err=True)
         return exc.exit_code
     except Interrupted as exc:  # the finally blocks on the way here cleaned up (bot/interrupt.py)
         click.echo(f"escape-bot: interrupted ({exc.name})", err=True)

@@ -10,7 +10,9 @@ that cleanup runs is ignored, so that it cannot cut the cleanup short; cleanup i
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,3 +61,23 @@ def stop_signals() -> Iterator[None]:
     finally:
         for s, old in previous.items():
             signal.signal(s, old)
+
+
+STOP_GRACE_SECONDS = 5.0
+
+
+def stop_process_group(proc: subprocess.Popen[str]) -> None:
+    """Stop a process started as the leader of its own group (`process_group=0`: a go command) and
+    everything in the group (the compilers go runs): SIGINT, what Ctrl-C would have sent them,
+    then SIGKILL if it has not exited after STOP_GRACE_SECONDS. A go stopped so leaves its $WORK
+    behind, which is why bot/gc/run.py points GOTMPDIR at a directory of its own."""
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return  # the group is gone
+        try:
+            proc.wait(timeout=STOP_GRACE_SECONDS)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.wording import plural
+
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from rich.progress import Progress
 
@@ -38,7 +40,9 @@ class _PlainLines:
 def _outcome_line(index: int, total: int, width: int, outcome: Outcome) -> str:
     head = f"[{index + 1:>{width}}/{total}] {outcome.commit.sha[:12]} {outcome.status:<8}"
     if outcome.status in ("recorded", "stored"):
-        detail = f"{outcome.heap_escapes} heap escapes" + (f" ({outcome.message})" if outcome.message else "")
+        detail = plural(outcome.heap_escapes, "heap escape") + (
+            f" ({outcome.message})" if outcome.message else ""
+        )
     else:
         detail = outcome.message.splitlines()[0] if outcome.message else ""
     return f"{head} {detail}  ({outcome.seconds:.1f} s)  {outcome.commit.subject}"
@@ -104,7 +108,9 @@ def backfill_summary(
     outcomes: list[Outcome], plan: Plan, started: float, *, interrupted: bool = False
 ) -> str:
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("recorded", "failed", "error", "stored")}
-    parts = [f"{counts['recorded']} recorded", f"{counts['failed']} failed to build (recorded as failed)"]
+    parts = [f"{counts['recorded']} recorded"]
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} failed to build (recorded as failed)")
     if counts["error"]:
         parts.append(f"{counts['error']} not analysed")
     if counts["stored"]:

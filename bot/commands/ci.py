@@ -269,11 +269,13 @@ def ci(
             if publisher is not None:
                 publisher.close()
     except BotError as exc:
+        if os.environ.get("GITHUB_ACTIONS") != "true":
+            raise  # outside Actions a workflow command is noise on stdout: main's one line says it
         commands.annotate("error", exc.message)
-        if exc.details:
+        if extra := exc.detail_lines():
             # compiler output quotes the PR's source: print it where it cannot issue commands
             with commands.untrusted():
-                click.echo("\n".join("    " + line for line in exc.details.strip().splitlines()[:40]))
+                click.echo("\n".join("    " + line for line in extra))
             exc.details = ""
         raise
 

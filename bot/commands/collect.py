@@ -18,6 +18,7 @@ from bot.commands import (
 )
 from bot.errors import ParseError, UsageError
 from bot.gc.model import Snapshot, Toolchain
+from bot.wording import plural
 
 
 @click.command()
@@ -102,7 +103,9 @@ def collect(
             click.echo(f"escape-bot: module {failure.where} {missing}: {failure.reason}", err=True)
     if strict and snapshot.stats.unknown_lines:
         sample = snapshot.stats.unknown_samples[0] if snapshot.stats.unknown_samples else ""
-        raise ParseError(f"{snapshot.stats.unknown_lines} compiler lines not understood, first: {sample}")
+        raise ParseError(
+            f"{plural(snapshot.stats.unknown_lines, 'compiler line')} not understood, first: {sample}"
+        )
     if fmt == "json":
         click.echo(json.dumps(snapshot_dict(snapshot), indent=2))
     else:

