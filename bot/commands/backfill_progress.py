@@ -100,7 +100,8 @@ def commit_listener(total: int) -> Iterator[Listener]:
         TimeRemainingColumn(),
         TextColumn("{task.fields[package]}", markup=False, style="dim"),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+    # transient: once done the bar goes, leaving the per-commit lines and then the summary
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         yield _ProgressBar(progress, total)
 
 
