@@ -15,8 +15,9 @@ from bot.commands import (
     open_store,
     progress_reporter,
     repo_option,
+    usage_error,
 )
-from bot.errors import ParseError, UsageError
+from bot.errors import ParseError
 from bot.gc.model import Snapshot, Toolchain
 from bot.wording import plural
 
@@ -70,8 +71,8 @@ def collect(
         from bot.gc.logs import read_log
 
         if len(packages) > 1:
-            raise UsageError(
-                "with --from-log, --package names the package of a log without `# package` lines"
+            raise usage_error(
+                "with --from-log, --package names the package of a log without `# package` lines", "--package"
             )
         log = read_log(from_log, packages[0] if packages else None)
         for note in log.notes:
