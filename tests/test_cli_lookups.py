@@ -122,3 +122,13 @@ def test_bad_dates_and_exclusive_options_are_usage_errors(
     both = lookup(recorded, "backfill", "--last", "1", "--since", "2026-01-01")
     assert both.returncode == 2
     assert both.stderr.splitlines()[-1] == "Error: give at most one of --last, --since, REV_RANGE"
+
+
+def test_a_date_range_with_no_stored_commit(recorded: tuple[GitRepo, str, dict[str, str]]) -> None:
+    repo, db, _ = recorded
+    proc = lookup(recorded, "trend", "--since", "2030-01-01")
+    assert proc.returncode == 3
+    assert proc.stderr.splitlines() == [
+        f"escape-bot: error: no stored commit of {repo.path.name} was committed since 2030-01-01 00:00 "
+        f"(stored: 1 commit from 2026-01-01 00:00 to 2026-01-01 00:00) (database {db})"
+    ]

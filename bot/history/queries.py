@@ -37,6 +37,7 @@ from bot.history.model import (
 from bot.store import Store
 from bot.store import queries as sq
 from bot.store.queries import StoredSnapshot
+from bot.wording import plural
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -207,6 +208,13 @@ def trend(
         ok_positions = ok_positions[-last:] if last > 0 else []
     first = ok_positions[0] if ok_positions else 0  # failures before the first shown commit: not shown
     shown = [rows[i] for i in ok_positions]
+    if not shown:  # history() found some: the dates left none
+        ok = found.ok
+        raise NotStoredError(
+            f"no stored commit of {scope.repository} was committed {_range(since, until)} (stored: "
+            f"{plural(len(ok), 'commit')} from {_day(ok[0].commit.committed_at)} "
+            f"to {_day(ok[-1].commit.committed_at)})"
+        )
     failed = tuple(s for s in rows[first:] if not s.ok)
     counts = group_counts(store, [s.id for s in shown], by, filters)
     points = tuple(TrendPoint(s.commit, s.go_version, counts.get(s.id, {})) for s in shown)
@@ -219,6 +227,16 @@ def trend(
         failures=tuple(failed_commit(s) for s in failed),
         newest_failed=found.newest_failed,
     )
+
+
+def _day(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _range(since: datetime | None, until: datetime | None) -> str:
+    if since is not None and until is not None:
+        return f"between {_day(since)} and {_day(until)}"
+    return f"since {_day(since)}" if since is not None else f"until {_day(until)}" if until else "ever"
 
 
 def snapshot_at(found: History, sha: str | None) -> StoredSnapshot:
