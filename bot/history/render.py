@@ -270,7 +270,7 @@ def top_table(top: Top) -> Group:
     """Largest first, with the share of the total; names fold, numbers never do."""
     s = top.selection
     what = selection_text(s, top.total)
-    title = f"{s.repository} at {top.commit.sha[:12]}: {top.total:,} {what} by {top.by.value}"
+    title = f"{s.repository} at {top.commit.sha[:12]}: {top.total} {what} by {top.by.value}"
     entries = top.entries
     others = [("", "(others)", "", str(top.others), "")] if top.others else []
     rows = [
