@@ -130,10 +130,13 @@ def snapshot_of(
     options: BuildOptions,
     store: SnapshotStore | None,
     progress: Progress = _quiet,
+    *,
+    repository: str | None = None,
 ) -> tuple[Snapshot, Literal["built", "store"]]:
-    """A revision's snapshot: from the store when it holds one for this toolchain, else built (and stored)."""
+    """A revision's snapshot: from the store when it holds one for this toolchain, else built (and
+    stored), under `repository` (default: repository_name, as backfill's)."""
     sha = git.resolve(repo, rev)
-    name = repository_name(repo)
+    name = repository or repository_name(repo)
     if store is not None:
         key = toolchain(options, repo).key
         stored = store.find_snapshot(name, sha, key)
@@ -167,18 +170,20 @@ def compare(
     progress: Progress = _quiet,
     keep: Callable[[Escape], bool] | None = None,
     counting: Counting | None = None,
+    repository: str | None = None,
 ) -> Comparison:
     """Build (or load) base and head and diff them. Both builds share the Go build cache.
 
     Escapes that `keep` refuses (include/exclude globs) are matched like the others, then
     counted as skipped (`excluded`) instead of listed; snapshots are stored unfiltered.
-    `counting` says whether constants and generated files count (`[gate]`).
+    `counting` says whether constants and generated files count (`[gate]`); `repository` is
+    the name snapshots are stored under (default: repository_name).
     """
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
-    base, base_source, base_built = _side(root, base_rev, options, store, progress)
-    head, head_source, head_built = _side(root, head_rev, options, store, progress)
+    base, base_source, base_built = _side(root, base_rev, options, store, progress, repository)
+    head, head_source, head_built = _side(root, head_rev, options, store, progress, repository)
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
@@ -196,7 +201,7 @@ def compare(
     result = replace(result, failed_modules=failed)
     effect = None
     if store is not None and base_source == "built" and base_built:
-        effect = toolchain_effect(root, base, store, skip=skip, counting=counting)
+        effect = toolchain_effect(root, base, store, skip=skip, counting=counting, repository=repository)
     if keep is not None:  # the sides as reported: only the wanted files
         base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
@@ -210,11 +215,12 @@ def toolchain_effect(
     *,
     skip: Callable[[Escape], str | None] | None = None,
     counting: Counting | None = None,
+    repository: str | None = None,
 ) -> ToolchainEffect | None:
     """What the compiler alone changed: the base as another Go version built it earlier (stored
     before an upgrade) against the base as built now, with the same toolchain as head. The pull
     request's own effect is the comparison itself, built with one toolchain on both sides."""
-    name = repository_name(root)
+    name = repository or repository_name(root)
     key = store.other_toolchain_key(name, base.commit, base.toolchain)
     earlier = store.find_snapshot(name, base.commit, key) if key else None
     if earlier is None or earlier.failed_modules:
@@ -224,12 +230,17 @@ def toolchain_effect(
 
 
 def _side(
-    root: Path, rev: str, options: BuildOptions, store: SnapshotStore | None, progress: Progress
+    root: Path,
+    rev: str,
+    options: BuildOptions,
+    store: SnapshotStore | None,
+    progress: Progress,
+    repository: str | None,
 ) -> tuple[Snapshot, Literal["built", "store"], bool]:
     """One side of a comparison; False when none of its modules built (the snapshot is empty
     and says why): the other side decides whether that is the change or the environment."""
     try:
-        snapshot, source = snapshot_of(root, rev, options, store, progress)
+        snapshot, source = snapshot_of(root, rev, options, store, progress, repository=repository)
     except NothingBuilt as exc:
         return exc.snapshot, "built", False
     return snapshot, source, True
@@ -306,12 +317,14 @@ def compare_and_gate(
     progress: Progress = _quiet,
     accepted_by: str | None = None,
     profiles: Iterable[Path] = (),
+    repository: str | None = None,
 ) -> Gated:
     """The one use case behind `diff`, `ci` (pull requests and merge groups) and `demo`: build or
     load both sides, compare them, explain and rank what is new, and decide.
 
     `config` chooses which files are reported (include/exclude) and the profiles (`[rank]`, unless
-    `profiles` are given); `policy` decides; `accepted_by` names who accepted with the label.
+    `profiles` are given); `policy` decides; `accepted_by` names who accepted with the label;
+    `repository` is the name snapshots are stored under (default: repository_name).
     """
     comparison = compare(
         repo,
@@ -322,6 +335,7 @@ def compare_and_gate(
         progress=progress,
         keep=lambda e: config.wants(e.file),
         counting=policy.counting,
+        repository=repository,
     )
     root = git.repo_root(repo)
     comparison = explain(

@@ -1,7 +1,7 @@
 """The `escape-bot` command group: assembles the commands of bot/commands/ and turns outcomes into exit codes.
 
-Every option can also be set with an `ESCAPE_BOT_*` environment variable (click's
-`auto_envvar_prefix`). Expected failures (BotError) become one line on stderr and exit 2 or 3;
+Every option can also be set with its `ESCAPE_BOT_<COMMAND>_<OPTION>` environment variable
+(bot/commands/group.py names them). Expected failures (BotError) become one line on stderr and exit 2 or 3;
 anything else exits 4 with "please report".
 """
 
@@ -15,12 +15,14 @@ import click
 
 from bot import __version__
 from bot.commands import GateExit
+from bot.commands.causes import causes
 from bot.commands.ci import ci
 from bot.commands.collect import collect
 from bot.commands.config import config_group
 from bot.commands.db import db
 from bot.commands.demo import demo
 from bot.commands.diff import diff_command
+from bot.commands.group import SectionedGroup
 from bot.commands.history import backfill, blame, top, trend
 from bot.errors import (
     EXIT_FAILURE,
@@ -33,15 +35,26 @@ from bot.errors import (
 from bot.interrupt import Interrupted, stop_signals
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "ESCAPE_BOT"})
+@click.group(cls=SectionedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="escape-bot")
 def cli() -> None:
-    """Keep Go code from silently growing heap allocations."""
+    """Keep Go code from silently growing heap allocations.
+
+    Every option can also be set with its environment variable, ESCAPE_BOT_<COMMAND>_<OPTION>
+    (`escape-bot COMMAND --help` names each one).
+    """
 
 
-# `escape-bot --help` lists them alphabetically (click); this is the old registration order
-for _command in (collect, diff_command, demo, ci, backfill, trend, blame, top, config_group, db):
-    cli.add_command(_command)
+# `escape-bot --help` lists them in these sections, in this order
+SECTIONS = {
+    "Everyday commands": (collect, diff_command, demo, causes, config_group),
+    "CI commands": (ci,),
+    "History commands": (backfill, trend, top, blame),
+    "Database commands": (db,),
+}
+for _section, _commands in SECTIONS.items():
+    for _command in _commands:
+        cli.add_command(_command, section=_section)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -144,6 +144,7 @@ def _gated_report(
             progress=progress,
             accepted_by=accepted_by,
             profiles=settings.profiles,
+            repository=settings.repository or environment.repository,
         )
     comparison = gated.comparison
     report = Report(
@@ -295,6 +296,7 @@ def _push(
         )
         return Outcome(exit_code=EXIT_OK, event="push")
     repo = git.repo_root(settings.repo)
+    repository = settings.repository or environment.repository  # its name in the database
     git.ensure_commit(repo, environment.sha, "pushed")
     try:
         with commands.group(f"escape-bot: build {environment.sha[:12]}"), commands.untrusted():
@@ -304,14 +306,14 @@ def _push(
         if store is not None:
             commit = git.commit_info(repo, environment.sha, branch=push.branch)
             tc = toolchain(settings.build, repo)
-            store.record_failure(environment.repository, commit, tc, f"{exc.message}\n{exc.details}")
+            store.record_failure(repository, commit, tc, f"{exc.message}\n{exc.details}")
         raise
     recorded: bool | None = None
     store_error: StoreError | None = None
     if store is not None:
         commit = git.commit_info(repo, environment.sha, branch=push.branch)
         try:
-            recorded = store.record_snapshot(environment.repository, commit, snapshot)
+            recorded = store.record_snapshot(repository, commit, snapshot)
         except StoreError as exc:
             store_error = exc  # the report and the job summary first, then the failure
     else:

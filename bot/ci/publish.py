@@ -198,7 +198,7 @@ def _check_artifact(
     if results.name != settings.name:
         raise ArtifactError(
             f"not published: the results are for configuration {results.name!r}, this step publishes "
-            f"{settings.name!r} (--name)"
+            f"{settings.name!r} (--config-name)"
         )
     # GitHub wrote run.head_sha: an artifact cannot claim another PR's commit
     if results.head_sha != run.head_sha:

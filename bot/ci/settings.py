@@ -49,6 +49,7 @@ class Settings:
 
     repo: Path
     name: str = DEFAULT_NAME  # configuration name: matrix jobs get one comment and check each
+    repository: str | None = None  # its name in the database (--name); None: $GITHUB_REPOSITORY
     comment: bool = True
     check: CheckMode = "check-run"
     author_login: str = DEFAULT_AUTHOR
@@ -70,7 +71,9 @@ class Settings:
 
     def __post_init__(self) -> None:
         if not safe.valid_name(self.name):
-            raise UsageError(f"invalid --name {self.name!r}: use letters, digits, '.', '_' and '-' (max 100)")
+            raise UsageError(
+                f"invalid --config-name {self.name!r}: use letters, digits, '.', '_' and '-' (max 100)"
+            )
 
     @property
     def publishes(self) -> bool:

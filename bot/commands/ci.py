@@ -19,12 +19,14 @@ from typing import Any
 import click
 
 from bot.commands import (
-    DB_HELP,
     build_flags,
     config_option,
     configuration_options,
+    db_option,
+    name_option,
     open_store,
     profile_option,
+    repo_option,
 )
 from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError, StoreError
@@ -36,20 +38,17 @@ CHECK_MODES = ("check-run", "status", "none")
 MODES = ("auto", "analyze", "publish")
 
 
-@click.command("ci")
+@click.command("ci", short_help="In GitHub Actions: diff a pull request and publish, or record a push.")
+@repo_option
 @click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The checked-out repository.",
-)
-@click.option(
-    "--name",
+    "--config-name",
+    metavar="NAME",
     default="default",
     show_default=True,
-    help="Configuration name (matrix jobs): one comment, check run and SARIF category per name.",
+    help="Configuration name (matrix jobs): one comment, check run and SARIF category per name; "
+    "a build configuration of the configuration file by that name is the one built.",
 )
+@name_option
 @click.option("--comment/--no-comment", default=True, show_default=True, help="Upsert the sticky PR comment.")
 @click.option(
     "--check",
@@ -60,12 +59,14 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--author-login",
+    metavar="LOGIN",
     default="github-actions[bot]",
     show_default=True,
     help="The login the token posts as: only its comments carrying the marker are edited.",
 )
 @click.option(
     "--token",
+    metavar="TOKEN",
     envvar="GITHUB_TOKEN",
     show_envvar=True,
     default=None,
@@ -79,12 +80,14 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--report-dir",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Where report.json and report.sarif go (default: $RUNNER_TEMP/escape-bot/NAME).",
 )
 @click.option(
     "--retry-backoff",
+    metavar="SECONDS",
     type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
@@ -92,6 +95,7 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--max-wait",
+    metavar="SECONDS",
     type=click.FloatRange(min=0),
     default=600.0,
     show_default=True,
@@ -99,6 +103,7 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--write-interval",
+    metavar="SECONDS",
     type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
@@ -115,12 +120,13 @@ MODES = ("auto", "analyze", "publish")
 )
 @click.option(
     "--artifact",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="The results artifact directory: written by --mode analyze (default: REPORT_DIR/artifact), "
     "read by --mode publish (required: where download-artifact put it).",
 )
-@click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
+@db_option
 @click.option(
     "--store/--no-store",
     "use_store",
@@ -133,7 +139,8 @@ MODES = ("auto", "analyze", "publish")
 @build_flags
 def ci(
     repo: Path,
-    name: str,
+    config_name: str,
+    name: str | None,
     comment: bool,
     check: str,
     author_login: str,
@@ -198,11 +205,12 @@ def ci(
         acceptance = None
         if isinstance(event, PullRequest) and environment.event_path is not None:
             acceptance = labels.acceptance(_payload(environment.event_path), config.accept_label)
-        builds = _builds(config, name, tags, goos, goarch)
+        builds = _builds(config, config_name, tags, goos, goarch)
         runs = [
             Settings(
                 repo=repo,
                 name=build_name,
+                repository=name,
                 comment=comment,
                 check=check_mode,
                 author_login=author_login,
@@ -351,7 +359,7 @@ def _payload(path: Path) -> dict[str, Any]:
 def _builds(
     config: Config, name: str, tags: str, goos: str | None, goarch: str | None
 ) -> list[tuple[str, BuildConfig]]:
-    """(configuration name, build) pairs to run: the command line's, the one `--name` picks, or all."""
+    """(configuration name, build) pairs to run: the command line's, the one `--config-name` picks, or all."""
     if tags or goos or goarch:
         return [
             (

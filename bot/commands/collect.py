@@ -12,6 +12,8 @@ from bot.commands import (
     build_flags,
     build_options,
     config_option,
+    format_option,
+    name_option,
     open_store,
     progress_reporter,
     repo_option,
@@ -22,27 +24,37 @@ from bot.gc.model import Snapshot, Toolchain
 from bot.wording import plural
 
 
-@click.command()
+@click.command(short_help="Heap escapes of one revision (built, or read from a saved log).")
 @repo_option
 @click.option(
-    "--rev", default=None, help="Revision to build in a temporary worktree (default: the working tree)."
+    "--rev",
+    default=None,
+    metavar="REV",
+    help="Revision to build in a temporary worktree (default: the working tree).",
 )
 @click.option(
     "--from-log",
+    metavar="FILE",
     default=None,
     help="Parse a saved `go build -gcflags=-m=2` log (text or -json) instead of building; - for stdin. "
     "A log without `# package` lines (`go tool compile -m`) takes its package from --package, "
     "else from each file's directory.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option(("text", "json"), "text", "text: one escape a line; json: docs/json-output.md.")
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
 @click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
 @click.option(
-    "--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP + " Implies --record."
+    "--db",
+    "db_url",
+    envvar="ESCAPE_BOT_DATABASE_URL",
+    default=None,
+    metavar="URL",
+    help=DB_HELP + " Implies --record.",
 )
 @click.option(
     "--record", is_flag=True, help="Record the snapshot in the database (the revision, HEAD by default)."
 )
+@name_option
 @config_option
 @build_flags
 def collect(
@@ -54,6 +66,7 @@ def collect(
     strict: bool,
     db_url: str | None,
     record: bool,
+    name: str | None,
     config_path: Path | None,
     modules: tuple[str, ...],
     packages: tuple[str, ...],
@@ -67,6 +80,8 @@ def collect(
     from bot.report.serialize import snapshot_dict
     from bot.report.text import snapshot_text
 
+    if name is not None and not (record or db_url):
+        raise usage_error("--name names the repository in the database: use it with --record or --db")
     if from_log is not None:
         from bot.gc.logs import read_log
 
@@ -90,7 +105,9 @@ def collect(
         if record or db_url:
             # a record is of a commit: build HEAD (or --rev) in a worktree, never the dirty tree
             with open_store(db_url, root) as store, progress_reporter(True) as progress:
-                snapshot, source = app.snapshot_of(root, rev or "HEAD", options, store, progress)
+                snapshot, source = app.snapshot_of(
+                    root, rev or "HEAD", options, store, progress, repository=name
+                )
             click.echo(
                 f"{snapshot.commit[:12]}: {'already in' if source == 'store' else 'recorded in'} {store.url}",
                 err=True,

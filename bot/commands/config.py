@@ -8,14 +8,15 @@ from pathlib import Path
 import click
 
 from bot.commands import config_option, repo_option
+from bot.commands.group import FullHelpGroup
 
 
-@click.group("config")
+@click.group("config", cls=FullHelpGroup, short_help="Check the configuration file (.escape-bot.toml).")
 def config_group() -> None:
     """Check the configuration file (.escape-bot.toml)."""
 
 
-@config_group.command("check")
+@config_group.command("check", short_help="Validate the configuration and print the effective one.")
 @config_option
 @repo_option
 def config_check(config_path: Path | None, repo: Path) -> None:

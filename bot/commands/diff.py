@@ -17,6 +17,8 @@ from bot.commands import (
     config_option,
     configuration_options,
     db_option,
+    format_option,
+    name_option,
     open_store,
     profile_option,
     progress_reporter,
@@ -24,11 +26,11 @@ from bot.commands import (
 )
 
 
-@click.command("diff")
+@click.command("diff", short_help="New and fixed heap escapes between two revisions, and the gate.")
 @repo_option
-@click.option("--base", "base_rev", required=True, help="Base revision (e.g. origin/main).")
-@click.option("--head", "head_rev", default="HEAD", show_default=True, help="Head revision.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--base", "base_rev", required=True, metavar="REV", help="Base revision (e.g. origin/main).")
+@click.option("--head", "head_rev", default="HEAD", show_default=True, metavar="REV", help="Head revision.")
+@format_option(FORMATS, "text", "markdown: the verdict, a table per cause (as the PR comment).")
 @click.option(
     "--fail-on-new", is_flag=True, help="Exit 1 when the gate fails (by default: any new heap escape)."
 )
@@ -41,6 +43,7 @@ from bot.commands import (
     show_default=True,
     help="Take stored snapshots instead of building, and store what was built.",
 )
+@name_option
 @profile_option
 @build_flags
 def diff_command(
@@ -52,6 +55,7 @@ def diff_command(
     config_path: Path | None,
     db_url: str | None,
     use_store: bool,
+    name: str | None,
     profiles: tuple[Path, ...],
     modules: tuple[str, ...],
     packages: tuple[str, ...],
@@ -106,6 +110,7 @@ def diff_command(
                 store=store,
                 progress=progress,
                 profiles=profiles,
+                repository=name,
             )
             failed = failed or not gated.decision.passed
             outputs.append((build.name, gated.comparison, gated.decision))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.commands import build_flags, build_options, config_option, open_store, usage_error
+from bot.commands import build_flags, build_options, config_option, format_option, open_store, usage_error
 from bot.commands.backfill_progress import backfill_summary, commit_listener
 from bot.commands.history_scope import (
     BRANCH,
@@ -51,14 +51,20 @@ if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
 # ---- backfill ----------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="Record the first-parent history of a branch in the database.")
 @click.argument("rev_range", required=False)
 @REPO
 @BRANCH
 @click.option(
-    "--last", type=click.IntRange(min=1), default=None, help="Only the newest N first-parent commits."
+    "--last",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Only the newest N first-parent commits.",
 )
-@click.option("--since", default=None, help="Only commits since this date (2025-01-31, '3 weeks ago').")
+@click.option(
+    "--since", default=None, metavar="DATE", help="Only commits since this date (2025-01-31, '3 weeks ago')."
+)
 @click.option("--retry-failed", is_flag=True, help="Build again the commits recorded as failed.")
 @NAME
 @DB
@@ -147,7 +153,7 @@ def backfill(
 # ---- trend -------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="Heap escapes per commit over a branch's history.")
 @REPO
 @BRANCH
 @click.option(
@@ -155,22 +161,25 @@ def backfill(
     type=click.Choice(["cause", "package", "kind"]),
     default="cause",
     show_default=True,
-    help="Split by.",
+    help="Split the counts by cause, package or kind.",
 )
 @PACKAGE_GLOB
 @CAUSE
-@click.option("--since", default=None, help="Commits since this date (2025-01-31, '3 weeks ago').")
-@click.option("--until", default=None, help="Commits until this date (a bare date includes the day).")
-@click.option("--last", type=click.IntRange(min=1), default=None, help="Only the newest N commits.")
+@click.option(
+    "--since", default=None, metavar="DATE", help="Commits since this date (2025-01-31, '3 weeks ago')."
+)
+@click.option(
+    "--until", default=None, metavar="DATE", help="Commits until this date (a bare date includes the day)."
+)
+@click.option(
+    "--last", type=click.IntRange(min=1), default=None, metavar="N", help="Only the newest N commits."
+)
 @LEAKS
 @TOOLCHAIN
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json", "html"]),
-    default="table",
-    show_default=True,
-    help="html: a self-contained page (chart by cause, packages with sparklines); --by does not apply.",
+@format_option(
+    ("table", "csv", "json", "html"),
+    "table",
+    "html: a self-contained page (chart by cause, packages with sparklines); --by does not apply.",
 )
 @OUTPUT
 @NAME
@@ -250,7 +259,7 @@ def _github(root: Path | None) -> GitHubRepository | None:
 # ---- top ---------------------------------------------------------------------------------
 
 
-@click.command()
+@click.command(short_help="Where the heap escapes are today, ranked.")
 @REPO
 @BRANCH
 @click.option(
@@ -262,13 +271,19 @@ def _github(root: Path | None) -> GitHubRepository | None:
     "(hotness: --profile, else the repository's default.pgo files).",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=0), default=20, show_default=True, help="Rows to show (0: all)."
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    metavar="N",
+    help="Rows to show (0: all).",
 )
-@click.option("--rev", default=None, help="This stored commit instead of the newest.")
+@click.option("--rev", default=None, metavar="REV", help="This stored commit instead of the newest.")
 @click.option(
     "--profile",
     "profiles",
     multiple=True,
+    metavar="FILE",
     type=click.Path(dir_okay=False, path_type=Path),
     help="With --by hotness: a CPU or memory profile (repeatable).",
 )
@@ -276,9 +291,7 @@ def _github(root: Path | None) -> GitHubRepository | None:
 @CAUSE
 @LEAKS
 @TOOLCHAIN
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
-)
+@format_option(("table", "csv", "json"), "table")
 @OUTPUT
 @NAME
 @DB
@@ -417,17 +430,25 @@ def _check_file(root: Path | None, target: Target, sha: str) -> None:
             )
 
 
-@click.command()
+@click.command(short_help="The commit that brought each current heap escape.")
 @click.argument("target", metavar="[FILE[:LINE]]", required=False)
 @click.option(
-    "--function", default=None, help="Escapes in this function ('(*List).Push', 'Push', or a glob)."
+    "--function",
+    default=None,
+    metavar="NAME",
+    help="Escapes in this function ('(*List).Push', 'Push', or a glob).",
 )
 @REPO
 @BRANCH
-@click.option("--rev", default=None, help="Blame the escapes of this stored commit instead of the newest.")
+@click.option(
+    "--rev",
+    default=None,
+    metavar="REV",
+    help="Blame the escapes of this stored commit instead of the newest.",
+)
 @LEAKS
 @TOOLCHAIN
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option(("table", "json"), "table")
 @OUTPUT
 @NAME
 @DB

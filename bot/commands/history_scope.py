@@ -16,31 +16,21 @@ if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.queries import Filters, Scope
     from bot.store import Store
 
-from bot.commands import DB_HELP, usage_error
+from bot.commands import db_option, name_option, repo_option, usage_error
 from bot.errors import UsageError
 from bot.gc.model import Cause
 
-REPO = click.option(
-    "--repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The git repository.",
-)
-
-
-DB = click.option("--db", "db_url", envvar="ESCAPE_BOT_DATABASE_URL", default=None, help=DB_HELP)
-
-
-NAME = click.option(
-    "--name",
-    default=None,
-    help="The repository's name in the database (default: $GITHUB_REPOSITORY, else the directory's name).",
-)
+# the shared ones, worded as every other command words them (bot/commands/__init__.py)
+REPO = repo_option
+DB = db_option
+NAME = name_option
 
 
 BRANCH = click.option(
-    "--branch", default=None, help="Branch whose first-parent history to read (default: the current branch)."
+    "--branch",
+    default=None,
+    metavar="NAME",
+    help="Branch whose first-parent history to read (default: the current branch).",
 )
 
 
@@ -48,6 +38,7 @@ TOOLCHAIN = click.option(
     "--toolchain",
     "toolchain_key",
     default=None,
+    metavar="KEY",
     help="Toolchain key of the snapshots to read (default: the newest snapshot's), "
     "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'.",
 )
@@ -64,12 +55,17 @@ PACKAGE_GLOB = click.option(
     "--package",
     "package_glob",
     default=None,
+    metavar="GLOB",
     help="Only packages whose import path matches this glob ('*' crosses '/'): 'example.com/m/internal/*'.",
 )
 
 
 CAUSE = click.option(
-    "--cause", type=click.Choice([c.value for c in Cause]), default=None, help="Only this cause."
+    "--cause",
+    type=click.Choice([c.value for c in Cause]),
+    metavar="CAUSE",
+    default=None,
+    help="`escape-bot causes` lists the ids; only escapes of this cause (e.g. returned).",
 )
 
 
@@ -77,6 +73,7 @@ OUTPUT = click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
+    metavar="FILE",
     help="Write to this file instead of stdout.",
 )
 

@@ -309,3 +309,40 @@ def classify(
     function's named results (from source), which the compiler prints like variables.
     """
     return _decide(evidence(kind, subject, tuple(flows), results), storage, 0)
+
+
+# ---- the taxonomy as `escape-bot causes` prints it (docs/causes.md has the rules in full) ----
+
+
+@dataclass(frozen=True, slots=True)
+class CauseInfo:
+    """One cause id, its one-line meaning and a Go example that gets it."""
+
+    cause: Cause
+    meaning: str
+    example: str
+
+
+# in the order the rules above try them (docs/causes.md's table); the examples are that table's
+CAUSE_EXAMPLES: dict[Cause, str] = {
+    Cause.TOO_LARGE: "new([10000]int)",
+    Cause.UNKNOWN_SIZE: "make([]struct{}, n)",
+    Cause.UNSAFE: "keep(uintptr(unsafe.Pointer(&x)))",
+    Cause.CLOSURE_CAPTURE: "x := 0; return func() int { x++; return x }",
+    Cause.RETURNED: "return &t",
+    Cause.CHANNEL_SEND: "ch <- &T{}",
+    Cause.PANIC: "panic(fmt.Sprint(x))",
+    Cause.STORED_IN_HEAP: "xs[0] = &v",
+    Cause.GLOBAL: "Global = &g",
+    Cause.INTERFACE_CONVERSION: "fmt.Println(n)",
+    Cause.LEAKING_CALL: "s.Take(&v)",
+    Cause.GO_DEFER: "go func() {...}()",
+    Cause.OUTLIVES_SCOPE: "var p *int; for ... { x := i; p = &x }",
+    Cause.UNKNOWN: "",
+}
+
+
+def taxonomy() -> tuple[CauseInfo, ...]:
+    """Every cause id with its meaning and example (every Cause member, none left out)."""
+    ordered = list(CAUSE_EXAMPLES) + [c for c in Cause if c not in CAUSE_EXAMPLES]
+    return tuple(CauseInfo(c, c.label, CAUSE_EXAMPLES.get(c, "")) for c in ordered)

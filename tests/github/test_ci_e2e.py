@@ -107,7 +107,7 @@ def test_statuses_and_configuration_names_on_enterprise_server(
 ) -> None:
     run = _new_pr(repo, ghes, tmp_path)
     for name in ("linux", "windows"):
-        proc = run.run("--check", "status", "--name", name)
+        proc = run.run("--check", "status", "--config-name", name)
         assert proc.returncode == 1, proc.stderr
     bodies = sorted(c.body.split("\n", 1)[0] for c in ghes.comments_on(7))
     assert bodies == ["<!-- escape-bot:linux -->", "<!-- escape-bot:windows -->"]

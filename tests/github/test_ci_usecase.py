@@ -117,7 +117,7 @@ def test_pull_requests_reuse_stored_snapshots(repo: GitRepo, tmp_path: Path) -> 
 
 
 def test_settings_and_report_helpers(repo: GitRepo, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="invalid --name 'a b'"):
+    with pytest.raises(UsageError, match="invalid --config-name 'a b'"):
         Settings(repo=repo.path, name="a b")
     settings = Settings(repo=repo.path, name="linux", token="ghs_secret")
     assert "ghs_secret" not in repr(settings)

@@ -627,9 +627,10 @@ def test_wrong_name_missing_artifact_and_wrong_event(
     github: FakeGitHub, tmp_path: Path, analyzed: Analyzed
 ) -> None:
     _pull(github, analyzed)
-    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy(), "--name", "linux")
+    proc, _ = publish(github, tmp_path, analyzed, analyzed.copy(), "--config-name", "linux")
     assert proc.returncode == 3
-    assert "the results are for configuration 'default', this step publishes 'linux' (--name)" in proc.stderr
+    expected = "the results are for configuration 'default', this step publishes 'linux' (--config-name)"
+    assert expected in proc.stderr
 
     proc, env = publish(github, tmp_path, analyzed, analyzed.copy())
     (tmp_path / "downloaded" / ARTIFACT_FILE).unlink()
