@@ -63,6 +63,18 @@ def _worktrees(repo: GitRepo) -> int:
     return repo.git("worktree", "list", "--porcelain").count("worktree ")
 
 
+def _worktree_registered(repo: GitRepo) -> bool:
+    """`git worktree list` names a second worktree (while `worktree add` writes the registration,
+    git itself may fail to read it: not yet)."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo.path), "worktree", "list", "--porcelain"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode == 0 and proc.stdout.count("worktree ") == 2
+
+
 def _wait_for(condition: Callable[[], bool], proc: subprocess.Popen[str], what: str) -> None:
     deadline = time.monotonic() + DEADLINE
     while not condition():
@@ -92,7 +104,7 @@ def test_a_stop_signal_mid_diff_cleans_up(
         start_new_session=True,  # nothing the test sends reaches pytest
     )
     if moment == "worktree":
-        _wait_for(lambda: _worktrees(repo) == 2, proc, "temporary worktree")
+        _wait_for(lambda: _worktree_registered(repo), proc, "temporary worktree")
     else:
         _wait_for(lambda: _go_building(temp), proc, "go build in the worktree")
     # what a CI runner's cancel or `kill` does: the signal to the bot alone, not to its children
