@@ -26,6 +26,8 @@ from bot.commands.history_scope import (
     REPO,
     TOOLCHAIN,
     Where,
+    blame_target,
+    check_blame_file,
     date_of,
     explained,
     filters_of,
@@ -38,7 +40,6 @@ from bot.wording import plural
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.backfill import Outcome
-    from bot.history.blame import Target
     from bot.history.links import GitHubRepository
     from bot.history.model import Trend
     from bot.history.queries import Filters
@@ -387,49 +388,6 @@ def _top_hotness(
 # ---- blame -------------------------------------------------------------------------------
 
 
-def _target(root: Path | None, spec: str | None, function: str | None) -> Target:
-    """FILE[:LINE] (relative to the current directory or to the repository) and --function."""
-    from bot.history.blame import Target
-
-    if spec is None:
-        return Target(function=function)
-    file, line = spec, None
-    head, colon, tail = spec.rpartition(":")
-    if colon and not Path(spec).exists():  # a file name may hold a colon
-        if not tail.isdigit() or int(tail) < 1:
-            raise usage_error(
-                f"{spec}: LINE must be a line number (1, 2, ...), not {tail!r}", "[FILE[:LINE]]"
-            )
-        file, line = head, int(tail)
-    path = Path(file)
-    if root is not None and path.exists():
-        try:
-            file = path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            raise usage_error(f"{spec} is not inside the repository {root}", "[FILE[:LINE]]") from None
-    return Target(file=Path(file).as_posix(), line=line, function=function)
-
-
-def _check_file(root: Path | None, target: Target, sha: str) -> None:
-    """A FILE that matched nothing must at least exist at the commit (as a path or the end of one):
-    otherwise it is a typo, not a file without escapes."""
-    from bot import git
-
-    if root is None or target.file is None:
-        return  # no clone to look in: the database alone cannot tell
-    name = target.file.lstrip("/")
-    files = git.git_output(root, "ls-tree", "-r", "--name-only", "-z", sha, check=False).split("\0")
-    matching = [f for f in files if f == name or f.endswith("/" + name)]
-    if not matching:
-        raise usage_error(f"{name}: no such file in the repository at {sha[:12]}", "[FILE[:LINE]]")
-    if target.line is not None:
-        longest = max(len((git.file_at(root, sha, f) or "").splitlines()) for f in matching)
-        if target.line > longest:
-            raise usage_error(
-                f"{name}:{target.line}: the file has {plural(longest, 'line')} at {sha[:12]}", "[FILE[:LINE]]"
-            )
-
-
 @click.command(short_help="The commit that brought each current heap escape.")
 @click.argument("target", metavar="[FILE[:LINE]]", required=False)
 @click.option(
@@ -485,7 +443,7 @@ def blame(
         except GitError:
             return {}  # a commit missing from the clone: match without renames
 
-    wanted = _target(root, target, function)
+    wanted = blame_target(root, target, function)
     with open_store(db_url, root or repo, "read") as store, explained(where, store):
         result = blame_of(
             store,
@@ -496,7 +454,7 @@ def blame(
             sha=where.sha,
         )
     if not result.entries:
-        _check_file(root, wanted, result.commit.sha)
+        check_blame_file(root, wanted, result.commit.sha)
         click.echo(f"no {'escapes' if leaks else 'heap escapes'} at {result.commit.sha[:12]} match", err=True)
     if fmt == "json":
         write_json(render.blame_dict(result), output)

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
+    from bot.history.blame import Target
     from bot.history.queries import Filters, Scope
     from bot.store import Store
 
 from bot.commands import db_option, name_option, repo_option, usage_error
 from bot.errors import UsageError
 from bot.gc.model import Cause
+from bot.wording import plural
 
 # the shared ones, worded as every other command words them (bot/commands/__init__.py)
 REPO = repo_option
@@ -178,3 +180,46 @@ def date_of(value: str | None, option: str, *, end_of_day: bool = False) -> date
         return parse_when(value, datetime.now(UTC), end_of_day=end_of_day)
     except UsageError as exc:
         raise usage_error(exc.message, option) from None
+
+
+def blame_target(root: Path | None, spec: str | None, function: str | None) -> Target:
+    """FILE[:LINE] (relative to the current directory or to the repository) and --function."""
+    from bot.history.blame import Target
+
+    if spec is None:
+        return Target(function=function)
+    file, line = spec, None
+    head, colon, tail = spec.rpartition(":")
+    if colon and not Path(spec).exists():  # a file name may hold a colon
+        if not tail.isdigit() or int(tail) < 1:
+            raise usage_error(
+                f"{spec}: LINE must be a line number (1, 2, ...), not {tail!r}", "[FILE[:LINE]]"
+            )
+        file, line = head, int(tail)
+    path = Path(file)
+    if root is not None and path.exists():
+        try:
+            file = path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            raise usage_error(f"{spec} is not inside the repository {root}", "[FILE[:LINE]]") from None
+    return Target(file=Path(file).as_posix(), line=line, function=function)
+
+
+def check_blame_file(root: Path | None, target: Target, sha: str) -> None:
+    """A FILE that matched nothing must at least exist at the commit (as a path or the end of one):
+    otherwise it is a typo, not a file without escapes."""
+    from bot import git
+
+    if root is None or target.file is None:
+        return  # no clone to look in: the database alone cannot tell
+    name = target.file.lstrip("/")
+    files = git.git_output(root, "ls-tree", "-r", "--name-only", "-z", sha, check=False).split("\0")
+    matching = [f for f in files if f == name or f.endswith("/" + name)]
+    if not matching:
+        raise usage_error(f"{name}: no such file in the repository at {sha[:12]}", "[FILE[:LINE]]")
+    if target.line is not None:
+        longest = max(len((git.file_at(root, sha, f) or "").splitlines()) for f in matching)
+        if target.line > longest:
+            raise usage_error(
+                f"{name}:{target.line}: the file has {plural(longest, 'line')} at {sha[:12]}", "[FILE[:LINE]]"
+            )
