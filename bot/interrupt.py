@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# SIGHUP is POSIX only (Windows runners are not tested, but must not fail on import)
+STOP_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s)
 
 
 class Interrupted(BaseException):
@@ -71,6 +72,9 @@ def stop_process_group(proc: subprocess.Popen[str]) -> None:
     everything in the group (the compilers go runs): SIGINT, what Ctrl-C would have sent them,
     then SIGKILL if it has not exited after STOP_GRACE_SECONDS. A go stopped so leaves its $WORK
     behind, which is why bot/gc/run.py points GOTMPDIR at a directory of its own."""
+    if not hasattr(os, "killpg"):  # Windows: no process groups to signal
+        proc.kill()
+        return
     for sig in (signal.SIGINT, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
