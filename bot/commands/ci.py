@@ -256,7 +256,7 @@ def ci(
                 store: SnapshotStore | None = None
                 if wants_store:
                     try:
-                        store = stack.enter_context(open_store(db_url, repo))
+                        store = stack.enter_context(open_store(db_url, repo, "auto"))
                     except StoreError as exc:
                         # the result does not depend on the store: report and publish it first,
                         # then say the snapshot could not be recorded

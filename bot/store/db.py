@@ -119,9 +119,9 @@ def read_only(url: str, access: Access) -> bool:
     parsed = _normalise(url)
     path = sqlite_path(parsed)
     asked = asks_read_only(parsed)
-    if access == "read" or path is None:
-        return access == "read" or asked
-    if not asked and writable(path):
+    if access == "read":
+        return True
+    if not asked and (path is None or writable(path)):
         return False
     if access == "write":
         why = "opened with ?mode=ro" if asked else "the file or its directory is not writable"
@@ -148,8 +148,8 @@ def make_engine(url: str, *, foreign_keys: bool = True, read_only: bool = False)
         except OSError as exc:
             raise StoreError(f"cannot create the directory of {redact(parsed)}: {exc.strerror}") from None
     engine = create_engine(parsed)
-    if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine, foreign_keys=foreign_keys)
+    if parsed.get_backend_name() == "sqlite":  # (a URI filename read-only too: no WAL switch then)
+        _configure_sqlite(engine, foreign_keys=foreign_keys, read_only=read_only or asks_read_only(parsed))
     return engine
 
 

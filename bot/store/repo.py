@@ -201,7 +201,7 @@ class Store:
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in a write transaction, again from scratch after a lost race."""
         if self.read_only:
-            raise StoreError(f"database {self.url} is read-only (opened to read): nothing can be recorded")
+            raise StoreError(f"database {self.url} is read-only: nothing can be recorded in it")
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with begin_write(self._engine) as connection:
