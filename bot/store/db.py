@@ -218,9 +218,7 @@ def _reason(exc: DBAPIError, url: URL) -> str:
 def store_error(exc: DBAPIError, url: URL) -> StoreError:
     """A one-line StoreError for a driver error, URL redacted."""
     reason = _reason(exc, url)
-    if "readonly" in reason.replace("-", "").replace(
-        " ", ""
-    ):  # SQLite's "attempt to write a readonly database"
+    if "readonly" in reason:  # SQLite's "attempt to write a readonly database"
         return StoreError(f"database {redact(url)} is read-only: {reason}")
     return StoreError(f"database {redact(url)}: {reason}")
 
