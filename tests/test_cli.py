@@ -35,7 +35,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 
 def test_collect_json_contract(repo: GitRepo) -> None:
     repo.commit({"go.mod": go_mod(), "p/p.go": ESCAPES}, "base")
-    proc = run("collect", "--repo", str(repo.path), "--rev", "HEAD", "--format", "json")
+    proc = run("collect", "--repo", str(repo.path), "--rev", "HEAD", "--format", "json", "--explain")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["head"]["go_version"].startswith("go1.")

@@ -128,3 +128,21 @@ def test_a_bare_go_tool_compile_log(tmp_path: Path) -> None:
     # without --package: the directory of the files, as the compiler names them (absolute here)
     by_dir = run("collect", "--from-log", str(log), "--format", "json")
     assert {e["package"] for e in json.loads(by_dir.stdout)["escapes"]} == {str(tmp_path)}
+
+
+def test_collect_json_is_compact_unless_pretty_and_explains_when_asked() -> None:
+    """The streamed output of a real log is the documented document (bot/report/serialize.py)."""
+    from bot.gc.model import Snapshot, Toolchain
+    from bot.report.serialize import snapshot_dict
+
+    log = GOLDEN / "go1.27.3.log"
+    found = read_log(str(log))
+    snapshot = Snapshot("", "", Toolchain("unknown", "", ""), tuple(found.escapes), found.stats)
+    compact = run("collect", "--from-log", str(log), "--format", "json")
+    assert compact.returncode == 0, compact.stderr
+    assert compact.stdout.count("\n") == 1
+    assert json.loads(compact.stdout) == json.loads(json.dumps(snapshot_dict(snapshot, explain=False)))
+    pretty = run("collect", "--from-log", str(log), "--format", "json", "--pretty", "--explain")
+    assert pretty.returncode == 0, pretty.stderr
+    assert pretty.stdout == json.dumps(snapshot_dict(snapshot), indent=2, ensure_ascii=False) + "\n"
+    assert any(e["explanation"] for e in json.loads(pretty.stdout)["escapes"])

@@ -9,9 +9,16 @@ from pathlib import Path
 
 from bot import app, git
 from bot.ci.check import Check, publish_result
-from bot.ci.outputs import report_directory, report_store_errors, write_json, write_reports
+from bot.ci.outputs import (
+    report_directory,
+    report_store_errors,
+    write_json,
+    write_reports,
+    write_snapshot_json,
+)
 from bot.ci.publish import publish_artifact
 from bot.ci.settings import (
+    ArtifactPublisher,
     Outcome,
     Progress,
     Published,
@@ -34,7 +41,6 @@ from bot.report.render import (
     Report,
 )
 from bot.report.sarif import snapshot_log
-from bot.report.serialize import snapshot_dict
 
 
 def run_ci(
@@ -43,7 +49,7 @@ def run_ci(
     event: Event | WorkflowRun,
     *,
     commands: WorkflowCommands,
-    publisher: Publisher | None = None,
+    publisher: ArtifactPublisher | None = None,
     store: SnapshotStore | None = None,
     progress: Progress = quiet,
 ) -> Outcome:
@@ -319,7 +325,7 @@ def _push(
     else:
         commands.annotate("notice", "escape-bot has no store (--db): the snapshot was not recorded")
     directory = report_directory(settings, environment, repo)
-    report_path = write_json(directory / "report.json", snapshot_dict(snapshot))
+    report_path = write_snapshot_json(directory / "report.json", snapshot)
     # the default branch's code-scanning baseline, which pull requests' alerts are compared with
     links = Links(server_url=environment.server_url, repository=environment.repository)
     sarif_path = write_json(directory / "report.sarif", snapshot_log(snapshot, settings.name, links))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from bot.ci.settings import Settings, Target
 from bot.ci.stores import TolerantStore
 from bot.diff import DiffResult
-from bot.gc.model import Escape
+from bot.gc.model import Escape, Snapshot
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.context import ActionsEnvironment
 from bot.report import limits, safe
@@ -20,6 +19,7 @@ from bot.report.render import (
 )
 from bot.report.sarif import sarif_log
 from bot.report.serialize import comparison_dict
+from bot.report.stream import encode, write_snapshot
 
 
 def report_directory(settings: Settings, environment: ActionsEnvironment, root: Path) -> Path:
@@ -32,8 +32,18 @@ def report_directory(settings: Settings, environment: ActionsEnvironment, root: 
 
 
 def write_json(path: Path, data: object) -> Path:
+    """Indented JSON (msgspec's encoder, bot/report/stream.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    path.write_bytes(encode(data, pretty=True))
+    return path
+
+
+def write_snapshot_json(path: Path, snapshot: Snapshot) -> Path:
+    """A push's report.json, the `collect --format json` of the commit with its explanations,
+    written escape by escape."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        write_snapshot(snapshot, f, pretty=True, explain=True)
     return path
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from bot import app
 from bot.ci.check import publish_result
 from bot.ci.outputs import report_directory, write_reports
-from bot.ci.settings import ArtifactPublisher, Outcome, Publisher, Settings, Target
+from bot.ci.settings import ArtifactPublisher, Outcome, Settings, Target
 from bot.config import CONFIG_FILE, Config, parse_config
 from bot.errors import EXIT_GATE, EXIT_OK, UsageError
 from bot.gate import GateDecision, GatePolicy, Waived, evaluate
@@ -33,7 +33,7 @@ def publish_artifact(
     environment: ActionsEnvironment,
     run: WorkflowRun,
     commands: WorkflowCommands,
-    publisher: Publisher | None,
+    publisher: ArtifactPublisher | None,
 ) -> Outcome:
     """`--mode publish`: post the results a pull_request run left in its artifact.
 
@@ -50,7 +50,7 @@ def publish_artifact(
         return Outcome(exit_code=EXIT_OK, event="workflow_run")
     if settings.artifact is None:
         raise UsageError("--mode publish needs --artifact DIR: where download-artifact put the results")
-    if not isinstance(publisher, ArtifactPublisher):
+    if publisher is None:
         raise UsageError(
             "no GitHub token: --mode publish reads the pull request and posts to it; "
             "set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}) or pass --token"

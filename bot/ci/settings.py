@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol
 
 from bot import app
 from bot.config import Config
@@ -145,7 +145,6 @@ class Publisher(Protocol):
         """Complete a check run opened by `start_check_run`."""
 
 
-@runtime_checkable
 class ArtifactPublisher(Publisher, Protocol):
     """The publish job also reads the pull request (its head, base and labels) and the base
     branch's files (the configuration, the lines inline suppressions cover)."""

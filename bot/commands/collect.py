@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -42,6 +41,15 @@ from bot.wording import plural
 )
 @format_option(("text", "json"), "text", "text: one escape a line; json: docs/json-output.md.")
 @click.option("--leaks/--no-leaks", default=False, help="Also list leaking-param records in text output.")
+@click.option(
+    "--pretty", is_flag=True, help="JSON output indented by two spaces (default: compact, one line)."
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="JSON output includes each escape's `explanation` (the compiler's flow steps: "
+    "about three quarters of the output).",
+)
 @click.option("--strict", is_flag=True, help="Fail on compiler lines the parser does not understand.")
 @click.option(
     "--db",
@@ -63,6 +71,8 @@ def collect(
     from_log: str | None,
     fmt: str,
     leaks: bool,
+    pretty: bool,
+    explain: bool,
     strict: bool,
     db_url: str | None,
     record: bool,
@@ -77,7 +87,6 @@ def collect(
     go: str | None,
 ) -> None:
     """Heap escapes of one revision."""
-    from bot.report.serialize import snapshot_dict
     from bot.report.text import snapshot_text
 
     if name is not None and not (record or db_url):
@@ -125,6 +134,12 @@ def collect(
             f"{plural(snapshot.stats.unknown_lines, 'compiler line')} not understood, first: {sample}"
         )
     if fmt == "json":
-        click.echo(json.dumps(snapshot_dict(snapshot), indent=2))
+        import sys
+
+        from bot.report.stream import write_snapshot
+
+        # written escape by escape as it is encoded: no whole document in memory
+        write_snapshot(snapshot, sys.stdout.buffer, pretty=pretty, explain=explain)
+        sys.stdout.buffer.flush()
     else:
         click.echo(snapshot_text(snapshot, leaks=leaks))

@@ -4,7 +4,7 @@ also the printers `demo` shares."""
 from __future__ import annotations
 
 import contextlib
-import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +123,21 @@ def print_comparisons(outputs: list[tuple[str, Any, Any]], fmt: str, *, enforced
     """One comparison as before; several (build configurations) each under its name."""
     if fmt == "json":
         docs = [comparison_json(c, d) | {"build": name} for name, c, d in outputs]
-        click.echo(json.dumps(docs[0] if len(docs) == 1 else {"builds": docs}, indent=2))
+        _echo_json(docs[0] if len(docs) == 1 else {"builds": docs})
         return
     for name, comparison, decision in outputs:
         if len(outputs) > 1:
             click.echo(f"## build {name}\n" if fmt == "markdown" else f"== build {name} ==")
         print_comparison(comparison, fmt, decision, enforced=enforced)
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    """Indented JSON on stdout, encoded by msgspec (bot/report/stream.py)."""
+    from bot.report.stream import encode
+
+    sys.stdout.flush()
+    sys.stdout.buffer.write(encode(data, pretty=True))
+    sys.stdout.buffer.flush()
 
 
 def comparison_json(comparison: Any, decision: Any) -> dict[str, Any]:
@@ -154,7 +163,7 @@ def print_comparison(comparison: Any, fmt: str, decision: Any = None, *, enforce
 
     base, head, result = comparison.base, comparison.head, comparison.result
     if fmt == "json":
-        click.echo(json.dumps(comparison_json(comparison, decision), indent=2))
+        _echo_json(comparison_json(comparison, decision))
     elif fmt == "markdown":
         markdown = comparison_markdown(
             base, head, result, decision, insight=comparison.insight, enforced=enforced

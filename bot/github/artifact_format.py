@@ -1,7 +1,16 @@
-"""The results artifact's format: its JSON Schema, the validated record (Results), and the strict reader
-of the untrusted file (bounded read, strict JSON, schema, then the same records the analysis makes).
+"""The results artifact's format: typed records (msgspec Structs) from which the encoder, the
+strict decoder and the published JSON Schema (docs/results-artifact.schema.json) all derive,
+and the decoded records turned into the analysis's own (Escape, Snapshot, DiffResult); the
+analyze job's side, records into wire records, is bot/github/artifact.py.
 
 The rules of reading it are in bot/github/artifact.py's docstring and docs/security.md.
+
+The wire records are `msgspec.Struct`s, frozen like every record, because msgspec can refuse
+unknown fields only on Structs (not on dataclasses): the objects where an unknown field could
+carry meaning (the top level, where an older artifact had its `gate` policy, the pull request,
+the source comments, failed modules, skipped counts) are closed; the escape lists and the sides
+stay open because artifacts of the same version written by older releases carry derived fields
+(`fingerprint`, `hint`...) there, which are ignored, never shown.
 """
 
 from __future__ import annotations
@@ -13,14 +22,16 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from bot.annotations import Annotations, Suppression
 from bot.diff import DiffResult, Skipped
 from bot.errors import EXIT_FAILURE, BotError, UsageError
 from bot.gc.model import Cause, Escape, FailedModule, Flow, Kind, Position, Snapshot, Step, Toolchain
+from bot.memory import gc_paused
 from bot.report.safe import visible
-from bot.report.serialize import SCHEMA_VERSION as RESULTS_SCHEMA
 
 ARTIFACT_FILE = "escape-bot-results.json"
 
@@ -31,11 +42,14 @@ FORMAT = "escape-bot-results"
 VERSION = 2  # 2: data only; the gate policy is no longer carried (issue #13)
 
 
-# a std-library-sized change with explanations is a few MB; far above that is not ours
+# ~31,000 of the standard library's escapes with their explanations; far above that is not ours
 MAX_BYTES = 32 * 1024 * 1024
 
 
 MAX_ESCAPES = 100_000  # per list (new, fixed)
+
+
+MAX_STEPS = 1000  # explanation steps per escape: the writer keeps the first ones (std has 7,227)
 
 
 MAX_STRING = 65_536  # a compiler message or expression; Go abbreviates long expressions itself
@@ -50,174 +64,164 @@ class ArtifactError(BotError):
     exit_code = EXIT_FAILURE
 
 
-_SHA = {"type": "string", "pattern": "^[0-9a-f]{40}(?:[0-9a-f]{24})?$"}
+# ---- the wire records: constraints as the type says them ----------------------------------------
 
 
-_NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"}
+def _pattern(body: str) -> str:
+    # Python's `$` also matches before a final newline: `(?!\n)` keeps "<sha>\n" out
+    # (in the published schema's ECMA dialect, `$` is the end and the lookahead always holds)
+    return f"^{body}$(?!\\n)"
 
 
-def _text(limit: int = MAX_STRING) -> dict[str, Any]:
-    return {"type": "string", "maxLength": limit}
+Meta = msgspec.Meta
+Text = Annotated[str, Meta(max_length=MAX_STRING)]  # a message, an expression, an explanation step
+Name = Annotated[str, Meta(max_length=4096)]  # a package, file, function, reason
+At = Annotated[str, Meta(max_length=8192)]  # a position as printed: FILE:LINE[:COLUMN]
+Short = Annotated[str, Meta(max_length=256)]
+Sha = Annotated[str, Meta(pattern=_pattern("[0-9a-f]{40}(?:[0-9a-f]{24})?"))]
+Platform = Annotated[str, Meta(pattern=_pattern("[a-z0-9]{0,32}"))]
+LineNumber = Annotated[int, Meta(ge=0, le=100_000_000)]
+CommentLine = Annotated[int, Meta(ge=1, le=100_000_000)]
+Units = Annotated[int, Meta(ge=0, le=1_000_000_000)]
 
 
-def _int(low: int, high: int) -> dict[str, Any]:
-    return {"type": "integer", "minimum": low, "maximum": high}
+class StepData(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of an escape's explanation; `flow` names the flow edge (`DST ← SRC`)."""
+
+    flow: Text
+    where: Text
+    why: Text
+    at: At | None
 
 
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [{"type": "null"}, schema]}
+class OriginData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The function inlined at this call site."""
+
+    function: Name
+    at: At | None
 
 
-def _object(
-    properties: dict[str, Any], *, optional: tuple[str, ...] = (), closed: bool = True
-) -> dict[str, Any]:
+class EscapeData(msgspec.Struct, frozen=True, kw_only=True):
+    """One escape, as `escape-bot diff --format json` writes it (docs/json-output.md)."""
+
+    package: Name
+    file: Annotated[str, Meta(min_length=1, max_length=4096)]
+    line: LineNumber
+    column: LineNumber
+    function: Name
+    kind: Kind
+    expression: Text
+    message: Text
+    cause: Cause
+    count: Annotated[int, Meta(ge=1, le=1_000_000)]
+    explanation: Annotated[tuple[StepData, ...], Meta(max_length=MAX_STEPS)]
+    no_allocation_reason: Name | None = None
+    origin: OriginData | None = None
+    generated: bool = False
+    appends: Annotated[int, Meta(ge=0, le=1_000_000)] = 0
+
+
+class SideData(msgspec.Struct, frozen=True, kw_only=True):
+    """Which revision, which commit, which toolchain."""
+
+    revision: Short
+    commit: Sha
+    go_version: Annotated[str, Meta(max_length=64)]
+    goos: Platform
+    goarch: Platform
+    tags: Annotated[tuple[Short, ...], Meta(max_length=100)]
+
+
+class CountsData(msgspec.Struct, frozen=True, kw_only=True):
+    """Only the number of unchanged heap-escape units is read."""
+
+    unchanged: Units
+
+
+class FailedModuleData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A module that did not build, and on which side."""
+
+    module: Annotated[str, Meta(max_length=1024)]
+    directory: Name
+    side: Literal["base", "head", "both"]
+    errors: Annotated[tuple[Name, ...], Meta(max_length=100)]
+
+
+class SkippedData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Heap-escape units of one reason neither listed nor gated."""
+
+    head: Units
+    new: Units = 0
+    fixed: Units = 0
+
+
+Escapes = Annotated[tuple[EscapeData, ...], Meta(max_length=MAX_ESCAPES)]
+
+
+class ResultsData(msgspec.Struct, frozen=True, kw_only=True):
+    """The comparison: the fields of `escape-bot diff --format json` that publish reads."""
+
+    schema: Literal[1]  # bot.report.serialize.SCHEMA_VERSION
+    base: SideData
+    head: SideData
+    new: Escapes
+    fixed: Escapes
+    new_leaks: Escapes = ()
+    fixed_leaks: Escapes = ()
+    counts: CountsData
+    base_source: Source = "built"
+    head_source: Source = "built"
+    failed_modules: Annotated[tuple[FailedModuleData, ...], Meta(max_length=1000)] = ()
+    skipped: Annotated[dict[Annotated[str, Meta(max_length=64)], SkippedData], Meta(max_length=16)] = {}
+
+
+class SuppressionData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An `//escape-bot:allow` comment with the text of its line and of the line below, so that
+    publish can tell one the pull request added from one the base branch has."""
+
+    line: CommentLine
+    reason: Name
+    lines: Annotated[tuple[Text, ...], Meta(max_length=2)]
+
+
+class FileAnnotationsData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The head's source comments of one file with new escapes."""
+
+    suppressions: Annotated[tuple[SuppressionData, ...], Meta(max_length=10_000)]
+    noescape_lines: Annotated[tuple[CommentLine, ...], Meta(max_length=100_000)]
+    noescape_functions: Annotated[tuple[Name, ...], Meta(max_length=10_000)]
+
+
+class PullRequestData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The pull request and the commits the analyze run was for."""
+
+    number: Annotated[int, Meta(ge=1, le=2**31 - 1)]
+    head_sha: Sha
+    base_sha: Sha
+
+
+class ArtifactData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """escape-bot results artifact: what a pull_request run analysed, data only."""
+
+    format: Literal["escape-bot-results"]  # FORMAT
+    schema: Literal[2]  # VERSION
+    name: Annotated[str, Meta(pattern=_pattern("[A-Za-z0-9][A-Za-z0-9._-]{0,99}"))]
+    repository: Annotated[str, Meta(pattern=_pattern("[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}"))]
+    pull_request: PullRequestData
+    annotations: Annotated[dict[Name, FileAnnotationsData], Meta(max_length=10_000)]
+    results: ResultsData
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the artifact, derived from the records (docs/results-artifact.schema.json)."""
     return {
-        "type": "object",
-        "required": [k for k in properties if k not in optional],
-        "properties": properties,
-        "additionalProperties": not closed,
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "escape-bot results artifact",
+        **msgspec.json.schema(ArtifactData),
     }
 
 
-_KIND = {"enum": [k.value for k in Kind]}
-
-
-_CAUSE = {"enum": [c.value for c in Cause]}
-
-
-_STEP = _object(
-    {"flow": _text(), "where": _text(), "why": _text(), "at": _nullable(_text(8192))}, closed=False
-)
-
-
-_ESCAPE = _object(
-    {
-        "package": _text(4096),
-        "file": {"type": "string", "minLength": 1, "maxLength": 4096},
-        "line": _int(0, 100_000_000),
-        "column": _int(0, 100_000_000),
-        "function": _text(4096),
-        "kind": _KIND,
-        "expression": _text(),
-        "message": _text(),
-        "cause": _CAUSE,
-        "count": _int(1, 1_000_000),
-        "explanation": {"type": "array", "maxItems": 1000, "items": _STEP},
-        "no_allocation_reason": _nullable(_text(4096)),
-        "origin": _nullable(_object({"function": _text(4096), "at": _nullable(_text(8192))})),
-        "generated": {"type": "boolean"},
-        "appends": _int(0, 1_000_000),
-    },
-    optional=("no_allocation_reason", "origin", "generated", "appends"),
-    closed=False,  # derived fields (fingerprint, cause_label) are ignored, never shown
-)
-
-
-_SIDE = _object(
-    {
-        "revision": _text(256),
-        "commit": _SHA,
-        "go_version": _text(64),
-        "goos": {"type": "string", "pattern": "^[a-z0-9]{0,32}$"},
-        "goarch": {"type": "string", "pattern": "^[a-z0-9]{0,32}$"},
-        "tags": {"type": "array", "maxItems": 100, "items": _text(256)},
-    },
-    closed=False,
-)
-
-
-_ESCAPES = {"type": "array", "maxItems": MAX_ESCAPES, "items": _ESCAPE}
-
-
-_RESULTS = _object(
-    {
-        "schema": {"const": RESULTS_SCHEMA},
-        "base": _SIDE,
-        "head": _SIDE,
-        "new": _ESCAPES,
-        "fixed": _ESCAPES,
-        "new_leaks": _ESCAPES,
-        "fixed_leaks": _ESCAPES,
-        "counts": _object({"unchanged": _int(0, 1_000_000_000)}, closed=False),
-        "base_source": {"enum": ["built", "store"]},
-        "head_source": {"enum": ["built", "store"]},
-        # modules that did not build: data like the escapes (a module broken at head fails the gate)
-        "failed_modules": {
-            "type": "array",
-            "maxItems": 1000,
-            "items": _object(
-                {
-                    "module": _text(1024),
-                    "directory": _text(4096),
-                    "side": {"enum": ["base", "head", "both"]},
-                    "errors": {"type": "array", "maxItems": 100, "items": _text(4096)},
-                }
-            ),
-        },
-        # escapes neither listed nor gated, per reason (generated files, excludes)
-        "skipped": {
-            "type": "object",
-            "maxProperties": 16,
-            "propertyNames": {"maxLength": 64},
-            "additionalProperties": _object(
-                {
-                    "head": _int(0, 1_000_000_000),
-                    "new": _int(0, 1_000_000_000),
-                    "fixed": _int(0, 1_000_000_000),
-                },
-                optional=("new", "fixed"),
-            ),
-        },
-    },
-    optional=("base_source", "head_source", "new_leaks", "fixed_leaks", "failed_modules", "skipped"),
-    closed=False,  # `escape-bot diff --format json` may grow; what is not read is not shown
-)
-
-
-# the head's `//escape-bot:allow` and `//gcassert:noescape` comments of the files with new escapes:
-# data, like the escapes. A suppression carries the text of its line and of the line below, so
-# that the publish job can tell one the pull request added from one the base branch has.
-_ANNOTATIONS = {
-    "type": "object",
-    "maxProperties": 10_000,
-    "propertyNames": {"maxLength": 4096},
-    "additionalProperties": _object(
-        {
-            "suppressions": {
-                "type": "array",
-                "maxItems": 10_000,
-                "items": _object(
-                    {
-                        "line": _int(1, 100_000_000),
-                        "reason": _text(4096),
-                        "lines": {"type": "array", "maxItems": 2, "items": _text()},
-                    }
-                ),
-            },
-            "noescape_lines": {"type": "array", "maxItems": 100_000, "items": _int(1, 100_000_000)},
-            "noescape_functions": {"type": "array", "maxItems": 10_000, "items": _text(4096)},
-        }
-    ),
-}
-
-
-SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "escape-bot results artifact",
-    **_object(
-        {
-            "format": {"const": FORMAT},
-            "schema": {"const": VERSION},
-            "name": _NAME,
-            "repository": {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$"},
-            "pull_request": _object(
-                {"number": _int(1, 2**31 - 1), "head_sha": _SHA, "base_sha": _SHA},
-            ),
-            "annotations": _ANNOTATIONS,
-            "results": _RESULTS,
-        }
-    ),
-}
+# ---- the records of the analysis -----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,6 +241,17 @@ class Results:
     suppressed_lines: Mapping[str, Mapping[int, tuple[str, ...]]]
     base_source: Source = "built"
     head_source: Source = "built"
+
+
+# ---- encoding and decoding ------------------------------------------------------------------------
+
+
+def encode_artifact(data: ArtifactData) -> bytes:
+    """The file's bytes: compact UTF-8 JSON, one line."""
+    return msgspec.json.encode(data) + b"\n"
+
+
+_DECODER = msgspec.json.Decoder(ArtifactData, strict=True)
 
 
 def _read_bounded(path: Path) -> bytes:
@@ -260,36 +275,49 @@ def _read_bounded(path: Path) -> bytes:
     return data
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key[:40]!r}")
-        out[key] = value
-    return out
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> None:
+    if len(pairs) > 1 and len({key for key, _ in pairs}) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key[:40]!r}")
+            seen.add(key)
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def _check_duplicate_keys(data: bytes) -> None:
+    """msgspec keeps the last of repeated keys (msgspec issue #648); the artifact has none. Run on
+    a document msgspec accepted, so its depth is bounded by the types."""
+    json.loads(data, object_pairs_hook=_no_duplicates)
+
+
+_AT_PATH = re.compile(r"(?s)(.*) - at `(.*)`")
 
 
 def parse_artifact(data: bytes, where: str = "the results artifact") -> Results:
-    """Strict JSON, then the schema, then records; ArtifactError with one line otherwise."""
+    """Strict JSON decoded into the typed records, then the analysis's records; ArtifactError
+    with one line naming the bad field otherwise."""
     try:
-        text = data.decode("utf-8")
-        document = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-        # a lone surrogate (\ud800) decodes fine and fails much later, when a request is encoded
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except (UnicodeError, ValueError, RecursionError) as exc:
-        raise ArtifactError(f"{where} is not valid JSON: {_short(str(exc) or type(exc).__name__)}") from None
-    import jsonschema  # only the publish job reads artifacts: the other paths skip the import
-
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(document))
-    if error is not None:
-        raise ArtifactError(f"{where} is malformed at {error.json_path}: {_short(error.message)}")
+        with gc_paused():  # tens of thousands of acyclic records (bot/memory.py)
+            document = _DECODER.decode(data)
+    except msgspec.ValidationError as exc:
+        m = _AT_PATH.fullmatch(str(exc))
+        path, message = (m.group(2), m.group(1)) if m else ("$", str(exc))
+        version = (
+            f" (this escape-bot reads results artifacts of schema {VERSION})" if path == "$.schema" else ""
+        )
+        raise ArtifactError(
+            f"{where} is malformed at {_short(path, 80)}: {_short(message)}{version}"
+        ) from None
+    except msgspec.DecodeError as exc:
+        raise ArtifactError(f"{where} is not valid JSON: {_short(str(exc))}") from None
     try:
-        return _records(document)
-    except (ValueError, UsageError) as exc:  # a glob that does not compile, inconsistent fields
+        _check_duplicate_keys(data)
+    except ValueError as exc:
+        raise ArtifactError(f"{where} is not valid JSON: {_short(str(exc))}") from None
+    try:
+        with gc_paused():
+            return _records(document)
+    except (ValueError, UsageError) as exc:  # inconsistent fields, a position that does not parse
         raise ArtifactError(f"{where} is malformed: {_short(str(exc))}") from None
 
 
@@ -303,9 +331,6 @@ def _short(text: str, limit: int = 200) -> str:
     """Validation messages quote the offending value: one line, bounded."""
     text = visible(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-_FLOW = " ← "
 
 
 _AT = (re.compile(r"(.+):(\d+):(\d+)"), re.compile(r"(.+):(\d+)"))
@@ -323,102 +348,107 @@ def _position(at: str | None) -> Position | None:
     raise ValueError(f"explanation position {at[:80]!r} is not FILE:LINE[:COLUMN]")
 
 
-def _explanation(steps: list[dict[str, Any]]) -> tuple[Flow, ...]:
+FLOW_ARROW = " ← "  # a flow edge is written `DST ← SRC`
+
+
+def _explanation(steps: tuple[StepData, ...]) -> tuple[Flow, ...]:
     """The flat step list of the JSON back into flows (consecutive steps of one flow)."""
     flows: list[tuple[str, list[Step]]] = []
     for s in steps:
-        step = Step(s["where"], s["why"], _position(s["at"]))
-        if flows and flows[-1][0] == s["flow"]:
+        step = Step(s.where, s.why, _position(s.at))
+        if flows and flows[-1][0] == s.flow:
             flows[-1][1].append(step)
         else:
-            flows.append((s["flow"], [step]))
+            flows.append((s.flow, [step]))
     out = []
     for text, flow_steps in flows:
         # like positions, `DST ← SRC` splits at the first arrow: the same text when shown
-        dst, _, src = text.partition(_FLOW)
+        dst, _, src = text.partition(FLOW_ARROW)
         out.append(Flow(dst, src, tuple(flow_steps)))
     return tuple(out)
 
 
-def _escape(d: dict[str, Any]) -> Escape:
+def _escape(d: EscapeData) -> Escape:
     return Escape(
-        package=d["package"],
-        file=d["file"],
-        line=d["line"],
-        column=d["column"],
-        function=d["function"],
-        kind=Kind(d["kind"]),
-        expression=d["expression"],
-        message=d["message"],
-        cause=Cause(d["cause"]),
-        explanation=_explanation(d["explanation"]),
-        count=d["count"],
-        static=d.get("no_allocation_reason") or "",
-        origin=(d.get("origin") or {}).get("function", ""),
-        origin_at=(d.get("origin") or {}).get("at") or "",
-        generated=d.get("generated", False),
-        appends=d.get("appends", 0),
+        package=d.package,
+        file=d.file,
+        line=d.line,
+        column=d.column,
+        function=d.function,
+        kind=d.kind,
+        expression=d.expression,
+        message=d.message,
+        cause=d.cause,
+        explanation=_explanation(d.explanation),
+        count=d.count,
+        static=d.no_allocation_reason or "",
+        origin=d.origin.function if d.origin else "",
+        origin_at=(d.origin.at or "") if d.origin else "",
+        generated=d.generated,
+        appends=d.appends,
     )
 
 
-def _snapshot(side: dict[str, Any], escapes: tuple[Escape, ...] = ()) -> Snapshot:
-    toolchain = Toolchain(side["go_version"], side["goos"], side["goarch"], tuple(side["tags"]))
-    return Snapshot(side["revision"], side["commit"], toolchain, escapes)
+def _snapshot(side: SideData) -> Snapshot:
+    toolchain = Toolchain(side.go_version, side.goos, side.goarch, side.tags)
+    return Snapshot(side.revision, side.commit, toolchain, ())
 
 
-def _annotations(data: dict[str, Any]) -> dict[str, Annotations]:
+def _annotations(data: Mapping[str, FileAnnotationsData]) -> dict[str, Annotations]:
     return {
         file: Annotations(
-            suppressions=tuple(Suppression(s["line"], s["reason"]) for s in a["suppressions"]),
-            noescape_lines=frozenset(a["noescape_lines"]),
-            noescape_functions=frozenset(a["noescape_functions"]),
+            suppressions=tuple(Suppression(s.line, s.reason) for s in a.suppressions),
+            noescape_lines=frozenset(a.noescape_lines),
+            noescape_functions=frozenset(a.noescape_functions),
         )
         for file, a in data.items()
     }
 
 
-def _records(doc: dict[str, Any]) -> Results:
-    results = doc["results"]
-    pr = doc["pull_request"]
-    if results["base"]["commit"] != pr["base_sha"]:
+def _records(doc: ArtifactData) -> Results:
+    results = doc.results
+    pr = doc.pull_request
+    if results.base.commit != pr.base_sha:
         raise ValueError("results.base.commit is not pull_request.base_sha")
     # heap escapes and leaking parameters travel in separate lists (docs/json-output.md)
-    new = tuple(_escape(e) for e in [*results["new"], *results.get("new_leaks", [])])
-    fixed = tuple(_escape(e) for e in [*results["fixed"], *results.get("fixed_leaks", [])])
+    new = tuple(_escape(e) for e in (*results.new, *results.new_leaks))
+    fixed = tuple(_escape(e) for e in (*results.fixed, *results.fixed_leaks))
     # only the number of unchanged escapes is reported; one record carries it
-    unchanged_units = results["counts"]["unchanged"]
+    unchanged_units = results.counts.unchanged
     unchanged: tuple[Escape, ...] = ()
     if unchanged_units:
         unchanged = (
             Escape("", "", 0, 0, "", Kind.MOVED_TO_HEAP, "", "", Cause.UNKNOWN, count=unchanged_units),
         )
     return Results(
-        name=doc["name"],
-        repository=doc["repository"],
-        number=pr["number"],
-        head_sha=pr["head_sha"],
-        base_sha=pr["base_sha"],
-        base=_snapshot(results["base"]),
-        head=_snapshot(results["head"]),
+        name=doc.name,
+        repository=doc.repository,
+        number=pr.number,
+        head_sha=pr.head_sha,
+        base_sha=pr.base_sha,
+        base=_snapshot(results.base),
+        head=_snapshot(results.head),
         result=DiffResult(
             new=new,
             fixed=fixed,
             unchanged=unchanged,
             skipped=tuple(
-                Skipped(reason, n["head"], n.get("new", 0), n.get("fixed", 0))
-                for reason, n in results.get("skipped", {}).items()
+                Skipped(reason, n.head, n.new, n.fixed)
+                for reason, n in results.skipped.items()
                 if reason != "generated-by-go"  # a parse statistic, not a skip rule
             ),
             failed_modules=tuple(
-                FailedModule(f["module"], f["directory"], f["side"], tuple(f["errors"]))
-                for f in results.get("failed_modules", [])
+                FailedModule(f.module, f.directory, f.side, f.errors) for f in results.failed_modules
             ),
         ),
-        annotations=_annotations(doc["annotations"]),
+        annotations=_annotations(doc.annotations),
         suppressed_lines={
-            file: {sup["line"]: tuple(sup["lines"]) for sup in a["suppressions"]}
-            for file, a in doc["annotations"].items()
+            file: {sup.line: sup.lines for sup in a.suppressions} for file, a in doc.annotations.items()
         },
-        base_source=results.get("base_source", "built"),
-        head_source=results.get("head_source", "built"),
+        base_source=results.base_source,
+        head_source=results.head_source,
     )
+
+
+if __name__ == "__main__":  # python -m bot.github.artifact_format > docs/results-artifact.schema.json
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))

@@ -12,11 +12,14 @@ from bot.profile.hotness import Hotness
 from bot.report.hints import hint
 
 SCHEMA_VERSION = 1
+# `collect`'s object: 2 since `explanation` became opt-in (`--explain`), a field that left the default.
+COLLECT_SCHEMA_VERSION = 2
 
 
-def escape_dict(e: Escape) -> dict[str, Any]:
-    """One escape; `explanation` is the flat list of steps, each naming its flow."""
-    return {
+def escape_dict(e: Escape, *, explain: bool = True) -> dict[str, Any]:
+    """One escape; `explanation` is the flat list of steps, each naming its flow (left out
+    unless `explain`)."""
+    fields = {
         "package": e.package,
         "file": e.file,
         "line": e.line,
@@ -36,7 +39,9 @@ def escape_dict(e: Escape) -> dict[str, Any]:
         "appends": e.appends,
         "fingerprint": fingerprint(e),
         "hint": hint(e),
-        "explanation": [
+    }
+    if explain:
+        fields["explanation"] = [
             {
                 "flow": f"{flow.dst} ← {flow.src}",
                 "where": step.where,
@@ -45,8 +50,8 @@ def escape_dict(e: Escape) -> dict[str, Any]:
             }
             for flow in e.explanation
             for step in flow.steps
-        ],
-    }
+        ]
+    return fields
 
 
 def attribution_dict(a: Attribution) -> dict[str, Any]:
@@ -131,13 +136,20 @@ def failed_module_dict(f: FailedModule | ModuleFailure) -> dict[str, Any]:
     return {"module": f.module, "directory": f.directory, **side, "errors": list(f.errors)}
 
 
-def snapshot_dict(s: Snapshot) -> dict[str, Any]:
-    """`escape-bot collect --format json`."""
+def snapshot_dict(s: Snapshot, *, explain: bool = True) -> dict[str, Any]:
+    """`escape-bot collect --format json` (bot/report/stream.py writes it escape by escape)."""
+    return {
+        "schema": COLLECT_SCHEMA_VERSION,
+        "head": side_dict(s),
+        "escapes": [escape_dict(e, explain=explain) for e in s.escapes],
+        **snapshot_summary(s),
+    }
+
+
+def snapshot_summary(s: Snapshot) -> dict[str, Any]:
+    """The fields of `collect --format json` after the escapes: counts, stats, failed modules."""
     allocating = [e for e in s.escapes if e.allocates]
     return {
-        "schema": SCHEMA_VERSION,
-        "head": side_dict(s),
-        "escapes": [escape_dict(e) for e in s.escapes],
         "counts": {
             "escapes": sum(e.count for e in allocating),
             "constants": sum(e.count for e in s.escapes if e.kind.allocates and e.static),

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from bot.annotations import Annotations, Suppression
@@ -168,6 +171,16 @@ def test_ambiguous_explanations_read_back_as_the_same_text(tmp_path: Path) -> No
     assert explanation_lines(back) == explanation_lines(odd) == ("a ← b ← c", "    w (z) at x.go:5:6")
 
 
+def test_the_writer_keeps_to_the_limits_the_reader_checks(tmp_path: Path) -> None:
+    """A leaking parameter of go/types explains itself in 7,227 steps: the artifact keeps the first
+    MAX_STEPS, and publish reads it instead of refusing the whole artifact."""
+    steps = tuple(Step(f"s{n}", "assign", Position("hot/h.go", n + 1, 2)) for n in range(1500))
+    long = _escape(10, kind=Kind.LEAKING_PARAM, explanation=(Flow("a", "b", steps), Flow("c", "d", steps)))
+    results = read_artifact(_write(tmp_path, result=DiffResult(new=(long,), fixed=(), unchanged=())))
+    (back,) = results.result.new
+    assert back.explanation == (Flow("a", "b", steps[: artifact_format.MAX_STEPS]),)
+
+
 def test_the_artifact_carries_data_only(tmp_path: Path) -> None:
     # no policy and no verdict: an artifact written by an older escape-bot, with its `gate`
     # policy, is refused rather than half believed
@@ -183,7 +196,7 @@ def test_the_artifact_carries_data_only(tmp_path: Path) -> None:
     }
     older = _document(tmp_path)
     older["gate"] = {"fail_on_new": False, "allow": [{"package": "**", "function": "**"}]}
-    with pytest.raises(ArtifactError, match="'gate' was unexpected"):
+    with pytest.raises(ArtifactError, match="malformed at \\$: Object contains unknown field `gate`"):
         _parse(older)
 
 
@@ -234,19 +247,43 @@ def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("results.new.0.line", "14", "at $.results.new[0].line: '14' is not of type 'integer'"),
-        ("results.new.0.kind", "allocates", "at $.results.new[0].kind: 'allocates' is not one of"),
-        ("results.new.0.count", 0, "at $.results.new[0].count: 0 is less than the minimum of 1"),
-        ("results.new.0.message", "x" * 70_000, "at $.results.new[0].message: 'xxxxx"),
+        ("results.new.0.line", "14", "at $.results.new[0].line: Expected `int`, got `str`"),
+        ("results.new.0.line", 1.5, "at $.results.new[0].line: Expected `int`, got `float`"),
+        ("results.new.0.kind", "allocates", "at $.results.new[0].kind: Invalid enum value 'allocates'"),
+        ("results.new.0.count", 0, "at $.results.new[0].count: Expected `int` >= 1"),
         (
-            "results.head.commit",
-            "HEAD; rm -rf /",
-            "at $.results.head.commit: 'HEAD; rm -rf /' does not match",
+            "results.new.0.message",
+            "x" * 70_000,
+            "at $.results.new[0].message: Expected `str` of length <= 65536",
         ),
-        ("pull_request.number", -1, "at $.pull_request.number: -1 is less than the minimum of 1"),
-        ("name", "a b", "at $.name: 'a b' does not match"),
-        ("schema", 1, "at $.schema: 2 was expected"),
-        ("verdict", "pass", "Additional properties are not allowed ('verdict' was unexpected)"),
+        (
+            "results.new.0.origin",
+            {"function": "f", "at": None, "x": 1},
+            "at $.results.new[0].origin: Object contains unknown field `x`",
+        ),
+        (
+            "results.new.0.explanation",
+            [{"flow": "a", "where": "b", "why": "c", "at": None}] * 1001,
+            "at $.results.new[0].explanation: Expected `array` of length <= 1000",
+        ),
+        ("results.head.commit", "HEAD; rm -rf /", "at $.results.head.commit: Expected `str` matching regex"),
+        ("results.head.commit", "a" * 40 + "\n", "at $.results.head.commit: Expected `str` matching regex"),
+        (
+            "results.skipped",
+            {f"r{n}": {"head": 1} for n in range(17)},
+            "at $.results.skipped: Expected `object` of length <= 16",
+        ),
+        ("pull_request.number", -1, "at $.pull_request.number: Expected `int` >= 1"),
+        ("pull_request.merged", True, "at $.pull_request: Object contains unknown field `merged`"),
+        ("name", "a b", "at $.name: Expected `str` matching regex"),
+        (
+            "schema",
+            1,
+            "at $.schema: Invalid enum value 1 (this escape-bot reads results artifacts of schema 2)",
+        ),
+        ("schema", "2", "at $.schema: Expected `int`, got `str`"),
+        ("results.schema", 2, "at $.results.schema: Invalid enum value 2"),
+        ("verdict", "pass", "at $: Object contains unknown field `verdict`"),
         (
             "annotations",
             {
@@ -256,7 +293,7 @@ def _set(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
                     "noescape_functions": [],
                 }
             },
-            "is too long",
+            "at $.annotations[...].suppressions[0].lines: Expected `array` of length <= 2",
         ),
         ("results.base.commit", "4" * 40, "results.base.commit is not pull_request.base_sha"),
         ("results.new.0.explanation.0.at", "nowhere", "explanation position 'nowhere' is not FILE:LINE"),
@@ -275,19 +312,81 @@ def test_malformed_artifacts_are_refused_with_one_line(
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b'{"format": "escape-bot-results", "format": "x"}', "duplicate key 'format'"),
-        (b'{"schema": NaN}', "NaN is not JSON"),
-        (b'{"name": "\\ud800"}', "surrogates not allowed"),
+        (b'{"schema": NaN}', "is not valid JSON: JSON is malformed: invalid character"),
+        (
+            b'{"name": "\\ud800", "schema": 2}',
+            "is not valid JSON: JSON is malformed: unexpected end of escaped utf-16 surrogate",
+        ),
         (b"\xff\xfe{}", "is not valid JSON"),
-        (b"[" * 100_000, "is not valid JSON"),
-        (b'{"format": "escape-bot-results"', "is not valid JSON"),
-        (b"[]", "is malformed at $: [] is not of type 'object'"),
+        (b'{"name": "\xff"}', "is not valid JSON: Invalid UTF-8"),
+        (b"[" * 100_000, "is malformed at $: Expected `object`, got `array`"),
+        (b'{"format": "escape-bot-results"', "is not valid JSON: Input data was truncated"),
+        (b"[]", "is malformed at $: Expected `object`, got `array`"),
     ],
 )
 def test_not_json_is_refused(data: bytes, message: str) -> None:
     with pytest.raises(ArtifactError, match="results artifact") as info:
         parse_artifact(data)
     assert message in info.value.message
+
+
+def test_duplicate_keys_and_trailing_data_are_refused(tmp_path: Path) -> None:
+    """A repeated key is data one reader sees and another does not (msgspec keeps the last one);
+    a second document after the first is not ignored either."""
+    text = (_write(tmp_path) / artifact_format.ARTIFACT_FILE).read_text()
+    assert parse_artifact(text.encode()).name == "linux"
+    for old, new in [
+        ('"name":"linux"', '"name":"other","name":"linux"'),
+        (
+            '"annotations":{',
+            '"annotations":{"hot/h.go":{"suppressions":[],"noescape_lines":[],"noescape_functions":[]},',
+        ),
+        ('"unchanged":', '"unchanged":0,"unchanged":'),
+    ]:
+        assert old in text
+        with pytest.raises(ArtifactError, match="is not valid JSON: duplicate key") as info:
+            parse_artifact(text.replace(old, new, 1).encode())
+        assert "\n" not in info.value.message
+    with pytest.raises(ArtifactError, match="is not valid JSON: JSON is malformed: trailing characters"):
+        parse_artifact(text.encode() + b"{}")
+
+
+def test_derived_fields_of_older_writers_are_ignored(tmp_path: Path) -> None:
+    """Artifacts of the same version written by older releases carry every field of `diff --format
+    json` in the escapes and sides: read, not believed (derived), never shown."""
+    document = _document(tmp_path)
+    document["results"]["new"][0] |= {"fingerprint": "x", "hint": "`rm -rf`", "allocates": False}
+    document["results"]["head"]["escapes"] = 10**9
+    document["results"]["counts"]["new"] = -5
+    results = _parse(document)
+    assert results.result.new[0] == read_artifact(_write(tmp_path)).result.new[0]
+
+
+def test_the_codec_round_trips_the_typed_records(tmp_path: Path) -> None:
+    encoded = (_write(tmp_path) / artifact_format.ARTIFACT_FILE).read_bytes()
+    data = msgspec.json.decode(encoded, type=artifact_format.ArtifactData, strict=True)
+    assert artifact_format.encode_artifact(data) == encoded
+    assert encoded.endswith(b"}\n") and encoded.count(b"\n") == 1
+    assert (data.format, data.schema) == (artifact_format.FORMAT, artifact_format.VERSION)
+
+
+def test_the_published_schema_is_derived_from_the_records(tmp_path: Path) -> None:
+    """docs/results-artifact.schema.json is what msgspec derives from the types, and it accepts
+    what the analyze job writes and refuses what the decoder refuses."""
+    import jsonschema
+
+    published = json.loads((Path(__file__).parents[2] / "docs" / "results-artifact.schema.json").read_text())
+    assert published == json.loads(json.dumps(artifact_format.json_schema()))
+    # the command docs/action.md gives to regenerate it
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.github.artifact_format"], capture_output=True, text=True, check=True
+    )
+    assert json.loads(proc.stdout) == published
+    jsonschema.Draft202012Validator.check_schema(published)
+    validator = jsonschema.Draft202012Validator(published)
+    assert list(validator.iter_errors(_document(tmp_path))) == []
+    for path, value in [("schema", 1), ("verdict", "pass"), ("results.head.commit", "a" * 40 + "\n")]:
+        assert list(validator.iter_errors(_set(_document(tmp_path), path, value))) != []
 
 
 def test_files_that_are_not_a_plain_small_file_are_refused(
