@@ -25,7 +25,7 @@ from bot.gc.parse import module_file_mapper
 from bot.gc.pprof import load_profiles
 from bot.gc.run import BuildOptions, collect, go_binary, toolchain
 from bot.insight import Insight, ToolchainEffect
-from bot.ports import SnapshotStore
+from bot.ports import SnapshotStore, StoredPair
 from bot.profile.hotness import rank
 
 Progress = Callable[[str], None]
@@ -182,12 +182,22 @@ def compare(
     root = git.repo_root(repo)
     base_sha = git.resolve(root, base_rev)
     head_sha = git.resolve(root, head_rev)
+    renames = git.renames(root, base_sha, head_sha)
+    skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
+    pair, built_head = _paired(root, base_rev, head_rev, options, store, renames, progress, repository)
+    if pair is not None:  # the store holds the base: only the files that differ are compared
+        result = diff(
+            pair.base.escapes, pair.head.escapes, renames, skip=skip, counting=counting, same=pair.same
+        )
+        base = _joined(pair.base, pair.same)
+        if built_head is not None:
+            return _compared(base, built_head[0], result, "store", "built", renames, keep)
+        return _compared(base, _joined(pair.head, pair.same), result, "store", "store", renames, keep)
     base, base_source, base_built = _side(root, base_rev, options, store, progress, repository)
-    head, head_source, head_built = _side(root, head_rev, options, store, progress, repository)
+    head, head_source, head_built = built_head or _side(root, head_rev, options, store, progress, repository)
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
-    renames = git.renames(root, base_sha, head_sha)
     if failed:
         # a module that failed on either side is compared on neither (bot/failures.py)
         directories = set(git.module_directories(root, base_sha)) | set(
@@ -196,16 +206,78 @@ def compare(
         dropped = [f.directory for f in failed]
         base = replace(base, escapes=without_modules(base.escapes, dropped, directories))
         head = replace(head, escapes=without_modules(head.escapes, dropped, directories))
-    skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
     result = diff(base.escapes, head.escapes, renames, skip=skip, counting=counting)
     result = replace(result, failed_modules=failed)
     effect = None
     if store is not None and base_source == "built" and base_built:
         effect = toolchain_effect(root, base, store, skip=skip, counting=counting, repository=repository)
+    return _compared(base, head, result, base_source, head_source, renames, keep, effect)
+
+
+def _compared(
+    base: Snapshot,
+    head: Snapshot,
+    result: DiffResult,
+    base_source: Literal["built", "store"],
+    head_source: Literal["built", "store"],
+    renames: dict[str, str],
+    keep: Callable[[Escape], bool] | None,
+    effect: ToolchainEffect | None = None,
+) -> Comparison:
     if keep is not None:  # the sides as reported: only the wanted files
         base = replace(base, escapes=tuple(e for e in base.escapes if keep(e)))
         head = replace(head, escapes=tuple(e for e in head.escapes if keep(e)))
     return Comparison(base, head, result, base_source, head_source, renames, Insight(toolchain=effect))
+
+
+Side = tuple[Snapshot, Literal["built", "store"], bool]
+"""A side of a comparison: the snapshot, where it came from, False when no module built."""
+
+
+def _paired(
+    root: Path,
+    base_rev: str,
+    head_rev: str,
+    options: BuildOptions,
+    store: SnapshotStore | None,
+    renames: dict[str, str],
+    progress: Progress,
+    repository: str | None,
+) -> tuple[StoredPair | None, Side | None]:
+    """Both sides from the store split by file, when it holds both (every module built): a check
+    run again. When it holds only the base (a pull request's first run: the push to the default
+    branch recorded it), the head is built and recorded first, then both are read so, and the
+    built head is returned with them; else (None, the head if it was built)."""
+    if store is None:
+        return None, None
+    name = repository or repository_name(root)
+    key = toolchain(options, root).key
+    base_sha, head_sha = git.resolve(root, base_rev), git.resolve(root, head_rev)
+    pair = store.find_pair(name, base_sha, head_sha, key, renames)
+    head: Side | None = None
+    if pair is None and store.snapshot_status(name, head_sha, key) is None:
+        if store.snapshot_status(name, base_sha, key) != "ok":
+            return None, None
+        head = _side(root, head_rev, options, store, progress, repository)
+        if not head[2]:
+            return None, head
+        pair = store.find_pair(name, base_sha, head_sha, key, renames)
+    if pair is None:
+        return None, head
+    shown = ((base_rev, base_sha),) if head is not None else ((base_rev, base_sha), (head_rev, head_sha))
+    for rev, sha in shown:
+        progress(f"{rev} ({sha[:12]}) taken from the store")
+    base = replace(pair.base, revision=base_rev)
+    return replace(pair, base=base, head=replace(pair.head, revision=head_rev)), head
+
+
+def _joined(side: Snapshot, same: tuple[Escape, ...]) -> Snapshot:
+    """A side's files that differ and the files identical on both sides, in the store's canonical
+    order (package, file, then the site): each part is in it already and they share no file."""
+    if not same:
+        return side
+    escapes = sorted((*side.escapes, *same), key=lambda e: (e.package, e.file))
+    return replace(side, escapes=tuple(escapes))
 
 
 def toolchain_effect(
@@ -326,6 +398,8 @@ def compare_and_gate(
     `profiles` are given); `policy` decides; `accepted_by` names who accepted with the label;
     `repository` is the name snapshots are stored under (default: repository_name).
     """
+    # asked per file, not per record: tens of thousands of records share a few thousand files
+    wants = functools.cache(config.wants)
     comparison = compare(
         repo,
         base_rev,
@@ -333,7 +407,7 @@ def compare_and_gate(
         options,
         store=store,
         progress=progress,
-        keep=lambda e: config.wants(e.file),
+        keep=lambda e: wants(e.file),
         counting=policy.counting,
         repository=repository,
     )

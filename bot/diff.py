@@ -27,6 +27,7 @@ constant boxed into an interface (`static`) is listed but not counted unless `Co
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -37,6 +38,7 @@ from bot.gc.model import Escape, FailedModule, Kind
 _SPACE = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # each record's expression is keyed in up to six passes
 def normalize_expression(expression: str) -> str:
     """Whitespace-insensitive expression text."""
     return _SPACE.sub(" ", expression).strip()
@@ -220,16 +222,19 @@ def _match(
 
 
 def pair_units(
-    base: Iterable[Escape], head: Iterable[Escape]
+    base: Iterable[Escape], head: Iterable[Escape], *, same: Iterable[Escape] = ()
 ) -> tuple[list[tuple[Unit, Unit]], list[Unit], list[Unit]]:
     """The matching itself: (base unit, head unit) pairs, then the unmatched base and head units.
 
     Base file paths must already be mapped through the renames. Blame (bot/history) follows one
-    escape back with these pairs; `diff` counts them.
+    escape back with these pairs; `diff` counts them. `same` are the records of files identical
+    on both sides, left out of `base` and `head` (see `diff`): they only tell pass 5 which
+    functions exist.
     """
     base_units, head_units = _units(base), _units(head)
-    before = {(e.package, e.function) for _, e in base_units}
-    after = {(e.package, e.function) for _, e in head_units}
+    shared = {(e.package, e.function) for e in same}
+    before = {(e.package, e.function) for _, e in base_units} | shared
+    after = {(e.package, e.function) for _, e in head_units} | shared
     pairs: list[tuple[Unit, Unit]] = []
     for key in _passes():
         base_units, head_units, now = _match(base_units, head_units, key)
@@ -241,14 +246,16 @@ def pair_units(
     return pairs, base_units, head_units
 
 
-def _regroup(units: Iterable[Unit]) -> tuple[Escape, ...]:
-    """Units back into records, `count` = how many units of each record are in the set."""
+def _regroup(units: Iterable[Unit], whole: Iterable[Escape] = ()) -> tuple[Escape, ...]:
+    """Units back into records, `count` = how many units of each record are in the set; `whole`
+    records join as they are."""
     counts: Counter[int] = Counter()
     records: dict[int, Escape] = {}
     for _, e in units:
         counts[id(e)] += 1
         records[id(e)] = e
     out = [e if counts[i] == e.count else replace(e, count=counts[i]) for i, e in records.items()]
+    out.extend(whole)
     out.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
     return tuple(out)
 
@@ -264,17 +271,29 @@ def diff(
     *,
     skip: SkipRule | None = None,
     counting: Counting | None = None,
+    same: Sequence[Escape] = (),
 ) -> DiffResult:
     """Compare two snapshots' escapes. `renames` maps base file paths to head file paths.
 
     Both sides are matched whole, so a function moved out of an excluded or generated file is
     not new; then records for which `skip` gives a reason, and generated files unless
     `counting.generated`, are taken out of the lists and counted in `skipped`.
+
+    `same` (from a store that compares files by content digest) are the records of the files
+    whose escapes are identical on both sides and not renamed, left out of `base` and `head`:
+    the result is the one of `diff(base + same, head + same)`. Every unit of such a file pairs
+    with its twin in the first two passes, whose keys include the file, before any looser pass
+    runs; so the other files' pairs do not depend on them, except through which functions exist
+    (pass 5), which `same` still provides. Their records are unchanged as they are.
     """
     renames = renames or {}
     counting = counting or Counting()
     head = list(head)
-    pairs, fixed, new = pair_units((replace(e, file=renames.get(e.file, e.file)) for e in base), head)
+    # a copy only of the records in renamed files (most have none: copying all cost a second on
+    # the standard library)
+    pairs, fixed, new = pair_units(
+        (replace(e, file=renames[e.file]) if e.file in renames else e for e in base), head, same=same
+    )
 
     def reason(e: Escape) -> str | None:
         why = skip(e) if skip is not None else None
@@ -295,9 +314,16 @@ def diff(
     in_head: Counter[str] = Counter()
     new_skipped: Counter[str] = Counter()
     fixed_skipped: Counter[str] = Counter()
+    kept_same = []  # whole records: every unit of them is unchanged
     for e in head:
         why = reason(e)
         if why is not None and e.kind.allocates:
+            in_head[why] += e.count
+    for e in same:
+        why = reason(e)
+        if why is None:
+            kept_same.append(e)
+        elif e.kind.allocates:
             in_head[why] += e.count
     kept_new = split(new, new_skipped)
     kept_fixed = split(fixed, fixed_skipped)
@@ -309,7 +335,7 @@ def diff(
     return DiffResult(
         new=_regroup(kept_new),
         fixed=_regroup(kept_fixed),
-        unchanged=_regroup(unchanged),
+        unchanged=_regroup(unchanged, kept_same),
         skipped=skipped,
         counting=counting,
     )

@@ -7,10 +7,24 @@ of them against this Protocol where it is passed, so no caller asks `isinstance`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.commit import CommitInfo
-from bot.gc.model import Snapshot, Toolchain
+from bot.gc.model import Escape, Snapshot, Toolchain
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPair:
+    """Two stored snapshots split by file for a diff that works in proportion to the change
+    (`bot.diff.diff`'s `same`). Each side's `escapes` are those of its files whose escapes differ
+    from the other side's (or are renamed); `same` are the records of the files identical on both
+    sides, read once and without their explanations (nothing reports an unchanged escape's)."""
+
+    base: Snapshot
+    head: Snapshot
+    same: tuple[Escape, ...]
 
 
 class SnapshotStore(Protocol):
@@ -18,6 +32,16 @@ class SnapshotStore(Protocol):
 
     def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
         """A stored snapshot (status ok), or None."""
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        """Both snapshots (status ok, every module built), split by file; None when either is not
+        stored so, or the store cannot split (the caller then loads each with `find_snapshot`).
+        `renames` (base path -> head path) are never counted as identical files."""
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         """Store a snapshot once; True when it was new."""

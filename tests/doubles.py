@@ -3,9 +3,11 @@ the real ones (pyproject's [tool.mypy] files include this module)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.commit import CommitInfo
 from bot.gc.model import Snapshot, Toolchain
-from bot.ports import SnapshotStore
+from bot.ports import SnapshotStore, StoredPair
 
 
 class MemoryStore:
@@ -19,6 +21,17 @@ class MemoryStore:
     def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
         found = self.snapshots.get((repository, sha, toolchain_key))
         return found[1] if found else None
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        """Not split: the use cases then load each side with `find_snapshot` (the real store's
+        split is tested on SQLite and PostgreSQL in tests/store/test_pair.py)."""
+        return None
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        key = (repository, sha, toolchain_key)
+        return "ok" if key in self.snapshots else "failed" if key in self.failures else None
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         key = (repository, commit.sha, snapshot.toolchain.key)

@@ -112,7 +112,9 @@ def test_a_pgo_profile_ranks_new_escapes_hot_first(repo: GitRepo, tmp_path: Path
     # hottest first, and each once: with a default.pgo the go command compiles p twice (`# p` and
     # `# p [example.com/m/cmd/run]`, its PGO variant), printing every diagnostic twice
     assert [f for f, _ in new] == ["Hot", "Cold"]
-    assert new[0][1] > 0.5 > new[1][1]
+    # the shares come from a real CPU profile: on a loaded machine Hot's share drifts around
+    # one half, so only the order and the sign are asserted
+    assert new[0][1] > new[1][1] >= 0
 
 
 def test_hot_only_lets_cold_escapes_through(repo: GitRepo, tmp_path: Path) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bot.commit import CommitInfo
 from bot.errors import StoreError
 from bot.gc.model import Snapshot, Toolchain
-from bot.ports import SnapshotStore
+from bot.ports import SnapshotStore, StoredPair
 
 
 class TolerantStore:
@@ -22,6 +24,22 @@ class TolerantStore:
         except StoreError as exc:
             self.errors.append(exc.message)
             return None  # built instead
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        try:
+            return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None  # each side found or built instead
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        try:
+            return self.inner.snapshot_status(repository, sha, toolchain_key)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         try:
@@ -55,6 +73,14 @@ class UnavailableStore:
     def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
         return None
 
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return None
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        return None
+
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         raise StoreError(self.reason)
 
@@ -75,6 +101,14 @@ class NotRecording:
 
     def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
         return self.inner.find_snapshot(repository, sha, toolchain_key)
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        return self.inner.snapshot_status(repository, sha, toolchain_key)
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         return False

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.config import BuildConfig, BuildSettings, Config, module_patterns
-from bot.gc.run import BuildOptions, go_binary
-
-if TYPE_CHECKING:  # imported when a command opens it: `--help` stays fast
+if TYPE_CHECKING:  # imported when a command uses them: start-up and `--help` stay fast
+    from bot.config import BuildConfig, BuildSettings, Config
+    from bot.gc.run import BuildOptions
     from bot.store.db import Access
     from bot.store.repo import Store
 
@@ -78,6 +77,9 @@ def build_options(
     settings: BuildSettings | None = None,
 ) -> BuildOptions:
     """Options shared by every command that builds: `--module` globs replace `[build] modules`."""
+    from bot.config import BuildSettings, module_patterns
+    from bot.gc.run import BuildOptions, go_binary
+
     settings = settings or BuildSettings()
     return BuildOptions(
         packages=tuple(packages) or ("./...",),

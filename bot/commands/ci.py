@@ -14,7 +14,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,11 +28,11 @@ from bot.commands import (
     profile_option,
     repo_option,
 )
-from bot.config import BuildConfig, Config, load_config
 from bot.errors import EXIT_GATE, BotError, StoreError
-from bot.gate import GateFailed, GatePolicy
-from bot.github import labels
-from bot.ports import SnapshotStore
+
+if TYPE_CHECKING:  # imported when `ci` runs: every command's start-up stays short
+    from bot.config import BuildConfig, Config
+    from bot.ports import SnapshotStore
 
 CHECK_MODES = ("check-run", "status", "none")
 MODES = ("auto", "analyze", "publish")
@@ -166,6 +166,9 @@ def ci(
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
     from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
+    from bot.config import Config, load_config
+    from bot.gate import GateFailed, GatePolicy
+    from bot.github import labels
     from bot.github.actions import WorkflowCommands
     from bot.github.client import GitHubClient
     from bot.github.context import (
@@ -360,6 +363,8 @@ def _builds(
     config: Config, name: str, tags: str, goos: str | None, goarch: str | None
 ) -> list[tuple[str, BuildConfig]]:
     """(configuration name, build) pairs to run: the command line's, the one `--config-name` picks, or all."""
+    from bot.config import BuildConfig
+
     if tags or goos or goarch:
         return [
             (

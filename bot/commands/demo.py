@@ -8,7 +8,6 @@ import click
 
 from bot.commands import FORMATS, format_option, go_option, open_store, progress_reporter
 from bot.commands.diff import print_comparison
-from bot.gc.run import BuildOptions, go_binary
 
 
 @click.command(short_help="Try it: diff the two commits of a bundled Go example.")
@@ -30,6 +29,7 @@ def demo(keep: Path | None, fmt: str, go: str | None) -> None:
     from bot.config import Config
     from bot.demo import demo_repository, epilogue
     from bot.gate import GatePolicy
+    from bot.gc.run import BuildOptions, go_binary
 
     options = BuildOptions(go=go_binary(go))
     with demo_repository(keep) as repo:

@@ -202,7 +202,7 @@ def trend(
     db_url: str | None,
 ) -> None:
     """Heap escapes per commit over the first-parent history of a branch."""
-    from bot.history import html, queries, render
+    from bot.history import queries, render
     from bot.history.model import GroupBy, TrendReport
 
     where = scope_of(repo, branch, name, toolchain_key)
@@ -227,6 +227,8 @@ def trend(
             commit_url=links.commit_prefix if links else None,
             pull_url=links.pull_prefix if links else None,
         )
+        from bot.history import html  # jinja2: only for this format
+
         write_text(html.trend_html(report), output)
     elif fmt == "json":
         write_json(render.trend_dict(result), output)

@@ -91,18 +91,24 @@ class Where:
     branch_missing: bool = False  # --branch names no branch of the clone (nor origin's)
 
 
+def _stored_name(root: Path) -> str:
+    from bot.app import repository_name  # bot.app's imports: only when --name is not given
+
+    return repository_name(root)
+
+
 def scope_of(
     repo: Path, branch: str | None, name: str | None, toolchain_key: str | None, rev: str | None = None
 ) -> Where:
     """Repository name, branch and first-parent order (from git when the clone has them)."""
-    from bot import app, git
+    from bot import git
     from bot.history import gitlog
     from bot.history.queries import Scope
 
     root = git.find_root(repo)
     if rev is not None and root is None:
         raise usage_error(f"--rev needs a git repository, and {repo} is not one", "--rev")
-    repository = name or (app.repository_name(root) if root else repo.resolve().name)
+    repository = name or (_stored_name(root) if root else repo.resolve().name)
     if root is not None and branch is None:
         branch = gitlog.current_branch(root) or "HEAD"
     sha = git.resolve(root, rev) if rev is not None and root is not None else None

@@ -4,8 +4,9 @@ The walk goes backwards through the stored first-parent history, one pair of con
 snapshots at a time, following each escape with bot/diff.py's identity (line shifts, moved
 functions, renamed files via git): an escape that has no partner in the previous snapshot
 appeared in the later one. Every identity key includes the package, and package results are
-content-addressed, so a step only reads the escapes of a followed package whose result changed
-between the two commits; most steps read nothing.
+content-addressed, so a step only compares the escapes of a followed package whose result changed
+between the two commits; most steps compare nothing. The results that the next steps compare are
+read together, in a few statements whatever the length of the history.
 """
 
 from __future__ import annotations
@@ -67,6 +68,26 @@ def _package_maps(store: Store, chain: Sequence[StoredSnapshot]) -> list[dict[st
     return [{names[p].package: p for p in ids[s.id]} for s in chain]
 
 
+_AHEAD = 500  # package results read at once: one statement (bot.store.rows.chunks)
+
+
+def _ahead(
+    maps: Sequence[Mapping[str, int]], i: int, followed: Mapping[str, object], cache: Mapping[int, object]
+) -> list[int]:
+    """The package results that the steps from `i` back compare for the packages still followed and
+    that are not read yet, about one statement's worth: read together rather than one statement per
+    step (a query per stored commit made blame slow on long histories)."""
+    wanted: dict[int, None] = {}
+    for j in range(i, 0, -1):
+        for package in followed:
+            for id_ in (maps[j - 1].get(package), maps[j].get(package)):
+                if id_ is not None and id_ not in cache:
+                    wanted[id_] = None
+        if len(wanted) >= _AHEAD:
+            break
+    return list(wanted)
+
+
 def blame(
     store: Store,
     scope: Scope,
@@ -86,7 +107,8 @@ def blame(
     current = maps[-1]
     if filters.package is not None:
         current = {p: i for p, i in current.items() if fnmatchcase(p, filters.package)}
-    escapes = sq.package_escapes(store, current.values())
+    # blame reads no explanation: the records are decoded without their flows
+    escapes = sq.package_escapes(store, current.values(), flows=False)
     # followed: package -> (index of the escape at the newest commit, unit) -> the same unit
     # at the commit being looked at
     followed: dict[str, dict[Unit, Unit]] = {}
@@ -109,8 +131,8 @@ def blame(
         changed = [p for p in followed if maps[i - 1].get(p) != maps[i][p]]
         if not changed:
             continue
-        wanted = {maps[j][p] for p in changed for j in (i - 1, i) if p in maps[j]}
-        cache.update(sq.package_escapes(store, [w for w in wanted if w not in cache]))
+        if any(maps[i - 1][p] not in cache for p in changed if p in maps[i - 1]):
+            cache.update(sq.package_escapes(store, _ahead(maps, i, followed, cache), flows=False))
         moved = renames(chain[i - 1].commit.sha, chain[i].commit.sha)
         for package in changed:
             units = followed.pop(package)
@@ -127,9 +149,8 @@ def blame(
                     origin[(package, unit)] = i
             if still:
                 followed[package] = still
-        # only the escapes of the previous snapshot's results are needed next
-        keep = set(maps[i - 1].values())
-        cache = {k: v for k, v in cache.items() if k in keep}
+        for package in changed:  # older steps compare older results (read again if one returns)
+            cache.pop(maps[i][package], None)
     for package, units in followed.items():
         origin.update({(package, u): 0 for u in units})
     return Blame(selection(scope, found, filters), chain[-1].commit, _entries(chain, records, origin))

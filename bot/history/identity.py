@@ -28,7 +28,7 @@ def pair_units(
     same pairs as pairing whole snapshots.
     """
     renames = renames or {}
-    renamed = [replace(e, file=renames.get(e.file, e.file)) for e in base]
+    renamed = [replace(e, file=renames[e.file]) if e.file in renames else e for e in base]
     base_index = {id(e): i for i, e in enumerate(renamed)}
     head_index = {id(e): i for i, e in enumerate(head)}
     pairs, _, _ = diff_pairs(renamed, head)

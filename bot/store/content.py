@@ -111,10 +111,69 @@ def site_row(escape: Escape) -> SiteRow:
     )
 
 
-def escape_from_row(package: str, file: str, row: Sequence[Any]) -> Escape:
-    """Rebuild an `Escape` from a `SiteRow`-shaped database row."""
+def _extras_only(text: str) -> tuple[tuple[Flow, ...], dict[str, Any]]:
+    if not text.startswith("{"):
+        return (), {}
+    return (), {k: v for k, v in json.loads(text).items() if k in _EXTRAS}
+
+
+Column = tuple[tuple[Flow, ...], dict[str, Any]]
+"""An explanation column read back: the flows and the accuracy fields."""
+
+
+class ExplanationReader:
+    """Reads many explanation columns, sharing equal steps and flows between the records: the
+    standard library's ~480,000 flows are ~80,000 distinct ones, so most are looked up rather than
+    built, and a loaded snapshot holds one copy of each (the records are immutable)."""
+
+    def __init__(self) -> None:
+        self._steps: dict[tuple[Any, ...], Step] = {}
+        self._flows: dict[tuple[Any, ...], Flow] = {}
+        self._decode = json.JSONDecoder(object_pairs_hook=self._object).decode
+
+    def _object(self, pairs: list[tuple[str, Any]]) -> Any:
+        keys = tuple(k for k, _ in pairs)
+        if keys == ("where", "why", "at"):  # the order explanation_to_json writes
+            (_, where), (_, why), (_, at) = pairs
+            key = (where, why, None if at is None else tuple(at))
+            step = self._steps.get(key)
+            if step is None:
+                step = self._steps[key] = Step(where, why, None if at is None else Position(*at))
+            return step
+        if keys == ("dst", "src", "steps"):
+            (_, dst), (_, src), (_, steps) = pairs
+            key = (dst, src, *map(id, steps))  # steps are the shared objects above
+            flow = self._flows.get(key)
+            if flow is None:
+                flow = self._flows[key] = Flow(dst, src, tuple(steps))
+            return flow
+        return dict(pairs)
+
+    def read(self, text: str) -> Column:
+        """What `escape_from_row` reads from the column, as `explanation_from_json` would."""
+        if text == "[]":
+            return (), {}
+        data = self._decode(text)
+        if isinstance(data, dict):
+            return tuple(data.pop("flows")), {k: v for k, v in data.items() if k in _EXTRAS}
+        return tuple(data), {}
+
+
+def escape_from_row(
+    package: str,
+    file: str,
+    row: Sequence[Any],
+    *,
+    flows: bool = True,
+    reader: ExplanationReader | None = None,
+) -> Escape:
+    """Rebuild an `Escape` from a `SiteRow`-shaped database row; without its explanation's flows
+    when `flows` is False (the accuracy fields that share the column are always read). A batch
+    passes one `reader`, which shares equal flows between its records."""
     line, column, function, kind, expression, message, cause, count, line_text, explanation = row
-    flows, extras = _from_explanation_column(explanation)
+    plain = _from_explanation_column if flows else _extras_only
+    decode = reader.read if flows and reader is not None else plain
+    explanation_flows, extras = decode(explanation)
     return Escape(
         package=package,
         file=file,
@@ -125,7 +184,7 @@ def escape_from_row(package: str, file: str, row: Sequence[Any]) -> Escape:
         expression=expression,
         message=message,
         cause=_CAUSES[cause],
-        explanation=flows,
+        explanation=explanation_flows,
         count=count,
         line_text=line_text,
         **extras,

@@ -17,20 +17,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, InterfaceError, OperationalError
 
 from bot.errors import SchemaOutdatedError, StoreError
 from bot.store.models import Base
+
+if TYPE_CHECKING:  # Alembic is imported only to create or migrate a schema (~0.2 s of start-up)
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 # migrations/ at the top of the repository, installed as the package bot.store.migrations
 MIGRATIONS = Path(str(resources.files("bot.store.migrations")))
@@ -251,6 +250,8 @@ def database_errors(url: URL) -> Iterator[None]:
 
 # --- Alembic ------------------------------------------------------------------------------
 
+VERSION_TABLE = "alembic_version"  # Alembic's default, which migrations/env.py keeps
+
 
 def alembic_config(url: str | None = None, *, connection: Connection | None = None) -> Config:
     """A programmatic Alembic config for the migrations shipped in this package.
@@ -258,6 +259,8 @@ def alembic_config(url: str | None = None, *, connection: Connection | None = No
     The URL travels in `attributes`, not in the ini options, where configparser would
     choke on `%` (percent-encoded URLs) and the password could end up in output.
     """
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # `alembic revision` names files v0003_slug.py: importable module names (mypy, ruff).
@@ -270,7 +273,30 @@ def alembic_config(url: str | None = None, *, connection: Connection | None = No
 
 
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
+
+
+_REVISION = re.compile(r'^revision = "([^"]+)"$', re.MULTILINE)
+_DOWN = re.compile(r'^down_revision = (?:None|"([^"]+)")$', re.MULTILINE)
+
+
+def file_head() -> str | None:
+    """The head revision read from the migration files' `revision` / `down_revision` lines, without
+    Alembic: the one revision no other revises; None if the files do not say it plainly (then
+    `head_revision` decides). Opening a database at head needs nothing more."""
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS / "versions").glob("v*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1):
+            downs.add(down.group(1))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
 
 
 def head_revision() -> str:
@@ -285,8 +311,15 @@ def revisions() -> list[str]:
     return [script.revision for script in reversed(list(_script().walk_revisions()))]
 
 
-def _current(connection: Connection, url: URL) -> str | None:
-    heads = MigrationContext.configure(connection).get_current_heads()
+def _current(connection: Connection, url: URL, *, has_table: bool | None = None) -> str | None:
+    """The database's revision(s) as Alembic records them; `has_table` when the caller knows
+    whether the version table exists."""
+    if has_table is None:
+        has_table = inspect(connection).has_table(VERSION_TABLE)
+        connection.rollback()
+    heads: list[str] = []
+    if has_table:
+        heads = list(connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
     connection.rollback()  # end the read transaction so that no lock outlives the check
     if len(heads) > 1:
         raise StoreError(f"database {redact(url)} has several schema revisions ({', '.join(heads)})")
@@ -321,6 +354,9 @@ class Upgrade:
 
 
 def _run_migrations(engine: Engine, revision: str) -> None:
+    from alembic import command
+    from alembic.util import CommandError
+
     with engine.connect() as connection:
         try:
             command.upgrade(alembic_config(connection=connection), revision)
@@ -384,14 +420,17 @@ def check_schema(engine: Engine, *, create: bool = True) -> None:
     """Make sure the database is at head: create an empty one (unless not `create`: a read-only
     open never migrates), refuse an older or unknown one."""
     url = engine.url
-    head = head_revision()
     with database_errors(url):
         with engine.connect() as connection:
             # Tables first, then the revision: a concurrent first run commits both at once,
             # so this order never sees its tables without its alembic_version row.
-            ours = _OWN_TABLES & set(inspect(connection).get_table_names())
+            tables = set(inspect(connection).get_table_names())
             connection.rollback()
-            revision = _current(connection, url)
+            ours = _OWN_TABLES & tables
+            revision = _current(connection, url, has_table=VERSION_TABLE in tables)
+        if revision is not None and revision == file_head():
+            return  # the common case, decided without importing Alembic
+        head = head_revision()
         if revision is None:
             if ours:
                 raise StoreError(

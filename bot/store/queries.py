@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, func, select
 from bot.commit import CommitInfo
 from bot.gc.model import Escape
 from bot.memory import gc_paused
-from bot.store.content import escape_from_row
+from bot.store.content import ExplanationReader, escape_from_row
 from bot.store.db import database_errors
 from bot.store.models import (
     Commit,
@@ -34,6 +34,7 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
+from bot.store.pairs import extras_only
 from bot.store.repo import OK, Store
 from bot.store.rows import chunks
 
@@ -236,8 +237,9 @@ def function_counts(
     return result
 
 
-def package_escapes(store: Store, ids: Iterable[int]) -> dict[int, tuple[Escape, ...]]:
-    """The escapes of package results, in the store's canonical order."""
+def package_escapes(store: Store, ids: Iterable[int], *, flows: bool = True) -> dict[int, tuple[Escape, ...]]:
+    """The escapes of package results, in the store's canonical order; without their explanations'
+    flows unless `flows` (one statement per 500 results)."""
     wanted = sorted(set(ids))
     grouped: dict[int, list[Escape]] = defaultdict(list)
     with _reading(store) as connection:
@@ -256,7 +258,7 @@ def package_escapes(store: Store, ids: Iterable[int]) -> dict[int, tuple[Escape,
                     EscapeSite.cause,
                     EscapeSite.count,
                     EscapeSite.line_text,
-                    EscapeSite.explanation,
+                    EscapeSite.explanation if flows else extras_only(connection.dialect.name),
                 )
                 .select_from(PackageResult)
                 .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
@@ -266,7 +268,9 @@ def package_escapes(store: Store, ids: Iterable[int]) -> dict[int, tuple[Escape,
                 .order_by(PackageResult.id, FileResult.file, EscapeSite.ordinal)
             )
             rows = connection.execute(query).all()
+            reader = ExplanationReader()
             with gc_paused():  # many acyclic records (see bot.memory)
                 for row in rows:
-                    grouped[row[0]].append(escape_from_row(row[1], row[2], row[3:]))
+                    escape = escape_from_row(row[1], row[2], row[3:], flows=flows, reader=reader)
+                    grouped[row[0]].append(escape)
     return {i: tuple(grouped.get(i, ())) for i in wanted}

@@ -15,17 +15,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Escape, Snapshot, Toolchain
+from bot.gc.model import Snapshot, Toolchain
 from bot.memory import gc_paused
-from bot.store.content import FileContent, PackageContent, escape_from_row, split_escapes
+from bot.ports import StoredPair
+from bot.store.content import FileContent, PackageContent, split_escapes
 from bot.store.db import (
     Access,
     begin_write,
@@ -40,7 +40,6 @@ from bot.store.db import (
 from bot.store.models import (
     Base,
     Commit,
-    EscapeSite,
     FileResult,
     PackageFile,
     PackageResult,
@@ -48,9 +47,9 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
+from bot.store.pairs import find_pair, snapshot_escapes
 from bot.store.rows import (
     SITE_COLUMNS,
-    SNAPSHOT_PACKAGE,
     chunks,
     compact_ids,
     decode_failed_modules,
@@ -60,6 +59,9 @@ from bot.store.rows import (
     toolchain_of,
     toolchain_values,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
 
@@ -221,9 +223,14 @@ class Store:
 
     def _insert(self, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
         # The dialects' own INSERT, for ON CONFLICT DO NOTHING. Always with the unique key
-        # named: any other violation is a bug and must raise, not be skipped.
+        # named: any other violation is a bug and must raise, not be skipped. Imported here:
+        # the PostgreSQL dialect costs a SQLite reader's start-up ~50 ms.
         if self._engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(model)
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(model)
 
     def _repository_id(self, name: str) -> int:
@@ -411,31 +418,7 @@ class Store:
             row = self._snapshot_row(connection, repository, sha, toolchain_key)
             if row is None or row.status != OK:
                 return None
-            sites = connection.execute(
-                select(
-                    PackageResult.package,
-                    FileResult.file,
-                    EscapeSite.line,
-                    EscapeSite.col,
-                    EscapeSite.function,
-                    EscapeSite.kind,
-                    EscapeSite.expression,
-                    EscapeSite.message,
-                    EscapeSite.cause,
-                    EscapeSite.count,
-                    EscapeSite.line_text,
-                    EscapeSite.explanation,
-                )
-                .select_from(SNAPSHOT_PACKAGE)
-                .join(PackageResult, PackageResult.id == SNAPSHOT_PACKAGE.c.package_result_id)
-                .join(PackageFile, PackageFile.package_result_id == PackageResult.id)
-                .join(FileResult, FileResult.id == PackageFile.file_result_id)
-                .join(EscapeSite, EscapeSite.file_result_id == FileResult.id)
-                .where(SNAPSHOT_PACKAGE.c.snapshot_id == row.id)
-                .order_by(PackageResult.package, FileResult.file, EscapeSite.ordinal)
-            ).all()
-        with gc_paused():  # hundreds of thousands of acyclic records (see bot.memory)
-            escapes: list[Escape] = [escape_from_row(site[0], site[1], site[2:]) for site in sites]
+            escapes = snapshot_escapes(connection, row)
         return Snapshot(
             revision=sha,
             commit=sha,
@@ -496,3 +479,10 @@ class Store:
             query = query.where(SnapshotRow.status == OK)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return set(connection.execute(query).scalars())
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        """Both snapshots (ok, every module built) split by file for the diff (bot/store/pairs.py)."""
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            return find_pair(connection, repository, base_sha, head_sha, toolchain_key, renames)

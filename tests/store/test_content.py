@@ -9,6 +9,7 @@ import pytest
 
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Step
 from bot.store.content import (
+    ExplanationReader,
     canonical_order,
     escape_from_row,
     explanation_from_json,
@@ -124,6 +125,20 @@ def test_accuracy_fields_round_trip_in_the_explanation_column() -> None:
         3,
     )
     assert site_row(ESCAPE)[-1].startswith("[")  # unmarked escapes keep the plain list
+
+
+def test_a_reader_reads_what_was_written_and_shares_equal_flows() -> None:
+    escapes = make_escapes(6, 30, seed=4)
+    marked = [replace(e, static="constant", appends=2) if i % 7 == 0 else e for i, e in enumerate(escapes)]
+    twice = [*marked, *marked]  # the same content in two records, as in two files or snapshots
+    reader = ExplanationReader()
+    back = [escape_from_row(e.package, e.file, site_row(e), reader=reader) for e in twice]
+    assert back == twice
+    assert [escape_from_row(e.package, e.file, site_row(e)) for e in twice] == twice
+    shared = [(a, b) for a, b in zip(back[: len(marked)], back[len(marked) :], strict=True) if a.explanation]
+    assert shared and all(a.explanation[0] is b.explanation[0] for a, b in shared)
+    light = [escape_from_row(e.package, e.file, site_row(e), flows=False) for e in marked]
+    assert light == [replace(e, explanation=()) for e in marked]
 
 
 def test_canonical_order_is_what_split_escapes_stores() -> None:

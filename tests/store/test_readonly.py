@@ -172,3 +172,24 @@ def test_a_directory_without_write_permission(tmp_path: Path) -> None:
         path.parent.chmod(0o755)
     assert proc.returncode == 0, proc.stderr
     assert _state(path.parent) == before
+
+
+def test_diff_reads_a_read_only_database_and_records_nothing(tmp_path: Path, repo: GitRepo) -> None:
+    base = repo.commit(
+        {"go.mod": go_mod(), "p/p.go": "package p\n\nfunc New() *int { return new(int) }\n"}, "one"
+    )
+    repo.commit({"p/q.go": "package p\n\nfunc Q() *int { x := 1; return &x }\n"}, "two")
+    path = tmp_path / "db" / "escapes.db"
+    record = run("collect", "--record", "--rev", base, "--repo", str(repo.path), "--db", f"sqlite:///{path}")
+    assert record.returncode == 0, record.stderr
+    before = _state(path.parent)["escapes.db"]
+    url = f"sqlite:///{path}?mode=ro"
+    proc = run("diff", "--base", base, "--repo", str(repo.path), "--db", url)
+    assert proc.returncode == 0, proc.stderr
+    assert f"base {base[:12]}: taken from the store" in proc.stdout
+    assert "1 new heap escape, 0 fixed" in proc.stdout
+    warning = f"escape-bot: warning: sqlite:///{path} is read-only: nothing built is recorded"
+    assert proc.stderr.splitlines() == [warning]
+    # the database file is as it was (in a writable directory SQLite may leave the empty -wal and
+    # the -shm that a read of a WAL database needs beside it)
+    assert _state(path.parent)["escapes.db"] == before
