@@ -1,18 +1,21 @@
-"""Benchmark: parse + classify the standard library's `-m=2` log.
+"""Benchmark: parse + classify the standard library's `-m=2` log, text and `go build -json`.
 
-    python bench/bench_parse.py [--log FILE] [--repeat N]
+    python bench/bench_parse.py [--log FILE] [--repeat N] [--no-double] [--code DIR]
 
-Without --log it builds the log once (`go build -trimpath -gcflags=-m=2 std`, about a minute on
-2 cores) into bench/.cache/. Prints the time of a bare line-by-line read of the file, the time
-of `parse_log` (records kept, as the collector keeps them), their ratio, and the peak memory of
-a fresh process that parses the log. Goals (issue #2): ≤ 4 s and ≤ 300 MB on 2 cores.
+Without --log it builds the logs once (`go build -trimpath -gcflags=-m=2 std`, about a minute on
+2 cores, then the same with `-json` from the warm cache) into bench/.cache/. For each form it
+prints the time of a bare line-by-line read of the file, the time of `parse_log` (records kept,
+as the collector keeps them), their ratio measured in the same run, and the peak memory of a
+fresh process that parses the log next to that of one that only reads it (--code: the parser
+of another checkout, e.g. `git archive main bot | tar -x -C /tmp/before`, for before/after);
+then the same peak for the text log twice over (memory should not follow the log's length).
+Goals (issue #18): ≤ 6x the bare read, memory flat in the log's size.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -20,7 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+CODE = Path(os.environ.get("BENCH_CODE", ROOT))  # whose `bot` package is measured (--code)
+sys.path.insert(0, str(CODE))
 
 from bot.gc.parse import parse_log  # noqa: E402
 from bot.gc.run import BuildOptions, go_binary, toolchain  # noqa: E402
@@ -28,19 +32,21 @@ from bot.gc.run import BuildOptions, go_binary, toolchain  # noqa: E402
 CACHE = ROOT / "bench" / ".cache"
 
 
-def std_log() -> Path:
-    """The standard library's -m=2 log for the toolchain in use, built once."""
+def std_log(json_events: bool = False) -> Path:
+    """The standard library's -m=2 log (text: stderr; `-json`: stdout) for the toolchain in use."""
     tc = toolchain(BuildOptions(), ROOT)
-    path = CACHE / f"std-m2-{tc.go_version}.log"
+    path = CACHE / f"std-m2-{tc.go_version}.{'jsonl' if json_events else 'log'}"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        print(f"building {path.name} (go build -trimpath -gcflags=-m=2 std) …", file=sys.stderr)
+        flags = ["-json"] if json_events else []
+        command = " ".join(["go build", *flags, "-trimpath -gcflags=-m=2 std"])
+        print(f"building {path.name} ({command}) …", file=sys.stderr)
         env = {**os.environ, "GOFLAGS": "", "GOTOOLCHAIN": "local"}
         with open(path.with_suffix(".tmp"), "w") as out:
             subprocess.run(
-                [go_binary(), "build", "-trimpath", "-gcflags=-m=2", "std"],
-                stderr=out,
-                stdout=subprocess.DEVNULL,
+                [go_binary(), "build", *flags, "-trimpath", "-gcflags=-m=2", "std"],
+                stderr=subprocess.DEVNULL if json_events else out,
+                stdout=out if json_events else subprocess.DEVNULL,
                 cwd=CACHE,
                 env=env,
                 check=True,
@@ -49,10 +55,40 @@ def std_log() -> Path:
     return path
 
 
+def doubled(path: Path) -> Path:
+    """The text log twice over (every package printed twice, as variants of one package are)."""
+    twice = path.with_name(path.stem + "-x2" + path.suffix)
+    if not twice.exists():
+        data = path.read_bytes()
+        twice.write_bytes(data + data)
+    return twice
+
+
+# How the runner reads a log: `-json` output as bytes, a big event handed on so (bot/gc/events.py);
+# a parser without that (--code of an older checkout) reads text. Run in the measuring processes.
+READER = """
+import contextlib
+try:
+    from bot.gc.events import CHUNK, text_of
+except ImportError:
+    CHUNK = None
+
+@contextlib.contextmanager
+def log_lines(path):
+    if not str(path).endswith(".jsonl") or CHUNK is None:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            yield f
+        return
+    with open(path, "rb") as f:
+        yield (line if len(line) > CHUNK else text_of(line) for line in f)
+"""
+exec(READER)  # defines log_lines here too
+
+
 def bare_read(path: Path) -> float:
     start = time.perf_counter()
     n = 0
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with log_lines(path) as f:  # type: ignore[name-defined]  # noqa: F821
         for _ in f:
             n += 1
     return time.perf_counter() - start
@@ -60,49 +96,71 @@ def bare_read(path: Path) -> float:
 
 def parse(path: Path) -> tuple[float, int, int, int]:
     start = time.perf_counter()
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with log_lines(path) as f:  # type: ignore[name-defined]  # noqa: F821
         records, stats = parse_log(f)
     elapsed = time.perf_counter() - start
     escapes = sum(e.count for e in records if e.kind.allocates)
     return elapsed, escapes, len(records), stats.unknown_lines
 
 
-def peak_rss_mb(path: Path) -> float:
-    """Peak RSS of a fresh interpreter that parses the log (MiB)."""
+_READ = "n = sum(1 for _ in f)"
+_PARSE = "from bot.gc.parse import parse_log; r, s = parse_log(f)"
+
+
+def peak_rss_mb(path: Path, body: str = _PARSE) -> float:
+    """Peak RSS of a fresh interpreter that runs `body` over the open log `f` (MiB): its VmHWM,
+    as `ru_maxrss` would include this process's size when it forked."""
     code = (
-        "import resource, sys; sys.path.insert(0, sys.argv[2]);"
-        "from bot.gc.parse import parse_log;"
-        "f = open(sys.argv[1], encoding='utf-8', errors='replace'); r, s = parse_log(f);"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import sys; sys.path.insert(0, sys.argv[2])\n"
+        f"{READER}\n"
+        "with log_lines(sys.argv[1]) as f:\n"
+        f"    {body}\n"
+        "print(next(x.split()[1] for x in open('/proc/self/status') if x.startswith('VmHWM:')))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(path), str(ROOT)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code, str(path), str(CODE)], capture_output=True, text=True, check=True
     )
     return int(out.stdout.strip()) / 1024
+
+
+def report(path: Path, repeat: int) -> None:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = sum(1 for _ in f)
+    size_mb = path.stat().st_size / 1e6
+    bare, times = [], []
+    for _ in range(repeat):  # alternated, so that the machine's load hits both alike
+        bare.append(bare_read(path))
+        run = parse(path)
+        times.append(run[0])
+    _, escapes, records, unknown = run
+    print(f"log: {path.name}: {lines:,} lines, {size_mb:.0f} MB")
+    print(f"  bare line read:   best {min(bare):.2f} s, median {statistics.median(bare):.2f} s")
+    print(f"  parse + classify: best {min(times):.2f} s, median {statistics.median(times):.2f} s")
+    print(f"  ratio parse / bare read: best {min(times) / min(bare):.1f}x, median "
+          f"{statistics.median(times) / statistics.median(bare):.1f}x")  # fmt: skip
+    print(f"  records: {records:,} ({escapes:,} heap escapes), unknown lines: {unknown}")
+    read_rss, parse_rss = peak_rss_mb(path, _READ), peak_rss_mb(path)
+    print(f"  peak RSS: parsing {parse_rss:.0f} MiB, bare read {read_rss:.0f} MiB")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--log", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-double", action="store_true", help="skip the log twice over")
+    ap.add_argument("--code", type=Path, default=None, help="measure the `bot` package under DIR")
     args = ap.parse_args()
-    path = args.log or std_log()
-    with open(path, encoding="utf-8", errors="replace") as f:
-        lines = sum(1 for _ in f)
-    size_mb = path.stat().st_size / 1e6
-    bare = [bare_read(path) for _ in range(args.repeat)]
-    runs = [parse(path) for _ in range(args.repeat)]
-    times = [r[0] for r in runs]
-    _, escapes, records, unknown = runs[0]
-    rss = peak_rss_mb(path)
-    print(f"log: {path.name}: {lines:,} lines, {size_mb:.0f} MB")
-    print(f"bare line read:   best {min(bare):.2f} s, median {statistics.median(bare):.2f} s")
-    print(f"parse + classify: best {min(times):.2f} s, median {statistics.median(times):.2f} s")
-    print(f"ratio parse / bare read (best): {min(times) / min(bare):.1f}x")
-    print(f"throughput: {lines / min(times) / 1e6:.2f} M lines/s")
-    print(f"records: {records:,} ({escapes:,} heap escapes), unknown lines: {unknown}")
-    print(f"peak RSS of a process parsing the log: {rss:.0f} MiB")
-    print(f"this process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if args.code and args.code.resolve() != CODE.resolve():  # imports happen at start: re-run
+        env = {**os.environ, "BENCH_CODE": str(args.code.resolve())}
+        sys.exit(subprocess.run([sys.executable, *sys.argv], env=env, check=False).returncode)
+    print(f"parser: {Path(sys.modules['bot'].__file__ or '').parent}")
+    logs = [args.log] if args.log else [std_log(), std_log(json_events=True)]
+    for path in logs:
+        report(path, args.repeat)
+    if not args.no_double:
+        twice = doubled(logs[0])
+        print(f"peak RSS parsing {twice.name} (twice the log): {peak_rss_mb(twice):.0f} MiB "
+              f"(once: {peak_rss_mb(logs[0]):.0f} MiB)")  # fmt: skip
 
 
 if __name__ == "__main__":

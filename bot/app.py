@@ -7,9 +7,10 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Concatenate, Literal, ParamSpec, TypeVar
 
 from bot import git
 from bot.annotations import Annotations, scan
@@ -54,11 +55,39 @@ def _quiet(_: str) -> None:
     pass
 
 
+_TREES: ContextVar[git.Worktrees | None] = ContextVar("trees", default=None)
+"""The worktree `compare` reuses for both sides, while it runs (`one_worktree`)."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_worktree(use_case: Callable[Concatenate[Path, P], R]) -> Callable[Concatenate[Path, P], R]:
+    """Run a use case with one temporary worktree for every revision it checks out: the second
+    revision is checked out over the first, so git writes only the files that differ."""
+
+    @functools.wraps(use_case)
+    def run(repo: Path, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if _TREES.get() is not None:
+            return use_case(repo, *args, **kwargs)
+        with git.worktrees(git.repo_root(repo)) as trees:
+            token = _TREES.set(trees)
+            try:
+                return use_case(repo, *args, **kwargs)
+            finally:
+                _TREES.reset(token)
+
+    return run
+
+
 @contextlib.contextmanager
 def checkout(repo: Path, sha: str | None) -> Iterator[Path]:
-    """The working tree itself (sha None) or a temporary worktree of `sha`."""
+    """The working tree itself (sha None) or a temporary worktree of `sha` (`one_worktree`'s)."""
+    trees = _TREES.get()
     if sha is None:
         yield repo
+    elif trees is not None:
+        yield trees.at(sha)
     else:
         with git.worktree(repo, sha) as path:
             yield path
@@ -160,6 +189,7 @@ def annotations_at(repo: Path, sha: str, files: Iterable[str]) -> dict[str, Anno
     return found
 
 
+@one_worktree
 def compare(
     repo: Path,
     base_rev: str,
@@ -172,7 +202,8 @@ def compare(
     counting: Counting | None = None,
     repository: str | None = None,
 ) -> Comparison:
-    """Build (or load) base and head and diff them. Both builds share the Go build cache.
+    """Build (or load) base and head and diff them. Both builds share the Go build cache and one
+    temporary worktree (head checked out over base).
 
     Escapes that `keep` refuses (include/exclude globs) are matched like the others, then
     counted as skipped (`excluded`) instead of listed; snapshots are stored unfiltered.

@@ -159,6 +159,43 @@ def _remove_worktree(repo: Path, parent: Path, path: Path) -> None:
         raise interrupted
 
 
+class Worktrees:
+    """One temporary worktree reused for several revisions: the first is checked out with
+    `git worktree add`, each next one in place (git writes only the files that differ, about one
+    file for a pull request instead of the whole tree). Use `worktrees()`, which removes it."""
+
+    def __init__(self, repo: Path) -> None:
+        self._repo = repo
+        self._parent: Path | None = None
+        self._path: Path | None = None
+
+    def at(self, sha: str) -> Path:
+        """The worktree, holding exactly the tree of `sha` (nothing left of the previous one)."""
+        if self._path is None:
+            self._parent = Path(tempfile.mkdtemp(prefix="escape-bot-wt-"))
+            self._path = self._parent / "src"
+            git_output(self._repo, "worktree", "add", "--detach", "--quiet", str(self._path), sha)
+        else:
+            git_output(self._path, "checkout", "--detach", "--force", "--quiet", sha)
+            git_output(self._path, "clean", "-ffdxq")
+        return self._path
+
+    def close(self) -> None:
+        if self._parent is not None and self._path is not None:
+            parent, path, self._parent, self._path = self._parent, self._path, None, None
+            _remove_worktree(self._repo, parent, path)
+
+
+@contextlib.contextmanager
+def worktrees(repo: Path) -> Iterator[Worktrees]:
+    """A reusable temporary worktree (Worktrees), removed on exit."""
+    trees = Worktrees(repo)
+    try:
+        yield trees
+    finally:
+        trees.close()
+
+
 def ensure_commit(repo: Path, sha: str, what: str) -> None:
     """Make sure `sha` is in the clone: fetch it alone when the checkout is shallow."""
     try:

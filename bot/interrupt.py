@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 # SIGHUP is POSIX only (Windows runners are not tested, but must not fail on import)
 STOP_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s)
@@ -67,7 +68,7 @@ def stop_signals() -> Iterator[None]:
 STOP_GRACE_SECONDS = 5.0
 
 
-def stop_process_group(proc: subprocess.Popen[str]) -> None:
+def stop_process_group(proc: subprocess.Popen[Any]) -> None:
     """Stop a process started as the leader of its own group (`process_group=0`: a go command) and
     everything in the group (the compilers go runs): SIGINT, what Ctrl-C would have sent them,
     then SIGKILL if it has not exited after STOP_GRACE_SECONDS. A go stopped so leaves its $WORK

@@ -97,3 +97,20 @@ def test_second_identical_escape_in_a_function_is_new(repo: GitRepo) -> None:
     new = [e for e in result.new if e.kind.allocates]
     assert [(e.function, e.expression, e.line) for e in new] == [("Twice", "&T{}", 13)]
     assert result.counts(ALLOC)["fixed"] == 0
+
+
+def test_base_and_head_are_built_in_one_worktree_removed_afterwards(repo: GitRepo) -> None:
+    """Head is checked out over base (git writes only the change), then the worktree goes."""
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": BASE}, "base")
+    head = repo.commit({"p/p.go": BASE + "\nfunc New() *T { return &T{} }\n"}, "head")
+    seen: list[str] = []
+
+    def progress(message: str) -> None:
+        if message.startswith("building "):  # the revision is checked out by then
+            listed = repo.git("worktree", "list", "--porcelain").split("\n\n")
+            seen.append("|".join(w.split("\n")[0] for w in listed[1:] if w.strip()))
+
+    comparison = app.compare(repo.path, base, head, BuildOptions(), progress=progress)
+    assert [e.function for e in comparison.result.new if e.kind in ALLOC] == ["New"]
+    assert len(seen) == 2 and seen[0] == seen[1] and seen[0].startswith("worktree ")
+    assert repo.git("worktree", "list", "--porcelain").count("worktree ") == 1

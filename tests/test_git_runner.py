@@ -45,3 +45,35 @@ def test_find_root_is_the_root_or_none(repo: GitRepo, tmp_path: Path) -> None:
     outside.mkdir()
     assert git.find_root(outside) is None
     assert git.find_root(tmp_path / "missing") is None
+
+
+def _tree(path: Path) -> dict[str, str]:
+    return {
+        p.relative_to(path).as_posix(): p.read_text()
+        for p in path.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(path).parts
+    }
+
+
+def test_a_reused_worktree_holds_exactly_each_revision(repo: GitRepo) -> None:
+    """`compare` checks head out over base in one worktree: the result must be head's tree and
+    nothing else (files removed by head, and anything the base's build left behind, are gone)."""
+    base = repo.commit({"go.mod": go_mod(), "a.go": "package a\n", "old.go": "package a\n"}, "base")
+    head = repo.commit(
+        {"a.go": "package a\n\n// changed\n", "b/b.go": "package b\n"}, "head", remove=("old.go",)
+    )
+    with git.worktrees(repo.path) as trees:
+        first = trees.at(base)
+        assert _tree(first) == {"go.mod": go_mod(), "a.go": "package a\n", "old.go": "package a\n"}
+        (first / "left-behind.txt").write_text("x")
+        (first / "a.go").write_text("package a // edited in place\n")
+        second = trees.at(head)
+        assert second == first
+        assert _tree(second) == {
+            "go.mod": go_mod(),
+            "a.go": "package a\n\n// changed\n",
+            "b/b.go": "package b\n",
+        }
+        assert _tree(trees.at(base))["old.go"] == "package a\n"
+    assert not first.exists()
+    assert str(first) not in repo.git("worktree", "list")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from bot.errors import BuildError
+from bot.gc.events import CHUNK
 from bot.gc.modules import Module, find_modules, select_modules, workspace_dirs
-from bot.gc.run import BuildOptions, collect
+from bot.gc.parse import module_file_mapper, parse_log
+from bot.gc.run import BuildOptions, collect, go_binary, go_environment
 from tests.conftest import go_mod, write_files
 
 RET = "package {pkg}\n\nfunc F() *int {{\n\tx := 1\n\treturn &x\n}}\n"
@@ -154,3 +157,25 @@ def test_a_module_that_does_not_build_is_quoted_in_both_framings(
     assert {e.file for e in result.escapes} == {"lib/l.go"}
     with pytest.raises(BuildError, match=r"did not build: b/b\.go:5:19: t\.Foo undefined"):
         collect(tmp_path, BuildOptions(on_failure="fail"))
+
+
+def test_a_package_whose_output_is_megabytes_reads_as_its_text_log(tmp_path: Path) -> None:
+    """A package's whole output is one `-json` event; one over a megabyte is read as bytes and
+    decoded a piece at a time (bot/gc/events.py). Its records are those of the text log."""
+
+    funcs = "".join(
+        f"\nfunc F{i}(s string) (*int, any) {{\n\tx := len(s)\n\treturn &x, s\n}}\n" for i in range(3000)
+    )
+    write_files(tmp_path, {"go.mod": go_mod("example.com/big"), "big/big.go": "package big\n" + funcs})
+    built = collect(tmp_path, BuildOptions())
+    env = go_environment(BuildOptions()) | {"GOWORK": "off"}
+    cmd = [go_binary(), "build", "-o", "/dev/null", "-trimpath", "-gcflags=-m=2", "./..."]
+    log = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stderr
+    assert len(log) > 2 * CHUNK  # the event is read in several pieces
+    mapper = module_file_mapper({"example.com/big": ""})
+    text, stats = parse_log(
+        log.splitlines(keepends=True), files=mapper, sources=lambda f: (tmp_path / mapper(f)).read_text()
+    )
+    assert stats.unknown_lines == 0 and built.stats.unknown_lines == 0
+    assert len(text) >= 6000
+    assert [(e, e.line_text) for e in built.escapes] == [(e, e.line_text) for e in text]

@@ -34,6 +34,7 @@ from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.artifact import write_artifact
 from bot.github.context import ActionsEnvironment, Event, MergeGroup, PullRequest, Push, WorkflowRun
 from bot.github.positions import Positions, positions
+from bot.github.shards import write_shard_file
 from bot.ports import SnapshotStore
 from bot.report import safe
 from bot.report.render import (
@@ -209,6 +210,12 @@ def _pull_request(
             base_source=comparison.base_source,
             head_source=comparison.head_source,
         )
+        if settings.build.shard is not None:
+            modules = {
+                *git.module_directories(repo, pr.base_sha),
+                *git.module_directories(repo, environment.sha),
+            }
+            write_shard_file(artifact_path, settings.build.shard, modules)
         extra["artifact-path"] = str(artifact_path)
     report_path, sarif_path = write_reports(
         environment,

@@ -15,12 +15,13 @@ from bot.errors import EXIT_GATE, EXIT_OK, UsageError
 from bot.gate import GateDecision, GatePolicy, Waived, evaluate
 from bot.github.actions import WorkflowCommands
 from bot.github.artifact import TrustedSuppressions, trusted_suppressions
-from bot.github.artifact_format import ArtifactError, Results, read_artifact
+from bot.github.artifact_format import ArtifactError, Results
 from bot.github.client import (
     PullRequestHead,
     TooLargeError,
 )
 from bot.github.context import ActionsEnvironment, WorkflowRun
+from bot.github.shards import read_results
 from bot.report.render import (
     Links,
     Report,
@@ -55,7 +56,7 @@ def publish_artifact(
             "no GitHub token: --mode publish reads the pull request and posts to it; "
             "set GITHUB_TOKEN (env: GITHUB_TOKEN: ${{ github.token }}) or pass --token"
         )
-    results = read_artifact(settings.artifact)
+    results = read_results(settings.artifact)  # one artifact, or the shards' merged
     _check_artifact(settings, environment, run, results)
     current = publisher.pull_request(results.number)
     _confirm_head(run, results, current)

@@ -75,10 +75,13 @@ def build_options(
     *,
     modules: Sequence[str] = (),
     settings: BuildSettings | None = None,
+    shard: str | None = None,
 ) -> BuildOptions:
-    """Options shared by every command that builds: `--module` globs replace `[build] modules`."""
+    """Options shared by every command that builds: `--module` globs replace `[build] modules`;
+    `--shard K/N` is checked here (UsageError)."""
     from bot.config import BuildSettings, module_patterns
     from bot.gc.run import BuildOptions, go_binary
+    from bot.gc.shard import parse_shard
 
     settings = settings or BuildSettings()
     return BuildOptions(
@@ -93,6 +96,7 @@ def build_options(
         toolchain=settings.toolchain,
         goflags=settings.goflags,
         cgo=settings.cgo,
+        shard=parse_shard(shard) if shard else None,
     )
 
 
@@ -103,6 +107,7 @@ def configuration_options(
     tests: bool,
     go: str | None,
     modules: Sequence[str],
+    shard: str | None = None,
 ) -> BuildOptions:
     """The build options of one build configuration of the configuration file."""
     return build_options(
@@ -114,7 +119,20 @@ def configuration_options(
         go,
         modules=modules,
         settings=config.build,
+        shard=shard,
     )
+
+
+def shard_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--shard K/N`: build only shard K of N of the packages (docs/ci.md, "Sharding")."""
+    return click.option(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="Build only the packages of shard K of N (a stable split by import path: one CI job per "
+        "shard, the same package in the same shard at base and head); publish the N results "
+        "artifacts together (docs/ci.md, 'Sharding').",
+    )(func)
 
 
 def build_flags(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -27,8 +27,9 @@ from bot.commands import (
     open_store,
     profile_option,
     repo_option,
+    shard_option,
 )
-from bot.errors import EXIT_GATE, BotError, StoreError
+from bot.errors import EXIT_GATE, BotError, StoreError, UsageError
 
 if TYPE_CHECKING:  # imported when `ci` runs: every command's start-up stays short
     from bot.config import BuildConfig, Config
@@ -136,6 +137,7 @@ MODES = ("auto", "analyze", "publish")
 )
 @profile_option
 @config_option
+@shard_option
 @build_flags
 def ci(
     repo: Path,
@@ -163,6 +165,7 @@ def ci(
     goarch: str | None,
     tests: bool,
     go: str | None,
+    shard: str | None,
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
     from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
@@ -189,6 +192,11 @@ def ci(
         click.echo(f"escape-bot: {message}")
 
     try:
+        if shard is not None and mode != "analyze":
+            raise UsageError(
+                f"--shard {shard} needs --mode analyze: each shard writes its results artifact and one "
+                "--mode publish job posts them together (docs/ci.md, 'Sharding')"
+            )
         environment = read_environment(os.environ)
         run_mode: Mode = "analyze" if mode == "analyze" else "publish" if mode == "publish" else "auto"
         event: Event | WorkflowRun = (
@@ -217,7 +225,7 @@ def ci(
                 comment=comment,
                 check=check_mode,
                 author_login=author_login,
-                build=configuration_options(build, config, packages, tests, go, modules),
+                build=configuration_options(build, config, packages, tests, go, modules, shard),
                 gate=gate,
                 report_dir=report_dir / build_name
                 if report_dir is not None and len(builds) > 1

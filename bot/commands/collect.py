@@ -16,6 +16,7 @@ from bot.commands import (
     open_store,
     progress_reporter,
     repo_option,
+    shard_option,
     usage_error,
 )
 from bot.errors import ParseError
@@ -64,6 +65,7 @@ from bot.wording import plural
 )
 @name_option
 @config_option
+@shard_option
 @build_flags
 def collect(
     repo: Path,
@@ -85,6 +87,7 @@ def collect(
     goarch: str | None,
     tests: bool,
     go: str | None,
+    shard: str | None,
 ) -> None:
     """Heap escapes of one revision."""
     from bot.report.text import snapshot_text
@@ -94,6 +97,8 @@ def collect(
     if from_log is not None:
         from bot.gc.logs import read_log
 
+        if shard is not None:
+            raise usage_error("--shard selects packages to build: a saved log is read whole", "--shard")
         if len(packages) > 1:
             raise usage_error(
                 "with --from-log, --package names the package of a log without `# package` lines", "--package"
@@ -109,7 +114,7 @@ def collect(
         root = git.repo_root(repo)
         config = load_config(config_path, root)
         options = build_options(
-            packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build
+            packages, tags, goos, goarch, tests, go, modules=modules, settings=config.build, shard=shard
         )
         if record or db_url:
             # a record is of a commit: build HEAD (or --rev) in a worktree, never the dirty tree

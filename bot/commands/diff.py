@@ -23,6 +23,7 @@ from bot.commands import (
     profile_option,
     progress_reporter,
     repo_option,
+    shard_option,
 )
 
 
@@ -45,6 +46,7 @@ from bot.commands import (
 )
 @name_option
 @profile_option
+@shard_option
 @build_flags
 def diff_command(
     repo: Path,
@@ -64,6 +66,7 @@ def diff_command(
     goarch: str | None,
     tests: bool,
     go: str | None,
+    shard: str | None,
 ) -> None:
     """New and fixed heap escapes between two revisions (each built in a temporary worktree).
 
@@ -99,7 +102,7 @@ def diff_command(
                 )
         progress = stack.enter_context(progress_reporter(True))
         for build in builds:
-            options = configuration_options(build, config, packages, tests, go, modules)
+            options = configuration_options(build, config, packages, tests, go, modules, shard)
             gated = app.compare_and_gate(
                 root,
                 base_rev,

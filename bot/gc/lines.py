@@ -203,6 +203,8 @@ class Block:
     summaries: list[Summary] = field(default_factory=list)
     inlined_at: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     decls: list[tuple[str, str]] = field(default_factory=list)  # (position, function) of every function
+    decl_positions: list[tuple[str, int, int, str]] | None = None  # decls' (file, line, column, name)
+    call_sites: dict[str, list[tuple[str, int, int]]] | None = None  # by inlined function, outside GOROOT
     local_funcs: set[str] = field(default_factory=set)
     current: Header | None = None
     by_subject: dict[str, list[Header]] = field(default_factory=dict)

@@ -12,12 +12,15 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from itertools import chain
+from typing import cast
 
 from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
+from bot.gc.events import BadEvent, is_event, read_event, text_of
+from bot.gc.flows import FlowReader
 from bot.gc.goroot import GOROOT_PREFIX, in_goroot, module_file_mapper, std_package
 from bot.gc.lines import (
     ESCAPES,
@@ -37,11 +40,9 @@ from bot.gc.lines import (
     orphans,
     parse_header,
     parse_pos,
-    split_flow,
-    split_step,
     storage_lookup,
 )
-from bot.gc.model import Escape, Flow, Kind, ParseStats, Position, Step
+from bot.gc.model import Escape, Flow, Kind, ParseStats
 from bot.gc.names import collapse_generics, enclosing_names, strip_internal
 from bot.gc.source import enclosing_function
 from bot.gc.sourcefacts import SourceFacts
@@ -68,8 +69,7 @@ class LogParser:
         self._keep_leaks = keep_leaks
         self._block: Block | None = None
         self._json_key: str | None = None
-        self._positions: dict[str, Position | None] = {}
-        self._words: dict[str, str] = {}  # one copy of each repeated string (reasons, roots)
+        self._explanations = FlowReader(self._unknown)
         self._emitted: dict[str, set[tuple[object, ...]]] = {}  # sites per package, across variants
         self.lines = 0
         self.packages = 0
@@ -117,27 +117,44 @@ class LogParser:
         self._message(block, line[:idx], line[idx + 2 :].rstrip("\r\n"), line)
 
     def _feed_event(self, line: str, out: list[Escape]) -> None:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            self._unknown(line)
-            return
-        if not isinstance(event, dict):
-            self._unknown(line)
-            return
-        if event.get("Action") != "build-output":
-            return  # build-fail and friends are the runner's business
-        key = str(event.get("ImportPath", ""))
-        if key != self._json_key:
-            self._finish(out)
-            self._json_key = key
-            self._start(key)
-        self.lines -= 1  # count the event's lines, not the event
-        for text in str(event.get("Output", "")).splitlines():
-            if text.startswith("# "):
-                self.lines += 1  # the framing already named the package
-            elif text:
+        self.lines -= 1  # counted by `events`
+        for batch in self.events((line,)):
+            for text in batch:
                 self._feed(text, out)
+
+    def events(self, lines: Iterable[str | bytes]) -> Iterator[list[str]]:
+        """The text lines of `go build -json` events for `_feed`, in batches (the hot loop takes
+        them with `chain.from_iterable`, not a generator step per line): a package's first event
+        gives a `# ImportPath` line (the block's header); other lines pass unchanged.
+
+        Each event is decoded once and its `Output` (one event per package: 69 MB for go/types)
+        a megabyte at a time, so memory follows the event, not the number of its lines.
+        """
+        for line in lines:
+            if not is_event(line):
+                yield [text_of(line)]
+                continue
+            self.lines += 1
+            try:
+                action, key, pieces = read_event(line)
+            except BadEvent:
+                self._unknown(text_of(line))
+                continue
+            del line  # the event's lines are read from it a chunk at a time
+            if action != "build-output":
+                continue  # build-fail and friends are the runner's business
+            self.lines -= 1  # count the event's lines, not the event
+            if key != self._json_key:
+                self._json_key = key
+                self.lines -= 1  # the header is the framing's, not a line of the log
+                yield ["# " + key]
+            for piece in pieces:
+                texts = list(filter(None, piece.splitlines()))
+                if "# " in piece:  # rare: drop the `# package` lines the framing replaces
+                    headers = sum(1 for text in texts if text.startswith("# "))
+                    self.lines += headers  # the framing already named the package
+                    texts = [text for text in texts if not text.startswith("# ")] if headers else texts
+                yield texts
 
     def _start(self, header: str) -> None:
         # `# p [p.test]` -> `p`; `# p_test [p.test]` -> `p_test`
@@ -204,35 +221,6 @@ class LogParser:
             return
         self._unknown(line)
 
-    def _flows(self, raw: list[str]) -> list[Flow]:
-        """Parse an explanation's `flow:` and `from` lines (fixed indentation: 2 and 4 spaces)."""
-        flows: list[Flow] = []
-        dst: str | None = None
-        src = ""
-        steps: list[Step] = []
-        positions = self._positions
-        words = self._words
-        step_of = split_step  # a local: looked up once per explanation, not per line
-        for text in raw:
-            if text.startswith("    from "):
-                step = step_of(text[9:].rstrip("\r\n"), positions, words)
-                if step is None:
-                    self._unknown(text)
-                else:
-                    steps.append(step)
-            elif text.startswith("  flow: "):
-                if dst is not None:
-                    flows.append(Flow(dst, src, tuple(steps)))
-                dst, src = split_flow(text[8:].rstrip("\r\n"))
-                dst = words.setdefault(dst, dst)
-                src = words.setdefault(src, src)
-                steps = []
-            elif "warning: " not in text:  # `warning: truncated explanation due to ...`
-                self._unknown(text)
-        if dst is not None:
-            flows.append(Flow(dst, src, tuple(steps)))
-        return flows
-
     def _unknown(self, line: str) -> None:
         self.unknown += 1
         if len(self.unknown_samples) < 20:
@@ -258,7 +246,7 @@ class LogParser:
     def _build(self, block: Block, out: list[Escape]) -> None:
         for headers in block.headers.values():
             for header in headers:
-                header.flows = self._flows(header.raw)
+                header.flows = self._explanations.flows(header.raw)
                 header.raw = []
                 if not header.leak:
                     block.by_subject.setdefault(header.subject, []).append(header)
@@ -269,9 +257,7 @@ class LogParser:
         sites, collapsed = collapse_sites(block, records)
         self.collapsed += collapsed
         out.extend(self._once_per_variant(block.package, sites))
-        self._positions.clear()  # positions repeat within a package, rarely across
-        if len(self._words) > 100_000:
-            self._words.clear()
+        self._explanations.clear()  # positions repeat within a package, rarely across
 
     def _once_per_variant(self, package: str, found: Iterable[Escape]) -> list[Escape]:
         """A package the go command compiles more than once prints its diagnostics once per
@@ -374,12 +360,9 @@ class LogParser:
         outer = enclosing_names(e.function)[-1]
         if outer == e.function:
             return e  # not a closure: the body itself, compiled here for an instantiation
-        sites = []
-        for pos, callees in block.inlined_at.items():
-            if any(collapse_generics(c) == outer for c in callees):
-                parsed = parse_pos(pos)
-                if parsed is not None and not in_goroot(self._files(parsed[0])):
-                    sites.append(parsed)
+        if block.call_sites is None:  # indexed once per block: every closure of std asks
+            block.call_sites = self._call_sites(block)
+        sites = block.call_sites.get(outer, ())
         if len(sites) != 1:
             return e
         printed, line, column = sites[0]
@@ -395,6 +378,18 @@ class LogParser:
             origin=outer,
             origin_at=f"{e.file}:{e.line}",
         )
+
+    def _call_sites(self, block: Block) -> dict[str, list[tuple[str, int, int]]]:
+        """Inlined function (generics collapsed) -> the positions outside $GOROOT it is inlined
+        at, each once, in the log's order."""
+        index: dict[str, list[tuple[str, int, int]]] = {}
+        for pos, callees in block.inlined_at.items():
+            parsed = parse_pos(pos)
+            if parsed is None or in_goroot(self._files(parsed[0])):
+                continue
+            for callee in dict.fromkeys(collapse_generics(c) for c in callees):
+                index.setdefault(callee, []).append(parsed)
+        return index
 
     def _stable_name(self, raw: str, file: str, line: int, column: int) -> str:
         """The function's name as the user can see it in the source.
@@ -416,11 +411,13 @@ class LogParser:
             return enclosing_function(spans, line, column) or "init"
         # no source: the nearest function declared above, from `can inline`/`cannot inline`
         best: tuple[int, int, str] | None = None
-        for pos, name in block.decls:
-            parsed = parse_pos(pos)
-            if parsed is None or parsed[0] != file:
+        if block.decl_positions is None:  # parsed once per block, when first needed
+            parsed_decls = ((parse_pos(pos), name) for pos, name in block.decls)
+            block.decl_positions = [(*p, name) for p, name in parsed_decls if p is not None]
+        for decl_file, decl_line, decl_column, name in block.decl_positions:
+            if decl_file != file:
                 continue
-            decl = (parsed[1], parsed[2], name)
+            decl = (decl_line, decl_column, name)
             if (decl[0], decl[1]) <= (line, column or 10**6) and (best is None or decl > best):
                 best = decl
         return best[2] if best else "?"
@@ -437,14 +434,24 @@ class LogParser:
         )
 
 
-def parse_lines(lines: Iterable[str], parser: LogParser | None = None) -> Iterator[Escape]:
-    """Stream records from lines of a `-m=2` log (text or `go build -json` events)."""
+def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -> Iterator[Escape]:
+    """Stream records from lines of a `-m=2` log (text or `go build -json` events; an event may
+    come as the bytes read, see bot/gc/events.py)."""
     parser = parser or LogParser()
+    it = iter(lines)
+    head = next(it, None)
+    if head is None:
+        yield from parser.close()
+        return
+    if is_event(head):  # `go build -json`: events expanded to the lines of their output
+        stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it)))
+    else:  # a text log: only events come as bytes (the runner's big ones)
+        stream = chain((text_of(head),), cast(Iterator[str], it))
     out: list[Escape] = []
     feed = parser._feed
     fast = 0
     current: Header | None = None
-    for line in lines:
+    for line in stream:
         # The hot loop. Four lines in five are `flow:`/`from` lines of the explanation being
         # read: append them to it without a call, everything else goes through _feed.
         if current is not None:

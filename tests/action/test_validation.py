@@ -54,6 +54,8 @@ def test_the_workflow_examples_are_there() -> None:
         "fork-publish.yml",
         "postgres.yml",
         "monorepo.yml",
+        "sharded.yml",
+        "sharded-publish.yml",
     }
 
 

@@ -1,0 +1,115 @@
+"""`go build -json` events -> their kind, package and output lines. Pure.
+
+One event carries a whole package's output (69 MB for go/types): a big event's `Output` is never
+held as one decoded string, but decoded a megabyte at a time, so memory follows the event line.
+The runner hands a big event over as the bytes it read (as `str` it would take two bytes a
+character: flow lines hold `←`), small ones as text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import AnyStr, Generic
+
+CHUNK = 1 << 20
+
+
+class BadEvent(ValueError):
+    """A line that starts like an event but is not a JSON object."""
+
+
+def is_event(line: str | bytes) -> bool:
+    """A line of `go build -json` output (a JSON object), as text or bytes."""
+    return line[:1] in ("{", b"{")
+
+
+def text_of(line: str | bytes) -> str:
+    """A line as text: bytes are UTF-8, undecodable ones replaced as the runner's text pipe does."""
+    return line if isinstance(line, str) else line.decode("utf-8", "replace")
+
+
+def read_event(line: str | bytes) -> tuple[str, str, Iterator[str]]:
+    """An event's Action, ImportPath and output, as pieces of about a megabyte each cut after a
+    newline (their `splitlines()` are `Output.splitlines()`); BadEvent when the line is not a
+    JSON object."""
+    found = None
+    if len(line) > CHUNK:
+        found = _big_event(line, TEXT) if isinstance(line, str) else _big_event(line, BYTES)
+    if found is not None:
+        return found
+    try:
+        event = json.loads(text_of(line))
+    except ValueError as exc:
+        raise BadEvent(str(exc)) from None
+    if not isinstance(event, dict):
+        raise BadEvent("not an object")
+    output = str(event.get("Output", ""))
+    return str(event.get("Action")), str(event.get("ImportPath", "")), pieces(output)
+
+
+@dataclass(frozen=True, slots=True)
+class Marks(Generic[AnyStr]):
+    """The JSON marks `_big_event` looks for, as text or bytes like the line."""
+
+    quote: AnyStr
+    backslash: AnyStr
+    newline: AnyStr  # the escape, `\\n`
+    output: AnyStr
+    last: AnyStr
+    close: AnyStr
+
+
+TEXT = Marks('"', "\\", "\\n", ',"Output":"', '"}', "}")
+BYTES = Marks(b'"', b"\\", b"\\n", b',"Output":"', b'"}', b"}")
+
+
+def _big_event(line: AnyStr, marks: Marks[AnyStr]) -> tuple[str, str, Iterator[str]] | None:
+    """`read_event` of a line whose Output is its last field (cmd/go writes ImportPath, Action,
+    Output in this order), without decoding the Output whole; None for any other shape."""
+    output, last = marks.output, marks.last
+    at = line.find(output)
+    end = len(line.rstrip())
+    if at <= 0 or not line.endswith(last, 0, end):
+        return None
+    try:
+        head = json.loads(text_of(line[:at] + marks.close))
+    except ValueError:
+        return None
+    if not isinstance(head, dict):
+        return None
+    body = _chunks(line, at + len(output), end - len(last), marks)
+    return str(head.get("Action")), str(head.get("ImportPath", "")), body
+
+
+def _chunks(line: AnyStr, start: int, end: int, marks: Marks[AnyStr]) -> Iterator[str]:
+    """The JSON string body `line[start:end]`, decoded a chunk at a time; each chunk is cut right
+    after an escaped newline (`\\n` whose backslash is not itself escaped), never inside a UTF-8
+    sequence (they hold no ASCII byte)."""
+    quote, backslash, newline = marks.quote, marks.backslash, marks.newline
+    while start < end:
+        cut = line.find(newline, start + CHUNK, end)
+        while cut >= 0 and _escaped(line, cut, backslash):
+            cut = line.find(newline, cut + 1, end)
+        stop = end if cut < 0 else cut + 2
+        yield json.loads(text_of(quote + line[start:stop] + quote))
+        start = stop
+
+
+def _escaped(line: AnyStr, at: int, backslash: AnyStr) -> bool:
+    """True when the backslash at `at` is the second of `\\\\` (an escaped backslash)."""
+    run = 0
+    while at - run - 1 >= 0 and line[at - run - 1 : at - run] == backslash:
+        run += 1
+    return run % 2 == 1
+
+
+def pieces(text: str) -> Iterator[str]:
+    """`text` a megabyte at a time, cut after a newline (so their lines are `text`'s lines)."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start + CHUNK)
+        end = size if end < 0 else end + 1
+        yield text[start:end] if start or end < size else text
+        start = end
