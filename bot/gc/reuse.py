@@ -60,9 +60,17 @@ class _TrackingFacts(SourceFacts):
     def digest(self, file: str) -> bytes:
         found = self._digests.get(file)
         if found is None:
-            text = self.source(file)
+            text = super().source(file)  # not a fact of the block being read
             found = self._digests[file] = b"-" if text is None else _digest(text)
         return found
+
+    def source(self, file: str) -> str | None:
+        self.touched.add(file)
+        return super().source(file)
+
+    def lines(self, file: str) -> list[str] | None:
+        self.touched.add(file)
+        return super().lines(file)
 
     def is_generated(self, file: str) -> bool:
         self.touched.add(file)
@@ -127,7 +135,7 @@ class ReusingParser(LogParser):
             if pending is not None:
                 action, key = _action_key(line)
                 if action and action != "build-output":
-                    yield from super().events((line,))  # never part of a block: keep waiting
+                    yield from self._read(line, None)  # never part of a block: keep waiting
                     continue
                 if not (action and key != pending[1] and self._commit(pending[1], pending[2])):
                     yield from self._read(pending[0], None)  # the block goes on: read it after all
