@@ -7,6 +7,7 @@ anything else exits 4 with "please report".
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -31,6 +32,7 @@ from bot.errors import (
     EXIT_USAGE,
     BotError,
 )
+from bot.interrupt import Interrupted, stop_signals
 
 
 @click.group(cls=SectionedGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,24 +59,29 @@ for _section, _commands in SECTIONS.items():
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (never raises)."""
+    with stop_signals():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="escape-bot", standalone_mode=False)
     except GateExit:
         return EXIT_GATE
     except BotError as exc:
         click.echo(f"escape-bot: error: {exc.message}", err=True)
-        if exc.details:
-            click.echo("\n".join("    " + line for line in exc.details.strip().splitlines()[:40]), err=True)
+        if extra := exc.detail_lines():
+            click.echo("\n".join("    " + line for line in extra), err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except Interrupted as exc:  # the finally blocks on the way here cleaned up (bot/interrupt.py)
+        click.echo(f"escape-bot: interrupted ({exc.name})", err=True)
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("escape-bot: interrupted", err=True)
-        return 130
+        return 128 + signal.SIGINT
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        click.echo("escape-bot: interrupted", err=True)
-        return 130
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # the one place that turns a bug into a message

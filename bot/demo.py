@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.errors import BotError
 from bot.git import git_output
+from bot.wording import plural
 
 _ENV = {
     "GIT_AUTHOR_NAME": "escape-bot demo",
@@ -76,7 +77,8 @@ def epilogue(*, kept: Path | None, store_url: str, new: int, fixed: int) -> str:
             "",
             "What this was: a heap escape is a value the Go compiler cannot keep on the stack, so it is",
             "allocated on the heap and later collected: on a hot path that costs time and garbage.",
-            f"The demo compared two commits of a small Go module: {new} new heap escape(s), {fixed} fixed.",
+            "The demo compared two commits of a small Go module: "
+            f"{plural(new, 'new heap escape')}, {fixed} fixed.",
             "The [cause] tag says why the compiler moved each value (returned, interface-conversion,",
             "closure-capture...): docs/causes.md explains each and how to avoid it.",
             "The head commit also inserts lines, so every unchanged escape moved; escape-bot matches them",

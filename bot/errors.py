@@ -26,6 +26,16 @@ class BotError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def detail_lines(self, limit: int = 40) -> list[str]:
+        """The details worth printing under the message: not the lines the message already quotes
+        (go's first error, git's last line), nor headers (`module m:`, `# pkg`) left with nothing
+        under them."""
+        lines = [line for line in self.details.strip().splitlines() if line.strip()]
+        new = [line for line in lines if line.strip() not in self.message]
+        if all(line.rstrip().endswith(":") or line.lstrip().startswith("# ") for line in new):
+            return []
+        return new[:limit]
+
 
 class UsageError(BotError):
     """Bad options or configuration (exit 2)."""
@@ -47,6 +57,10 @@ class ToolchainError(BotError):
 
 class ParseError(BotError):
     """A compiler log could not be read (with --strict: unknown lines)."""
+
+
+class NotStoredError(BotError):
+    """A history command found nothing stored for what it was asked (exit 3)."""
 
 
 class StoreError(BotError):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.commit import CommitInfo
 from bot.errors import GitError
+from bot.interrupt import Interrupted
 
 
 def run_git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -136,20 +137,23 @@ def worktree(repo: Path, sha: str) -> Iterator[Path]:
 
 
 def _remove_worktree(repo: Path, parent: Path, path: Path) -> None:
-    """Remove a temporary worktree, its directory and its registration, even when a Ctrl-C (sent to
-    the whole process group, so to a running `git worktree remove` too) interrupts a step: every
-    step runs, then the interruption goes on."""
+    """Remove a temporary worktree, its directory and its registration, even when a stop signal
+    (a Ctrl-C is sent to the whole process group, so to a running `git worktree remove` too)
+    interrupts a step: every step runs, then the interruption goes on."""
     steps: tuple[Callable[[], object], ...] = (
-        lambda: git_output(repo, "worktree", "remove", "--force", str(path), check=False),
+        # twice --force: also a worktree still locked by a `worktree add` that was stopped half-way
+        lambda: git_output(repo, "worktree", "remove", "--force", "--force", str(path), check=False),
         lambda: shutil.rmtree(parent, ignore_errors=True),
-        # prune forgets registrations whose directory is gone (a remove that was killed half-way)
+        # prune forgets registrations whose directory is gone (a remove that was killed half-way),
+        # but not locked ones: unlock first (an error when it is not registered, or not locked)
+        lambda: git_output(repo, "worktree", "unlock", str(path), check=False),
         lambda: git_output(repo, "worktree", "prune", check=False),
     )
     interrupted: BaseException | None = None
     for step in steps:
         try:
             step()
-        except KeyboardInterrupt as exc:
+        except (KeyboardInterrupt, Interrupted) as exc:
             interrupted = exc
     if interrupted is not None:
         raise interrupted

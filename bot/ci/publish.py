@@ -26,6 +26,7 @@ from bot.report.render import (
     Links,
     Report,
 )
+from bot.wording import plural
 
 
 def publish_artifact(
@@ -78,7 +79,8 @@ def publish_artifact(
     if trusted.ignored:
         commands.annotate(
             "notice",
-            f"{len(trusted.ignored)} //escape-bot:allow comment(s) added by the pull request were not "
+            f"{plural(len(trusted.ignored), '//escape-bot:allow comment')} added by the pull request "
+            f"{'was' if len(trusted.ignored) == 1 else 'were'} not "
             "counted: in fork-safe mode only those on lines unchanged from the base branch count "
             "(gate.pr-suppressions = true counts them too)",
         )

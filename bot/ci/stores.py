@@ -90,3 +90,31 @@ class UnavailableStore:
 
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         return None
+
+
+class NotRecording:
+    """A store read but never written: `diff` on a read-only database takes the snapshots it holds
+    and records nothing of what it builds."""
+
+    def __init__(self, inner: SnapshotStore) -> None:
+        self.inner = inner
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        return self.inner.find_snapshot(repository, sha, toolchain_key)
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        return self.inner.snapshot_status(repository, sha, toolchain_key)
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        return False
+
+    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
+        return False
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        return self.inner.other_toolchain_key(repository, sha, toolchain)

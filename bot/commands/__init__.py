@@ -17,6 +17,7 @@ import click
 if TYPE_CHECKING:  # imported when a command uses them: start-up and `--help` stay fast
     from bot.config import BuildConfig, BuildSettings, Config
     from bot.gc.run import BuildOptions
+    from bot.store.db import Access
     from bot.store.repo import Store
 
 FORMATS = ("text", "json", "markdown")
@@ -36,6 +37,15 @@ NAME_HELP = (
 
 class GateExit(Exception):
     """Raised inside a command to exit 1 after printing (bot/cli.py's `main` turns it into the code)."""
+
+
+def usage_error(message: str, option: str | None = None) -> click.UsageError:
+    """A bad command line, in click's own style (the usage line, `Try ... -h`, `Error: ...`, exit
+    2), like the errors click finds itself; `option` names the option or argument at fault."""
+    ctx = click.get_current_context(silent=True)
+    if option is not None:
+        return click.BadParameter(message, ctx=ctx, param_hint=f"'{option}'")
+    return click.UsageError(message, ctx=ctx)
 
 
 def _stderr_console() -> Any:
@@ -173,11 +183,12 @@ def database_url(db_url: str | None, repo: Path) -> str:
 
 
 @contextmanager
-def open_store(db_url: str | None, repo: Path) -> Iterator[Store]:
-    """The Store at `db_url` (or the repository's default SQLite file), closed afterwards."""
+def open_store(db_url: str | None, repo: Path, access: Access = "write") -> Iterator[Store]:
+    """The Store at `db_url` (or the repository's default SQLite file), closed afterwards; `read`
+    and `auto` open a database that cannot be written read-only (bot/store/db.py, `Access`)."""
     from bot.store.repo import Store
 
-    store = Store.open(database_url(db_url, repo))
+    store = Store.open(database_url(db_url, repo), access=access)
     try:
         yield store
     finally:

@@ -1,9 +1,8 @@
 """What `escape-bot backfill` shows while it runs: one line per commit (a progress bar on a terminal),
-the closing summary, and SIGTERM/SIGHUP turned into an interrupt so the worktree is cleaned up."""
+and the closing summary (also when a stop signal ends the run: bot/interrupt.py)."""
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -11,6 +10,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
+
+from bot.wording import plural
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from rich.progress import Progress
@@ -39,7 +40,9 @@ class _PlainLines:
 def _outcome_line(index: int, total: int, width: int, outcome: Outcome) -> str:
     head = f"[{index + 1:>{width}}/{total}] {outcome.commit.sha[:12]} {outcome.status:<8}"
     if outcome.status in ("recorded", "stored"):
-        detail = f"{outcome.heap_escapes} heap escapes" + (f" ({outcome.message})" if outcome.message else "")
+        detail = plural(outcome.heap_escapes, "heap escape") + (
+            f" ({outcome.message})" if outcome.message else ""
+        )
     else:
         detail = outcome.message.splitlines()[0] if outcome.message else ""
     return f"{head} {detail}  ({outcome.seconds:.1f} s)  {outcome.commit.subject}"
@@ -97,31 +100,18 @@ def commit_listener(total: int) -> Iterator[Listener]:
         TimeRemainingColumn(),
         TextColumn("{task.fields[package]}", markup=False, style="dim"),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+    # transient: once done the bar goes, leaving the per-commit lines and then the summary
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         yield _ProgressBar(progress, total)
-
-
-@contextmanager
-def stop_signals_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) stop a run like Ctrl-C does:
-    the worktree is removed on the way out and the summary says what was done."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def backfill_summary(
     outcomes: list[Outcome], plan: Plan, started: float, *, interrupted: bool = False
 ) -> str:
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("recorded", "failed", "error", "stored")}
-    parts = [f"{counts['recorded']} recorded", f"{counts['failed']} failed to build (recorded as failed)"]
+    parts = [f"{counts['recorded']} recorded"]
+    if counts["failed"]:
+        parts.append(f"{counts['failed']} failed to build (recorded as failed)")
     if counts["error"]:
         parts.append(f"{counts['error']} not analysed")
     if counts["stored"]:

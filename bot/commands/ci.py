@@ -267,7 +267,7 @@ def ci(
                 store: SnapshotStore | None = None
                 if wants_store:
                     try:
-                        store = stack.enter_context(open_store(db_url, repo))
+                        store = stack.enter_context(open_store(db_url, repo, "auto"))
                     except StoreError as exc:
                         # the result does not depend on the store: report and publish it first,
                         # then say the snapshot could not be recorded
@@ -288,11 +288,13 @@ def ci(
             if publisher is not None:
                 publisher.close()
     except BotError as exc:
+        if os.environ.get("GITHUB_ACTIONS") != "true":
+            raise  # outside Actions a workflow command is noise on stdout: main's one line says it
         commands.annotate("error", exc.message)
-        if exc.details:
+        if extra := exc.detail_lines():
             # compiler output quotes the PR's source: print it where it cannot issue commands
             with commands.untrusted():
-                click.echo("\n".join("    " + line for line in exc.details.strip().splitlines()[:40]))
+                click.echo("\n".join("    " + line for line in extra))
             exc.details = ""
         raise
 

@@ -17,9 +17,11 @@ from bot.commands import (
     progress_reporter,
     repo_option,
     shard_option,
+    usage_error,
 )
-from bot.errors import ParseError, UsageError
+from bot.errors import ParseError
 from bot.gc.model import Snapshot, Toolchain
+from bot.wording import plural
 
 
 @click.command(short_help="Heap escapes of one revision (built, or read from a saved log).")
@@ -91,15 +93,15 @@ def collect(
     from bot.report.text import snapshot_text
 
     if name is not None and not (record or db_url):
-        raise UsageError("--name names the repository in the database: use it with --record or --db")
+        raise usage_error("--name names the repository in the database: use it with --record or --db")
     if from_log is not None:
         from bot.gc.logs import read_log
 
         if shard is not None:
-            raise UsageError("--shard selects packages to build: a saved log is read whole")
+            raise usage_error("--shard selects packages to build: a saved log is read whole", "--shard")
         if len(packages) > 1:
-            raise UsageError(
-                "with --from-log, --package names the package of a log without `# package` lines"
+            raise usage_error(
+                "with --from-log, --package names the package of a log without `# package` lines", "--package"
             )
         log = read_log(from_log, packages[0] if packages else None)
         for note in log.notes:
@@ -133,7 +135,9 @@ def collect(
             click.echo(f"escape-bot: module {failure.where} {missing}: {failure.reason}", err=True)
     if strict and snapshot.stats.unknown_lines:
         sample = snapshot.stats.unknown_samples[0] if snapshot.stats.unknown_samples else ""
-        raise ParseError(f"{snapshot.stats.unknown_lines} compiler lines not understood, first: {sample}")
+        raise ParseError(
+            f"{plural(snapshot.stats.unknown_lines, 'compiler line')} not understood, first: {sample}"
+        )
     if fmt == "json":
         import sys
 

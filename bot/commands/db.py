@@ -36,10 +36,12 @@ def db_upgrade(db_url: str | None, repo: Path) -> None:
 @repo_option
 def db_current(db_url: str | None, repo: Path) -> None:
     """Print the database's schema revision and whether it is this escape-bot's."""
-    from bot.store.db import current, head_revision, redact
+    from bot.store.db import current, head_revision, redact, upgrade_command
 
     url = database_url(db_url, repo)
     revision = current(url)
     head = head_revision()
-    state = "up to date" if revision == head else f"this escape-bot needs {head}: run `escape-bot db upgrade`"
+    state = (
+        "up to date" if revision == head else f"this escape-bot needs {head}: run `{upgrade_command(url)}`"
+    )
     click.echo(f"{redact(url)}: {revision or 'empty'} ({state})")

@@ -90,7 +90,16 @@ def diff_command(
     outputs = []
     failed = False
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(open_store(db_url, root)) if use_store else None
+        store = None
+        if use_store:
+            from bot.ci.stores import NotRecording
+
+            opened = stack.enter_context(open_store(db_url, root, "auto"))
+            store = NotRecording(opened) if opened.read_only else opened
+            if opened.read_only:
+                click.echo(
+                    f"escape-bot: warning: {opened.url} is read-only: nothing built is recorded", err=True
+                )
         progress = stack.enter_context(progress_reporter(True))
         for build in builds:
             options = configuration_options(build, config, packages, tests, go, modules, shard)

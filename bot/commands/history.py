@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.commands import build_flags, build_options, config_option, format_option, open_store
-from bot.commands.backfill_progress import backfill_summary, commit_listener, stop_signals_interrupt
+from bot.commands import build_flags, build_options, config_option, format_option, open_store, usage_error
+from bot.commands.backfill_progress import backfill_summary, commit_listener
 from bot.commands.history_scope import (
     BRANCH,
     CAUSE,
@@ -26,16 +26,20 @@ from bot.commands.history_scope import (
     REPO,
     TOOLCHAIN,
     Where,
+    blame_target,
+    check_blame_file,
     date_of,
+    explained,
     filters_of,
     scope_of,
 )
 from bot.commands.output import write_json, write_table, write_text
-from bot.errors import BotError, GitError, UsageError
+from bot.errors import BotError, GitError
+from bot.interrupt import Interrupted
+from bot.wording import plural
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
     from bot.history.backfill import Outcome
-    from bot.history.blame import Target
     from bot.history.links import GitHubRepository
     from bot.history.model import Trend
     from bot.history.queries import Filters
@@ -95,7 +99,7 @@ def backfill(
     from bot.history import gitlog
 
     if sum(x is not None for x in (rev_range, last, since)) > 1:
-        raise UsageError("give one of --last, --since and REV_RANGE")
+        raise usage_error("give at most one of --last, --since, REV_RANGE")
     from bot.config import load_config
 
     root = git.repo_root(repo)
@@ -104,7 +108,7 @@ def backfill(
     if branch is None and rev_range is None:
         branch = gitlog.current_branch(root)
         if branch is None:
-            raise UsageError("HEAD is detached: name the branch with --branch")
+            raise usage_error("HEAD is detached: name the branch with --branch")
     revisions = rev_range or branch
     assert revisions is not None
     repository = name or app.repository_name(root)
@@ -117,7 +121,7 @@ def backfill(
             options,
             revisions=revisions,
             branch=branch,
-            since=date_of(since),
+            since=date_of(since, "--since"),
             last=last,
             retry_failed=retry_failed,
         )
@@ -131,18 +135,19 @@ def backfill(
         )
         outcomes: list[Outcome] = []  # kept here, so that an interrupted run can still say what it did
         try:
-            with stop_signals_interrupt(), commit_listener(len(plan.todo)) as listener:
+            with commit_listener(len(plan.todo)) as listener:
                 for outcome in bf.run(root, store, repository, plan.todo, options, plan.toolchain, listener):
                     outcomes.append(outcome)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Interrupted):
             click.echo(backfill_summary(outcomes, plan, started, interrupted=True), err=True)
             raise
     click.echo(backfill_summary(outcomes, plan, started))
     errors = [o for o in outcomes if o.status == "error"]
     if errors:
+        were = "was" if len(errors) == 1 else "were"
         raise BotError(
-            f"{len(errors)} commit(s) could not be analysed and were not recorded (a re-run tries again): "
-            + ", ".join(o.commit.sha[:12] for o in errors)
+            f"{plural(len(errors), 'commit')} could not be analysed and {were} not recorded "
+            "(a re-run tries again): " + ", ".join(o.commit.sha[:12] for o in errors)
         )
 
 
@@ -202,12 +207,12 @@ def trend(
 
     where = scope_of(repo, branch, name, toolchain_key)
     filters = filters_of(leaks, package_glob, cause)
-    start, end = date_of(since), date_of(until, end_of_day=True)
+    start, end = date_of(since, "--since"), date_of(until, "--until", end_of_day=True)
 
     def read(store: Store, group: GroupBy) -> Trend:
         return queries.trend(store, where.scope, filters, by=group, since=start, until=end, last=last)
 
-    with open_store(db_url, where.root or repo) as store:
+    with open_store(db_url, where.root or repo, "read") as store, explained(where, store):
         if fmt == "html":
             # the chart is stacked by `--by` (cause by default); the table below it is by package
             causes, packages = read(store, GroupBy(by)), read(store, GroupBy.PACKAGE)
@@ -232,7 +237,8 @@ def trend(
     else:
         write_table(render.trend_table(result), output)
         if result.failed:
-            click.echo(f"{len(result.failed)} commit(s) in this range did not build (not shown)", err=True)
+            n = len(result.failed)
+            click.echo(f"{plural(n, 'commit')} in this range did not build (not shown)", err=True)
     if fmt != "table":  # the table says it above the figures; other formats also on stderr
         shown = causes if fmt == "html" else result
         for line in render.newest_failed_lines(shown.newest_failed):
@@ -318,8 +324,8 @@ def top(
         _top_hotness(repo, where, filters, profiles, limit, fmt, output, db_url)
         return
     if profiles:
-        raise UsageError("--profile ranks escapes: use it with --by hotness")
-    with open_store(db_url, where.root or repo) as store:
+        raise usage_error("--profile ranks escapes: use it with --by hotness")
+    with open_store(db_url, where.root or repo, "read") as store, explained(where, store):
         result = queries.top(store, where.scope, filters, by=TopBy(by), limit=limit, sha=where.sha)
     if fmt == "json":
         write_json(render.top_dict(result), output)
@@ -351,10 +357,10 @@ def _top_hotness(
     root = where.root or repo
     loaded = load_profiles(go_binary(), root, profiles)
     if not loaded:
-        raise UsageError(
+        raise usage_error(
             "top --by hotness needs a profile: --profile FILE, or a default.pgo in the repository"
         )
-    with open_store(db_url, root) as store:
+    with open_store(db_url, root, "read") as store, explained(where, store):
         # the same commit and toolchain `top` would read; then that snapshot's escapes
         chosen = queries.top(store, where.scope, filters, by=TopBy.FUNCTION, limit=1, sha=where.sha)
         s = chosen.selection
@@ -382,25 +388,6 @@ def _top_hotness(
 
 
 # ---- blame -------------------------------------------------------------------------------
-
-
-def _target(root: Path | None, spec: str | None, function: str | None) -> Target:
-    """FILE[:LINE] (relative to the current directory or to the repository) and --function."""
-    from bot.history.blame import Target
-
-    if spec is None:
-        return Target(function=function)
-    file, line = spec, None
-    head, _, tail = spec.rpartition(":")
-    if head and tail.isdigit():
-        file, line = head, int(tail)
-    path = Path(file)
-    if root is not None and path.exists():
-        try:
-            file = path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            raise UsageError(f"{spec} is not inside the repository {root}") from None
-    return Target(file=Path(file).as_posix(), line=line, function=function)
 
 
 @click.command(short_help="The commit that brought each current heap escape.")
@@ -458,16 +445,18 @@ def blame(
         except GitError:
             return {}  # a commit missing from the clone: match without renames
 
-    with open_store(db_url, root or repo) as store:
+    wanted = blame_target(root, target, function)
+    with open_store(db_url, root or repo, "read") as store, explained(where, store):
         result = blame_of(
             store,
             where.scope,
-            _target(root, target, function),
+            wanted,
             renames,
             filters_of(leaks, None, None),
             sha=where.sha,
         )
     if not result.entries:
+        check_blame_file(root, wanted, result.commit.sha)
         click.echo(f"no {'escapes' if leaks else 'heap escapes'} at {result.commit.sha[:12]} match", err=True)
     if fmt == "json":
         write_json(render.blame_dict(result), output)

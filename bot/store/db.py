@@ -8,14 +8,17 @@ URLs are only ever shown through `redact`.
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
@@ -59,6 +62,12 @@ def redact(url: str | URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def upgrade_command(url: str | URL) -> str:
+    """The command that upgrades this very database (a bare `db upgrade` would upgrade the
+    repository's default SQLite file), password masked, quoted for a POSIX shell."""
+    return f"escape-bot db upgrade --db {shlex.quote(redact(url))}"
+
+
 def _normalise(url: str) -> URL:
     try:
         parsed = make_url(url)
@@ -84,26 +93,82 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database)
 
 
-def make_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+Access = Literal["write", "read", "auto"]
+"""How a command uses the database: it records (`write`), only reads (`read`: trend, top, blame),
+or reads and records when it may (`auto`: diff)."""
+
+
+def asks_read_only(url: URL) -> bool:
+    """`sqlite:///PATH?mode=ro`: the user asks for a read-only open."""
+    return url.get_backend_name() == "sqlite" and url.query.get("mode") == "ro"
+
+
+def writable(path: Path) -> bool:
+    """Whether this process may change a SQLite file and create its -wal and -shm files beside it.
+    False on a read-only file system even for root (EROFS), who passes every permission check."""
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    directory = next(p for p in path.parents if p.exists())  # where make_engine creates the rest
+    return os.access(directory, os.W_OK)
+
+
+def read_only(url: str, access: Access) -> bool:
+    """Whether to open `url` read-only; a StoreError (one line saying "read-only") when a command
+    that records meets a SQLite file it cannot change."""
+    parsed = _normalise(url)
+    path = sqlite_path(parsed)
+    asked = asks_read_only(parsed)
+    if access == "read":
+        return True
+    if not asked and (path is None or writable(path)):
+        return False
+    if access == "write":
+        why = "opened with ?mode=ro" if asked else "the file or its directory is not writable"
+        raise StoreError(f"database {redact(parsed)} is read-only ({why}): this command records into it")
+    return True
+
+
+def make_engine(url: str, *, foreign_keys: bool = True, read_only: bool = False) -> Engine:
     """An engine for a SQLite or PostgreSQL URL (`postgres://` and `postgresql://` use psycopg 3).
 
     A SQLite file's parent directory is created. `foreign_keys=False` is for migrations,
     which recreate tables on SQLite (https://www.sqlite.org/lang_altertable.html#otheralter).
+    `read_only` (or `?mode=ro` on a SQLite URL) opens a SQLite file as docs/storage.md says
+    ("Read-only databases"): it must exist, and nothing is written to it, its directory, or its
+    journal mode.
     """
     parsed = _normalise(url)
     path = sqlite_path(parsed)
+    if path is not None and (read_only or asks_read_only(parsed)):
+        return _read_only_sqlite(parsed.difference_update_query(["mode"]), path, foreign_keys=foreign_keys)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the directory of {redact(parsed)}: {exc.strerror}") from None
     engine = create_engine(parsed)
-    if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine, foreign_keys=foreign_keys)
+    if parsed.get_backend_name() == "sqlite":  # (a URI filename read-only too: no WAL switch then)
+        _configure_sqlite(engine, foreign_keys=foreign_keys, read_only=read_only or asks_read_only(parsed))
     return engine
 
 
-def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+def _read_only_sqlite(url: URL, path: Path, *, foreign_keys: bool) -> Engine:
+    """SQLite's own read-only open (`mode=ro`). Where nobody can write (a read-only directory or
+    file system) and no write-ahead log is left over, also `immutable=1`: SQLite then needs no
+    -shm file, which it could not create there (https://www.sqlite.org/uri.html)."""
+    if not path.is_file():
+        raise StoreError(
+            f"database {redact(url)} does not exist: nothing was recorded yet "
+            "(`escape-bot backfill`, `escape-bot collect --record`)"
+        )
+    immutable = not writable(path) and not path.with_name(path.name + "-wal").exists()
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("&immutable=1" if immutable else "")
+    engine = create_engine(url, creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
+    _configure_sqlite(engine, foreign_keys=foreign_keys, read_only=True)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # SQLAlchemy emits BEGIN itself (below); the sqlite3 module's implicit
@@ -114,7 +179,8 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         # Set WAL only when it is not set yet: the database remembers it, and asking again
         # while another process writes can fail at once with "database is locked".
-        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        # (never on a read-only open: that is a write)
+        if not read_only and cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             cursor.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL loses no committed transaction when a process is killed,
         # only on power loss (https://www.sqlite.org/pragma.html#pragma_synchronous).
@@ -150,7 +216,10 @@ def _reason(exc: DBAPIError, url: URL) -> str:
 
 def store_error(exc: DBAPIError, url: URL) -> StoreError:
     """A one-line StoreError for a driver error, URL redacted."""
-    return StoreError(f"database {redact(url)}: {_reason(exc, url)}")
+    reason = _reason(exc, url)
+    if "readonly" in reason:  # SQLite's "attempt to write a readonly database"
+        return StoreError(f"database {redact(url)} is read-only: {reason}")
+    return StoreError(f"database {redact(url)}: {reason}")
 
 
 _ENVIRONMENT_SQLSTATES = frozenset({"25006", "42501"})  # read_only_sql_transaction, insufficient_privilege
@@ -262,7 +331,7 @@ def current(url: str) -> str | None:
     path = sqlite_path(_normalise(url))
     if path is not None and not path.exists():
         return None  # connecting would create the file: asking must not
-    engine = make_engine(url)
+    engine = make_engine(url, read_only=path is not None)
     try:
         with database_errors(engine.url), engine.connect() as connection:
             return _current(connection, engine.url)
@@ -347,8 +416,9 @@ def _unknown_revision(url: URL, revision: str) -> StoreError:
     )
 
 
-def check_schema(engine: Engine) -> None:
-    """Make sure the database is at head: create an empty one, refuse an older or unknown one."""
+def check_schema(engine: Engine, *, create: bool = True) -> None:
+    """Make sure the database is at head: create an empty one (unless not `create`: a read-only
+    open never migrates), refuse an older or unknown one."""
     url = engine.url
     with database_errors(url):
         with engine.connect() as connection:
@@ -367,6 +437,11 @@ def check_schema(engine: Engine) -> None:
                     f"database {redact(url)} has escape-bot tables but no schema revision "
                     "(alembic_version): it was not created by escape-bot"
                 )
+            if not create:
+                raise StoreError(
+                    f"database {redact(url)} is empty: nothing was recorded in it yet "
+                    "(`escape-bot backfill`, `escape-bot collect --record`)"
+                )
             # Through the migrations rather than metadata.create_all, so the database is
             # stamped and gets exactly what an upgraded one has (views included).
             _run_migrations(engine, head)
@@ -377,6 +452,6 @@ def check_schema(engine: Engine) -> None:
     if revision in revisions():
         raise SchemaOutdatedError(
             f"database {redact(url)} is at revision {revision}, this escape-bot needs {head}: "
-            "run `escape-bot db upgrade`"
+            f"run `{upgrade_command(url)}`"
         )
     raise _unknown_revision(url, str(revision))

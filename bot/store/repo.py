@@ -27,11 +27,13 @@ from bot.memory import gc_paused
 from bot.ports import StoredPair
 from bot.store.content import FileContent, PackageContent, PackageMemo, split_escapes
 from bot.store.db import (
+    Access,
     begin_write,
     check_schema,
     database_errors,
     make_engine,
     not_writable,
+    read_only,
     redact,
     store_error,
 )
@@ -86,20 +88,23 @@ def _retryable(exc: DBAPIError) -> bool:
 class Store:
     """Snapshots of many repositories and commits in one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         """Wrap an engine whose schema was checked; use `Store.open`."""
         self._engine = engine
         self._repository_ids: dict[str, int] = {}
         self._contents: PackageMemo = {}  # head's unchanged packages are base's objects (split_escapes)
+        self.read_only = read_only  # every write is then a StoreError saying so
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """Open the database at `url`: create an empty one at head, refuse an outdated one."""
-        engine = make_engine(url)
+    def open(cls, url: str, *, access: Access = "write") -> Store:
+        """Open the database at `url`: create an empty one at head, refuse an outdated one. Read-only
+        (`access`, `?mode=ro`, a SQLite file that cannot be changed) it is never created nor migrated."""
+        ro = read_only(url, access)
+        engine = make_engine(url, read_only=ro)
         try:
             for attempt in range(_OPEN_ATTEMPTS):
                 try:
-                    check_schema(engine)
+                    check_schema(engine, create=not ro)
                     break
                 except StoreError as exc:
                     # SQLite can refuse at once, without waiting out the busy timeout, while
@@ -110,7 +115,7 @@ class Store:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine)
+        return cls(engine, read_only=ro)
 
     @property
     def url(self) -> str:
@@ -198,6 +203,8 @@ class Store:
 
     def _write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in a write transaction, again from scratch after a lost race."""
+        if self.read_only:
+            raise StoreError(f"database {self.url} is read-only: nothing can be recorded in it")
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with begin_write(self._engine) as connection:

@@ -213,7 +213,7 @@ def test_a_push_whose_store_cannot_be_written_reports_first_then_fails(
     with database(kind, request, tmp_path / "db") as url:
         Store.open(url).close()  # the schema, at head
         with (
-            Store.open(_read_only(url)) as store,
+            Store.open(_read_only(url), access="auto") as store,
             pytest.raises(StoreError, match=f"the snapshot of {sha[:12]} could not be recorded: "),
         ):
             run_ci(

@@ -122,7 +122,7 @@ def test_a_store_that_cannot_be_written_does_not_hide_the_result(
     assert warning.startswith(
         "::warning::escape-bot: the snapshot could not be recorded (the result above stands)"
     )
-    assert "readonly" in warning
+    assert "read-only" in warning
     # reported after the result was published
     assert lines.index(warning) > next(i for i, line in enumerate(lines) if "::endgroup::" in line)
     assert "could not be recorded" in run.summary.split("3 new heap escapes", 1)[1]

@@ -99,7 +99,7 @@ def test_rev_range_and_since(sqlite_db: str, history: scripted.Scripted) -> None
             history, ["c4", "c5", "c6", "c7", "c8", "c9", "M"]
         )
     both = run_cli("backfill", "--repo", repo, "--db", sqlite_db, "--last", "2", "--since", "2026-01-01")
-    assert both.returncode == 2 and "give one of --last, --since and REV_RANGE" in both.stderr
+    assert both.returncode == 2 and "Error: give at most one of --last, --since, REV_RANGE" in both.stderr
 
 
 def _slow_go(tmp_path: Path) -> str:
@@ -154,7 +154,8 @@ def test_sigterm_stops_cleanly_too(sqlite_db: str, history: scripted.Scripted, t
     assert _LINE.match(proc.stdout.readline())  # one commit recorded, the next one building
     proc.terminate()
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 143, err
+    assert err.splitlines()[-1] == "escape-bot: interrupted (SIGTERM)"
     assert "run the same command again to continue" in err
     worktrees = history.repo.git("worktree", "list", "--porcelain")
     assert worktrees.count("worktree ") == 1, worktrees

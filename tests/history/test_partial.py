@@ -48,7 +48,7 @@ def test_newest_failed_commits_come_before_any_figure(repo: GitRepo, db_url: str
     # the commit recorded without its bench module says so; the failed ones say why
     (line2,) = [line for line in lines if c2[:12] in line]
     assert (
-        "1 heap escapes (module example.com/m/bench (bench/) did not build: bench/b.go:3:8: missing go.sum"
+        "1 heap escape (module example.com/m/bench (bench/) did not build: bench/b.go:3:8: missing go.sum"
         in line2
     )
     (line3,) = [line for line in lines if c3[:12] in line]

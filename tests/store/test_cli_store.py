@@ -10,7 +10,7 @@ import sys
 from alembic import command
 
 from bot.store import Store
-from bot.store.db import alembic_config, head_revision
+from bot.store.db import alembic_config, head_revision, upgrade_command
 from tests.conftest import GitRepo, go_mod
 
 from .conftest import with_password
@@ -61,7 +61,7 @@ def test_outdated_database_and_upgrade(db_url: str) -> None:
     assert "0001 (this escape-bot needs" in proc.stdout and "secret" not in proc.stdout
     repo_less = run("collect", "--db", url, "--repo", ".", "--rev", "HEAD")
     assert repo_less.returncode == 3
-    assert "run `escape-bot db upgrade`" in repo_less.stderr and "secret" not in repo_less.stderr
+    assert f"run `{upgrade_command(url)}`" in repo_less.stderr and "secret" not in repo_less.stderr
     upgraded = run("db", "upgrade", "--db", url)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"upgraded from 0001 to {head_revision()}" in upgraded.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import pytest
@@ -204,7 +205,7 @@ def test_outdated_database_asks_for_an_upgrade_without_showing_the_password(db_u
     message = str(raised.value)
     assert message == (
         f"database {redact(url)} is at revision {FIRST}, this escape-bot needs {head_revision()}: "
-        "run `escape-bot db upgrade`"
+        f"run `escape-bot db upgrade --db {shlex.quote(redact(url))}`"
     )
     assert "secret" not in message
     assert "\n" not in message
