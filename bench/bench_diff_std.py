@@ -2,7 +2,7 @@
 against bare `go build -gcflags=-m=2` runs measured in the same run (issue #18).
 
     python bench/bench_diff_std.py [--code DIR ...] [--small-repo GIT_DIR --small-base REV
-                                   --small-head REV] [--no-std] [--no-small]
+                                   --small-head REV] [--no-std] [--no-small] [--warm-only N]
 
 The standard library cannot be built from a copy of GOROOT/src (its module is `std`), so the
 std-sized case is a repository whose module builds `std` too: `escape-bot diff --package std
@@ -19,6 +19,8 @@ from `wait4`; every run gets a fresh GOCACHE where it says cold. `--code DIR` (r
 the `bot` package of another checkout, e.g. `git archive main bot | tar -x -C /tmp/before`, so
 that before and after are measured in one run, alternately. The small module is a generated one
 unless `--small-repo` names a git repository with base and head revisions (no network).
+`--warm-only N` runs only the warm std row: one bot run warms a cache, then N rounds, the codes
+alternately.
 """
 
 from __future__ import annotations
