@@ -130,6 +130,9 @@ class ReusingParser(LogParser):
         self._at_start = (0, 0, 0)
 
     def events(self, lines: Iterable[str | bytes]) -> Iterator[list[str]]:
+        """LogParser.events, except that a cached event waits for the next line: a build-output
+        event of another package confirms it is a block of its own (its records are taken), any
+        other line sends it to be parsed after all."""
         pending: tuple[str | bytes, str, CachedBlock] | None = None
         for line in lines:
             if pending is not None:
