@@ -2,7 +2,7 @@
 against bare `go build -gcflags=-m=2` runs measured in the same run (issue #18).
 
     python bench/bench_diff_std.py [--code DIR ...] [--small-repo GIT_DIR --small-base REV
-                                   --small-head REV] [--no-std] [--no-small]
+                                   --small-head REV] [--no-std] [--no-small] [--warm-only N]
 
 The standard library cannot be built from a copy of GOROOT/src (its module is `std`), so the
 std-sized case is a repository whose module builds `std` too: `escape-bot diff --package std
@@ -19,6 +19,8 @@ from `wait4`; every run gets a fresh GOCACHE where it says cold. `--code DIR` (r
 the `bot` package of another checkout, e.g. `git archive main bot | tar -x -C /tmp/before`, so
 that before and after are measured in one run, alternately. The small module is a generated one
 unless `--small-repo` names a git repository with base and head revisions (no network).
+`--warm-only N` runs only the warm std row: one bot run warms a cache, then N rounds, the codes
+alternately.
 """
 
 from __future__ import annotations
@@ -180,13 +182,25 @@ def ratio(run: Run, base: Run) -> str:
     )
 
 
-def std_rows(b: Bench, codes: list[Path]) -> None:
+def std_rows(b: Bench, codes: list[Path], warm_rounds: int = 0) -> None:
     repo, base, head = std_repo(b.scratch)
     pk = [a for p in STD_PACKAGES for a in ("--package", p)]
     diff = ["diff", "--base", base, "--head", head, "--format", "json", *pk]
     bare_cache = b.fresh("cache")
     bare_cold = b.bare(repo, [base, head], STD_PACKAGES, bare_cache)
     print(f"std: bare cold base+head {bare_cold.seconds:.1f} s, {bare_cold.rss_mib:.0f} MiB", flush=True)
+    if warm_rounds:  # the warm row only: one cache warmed by a first run, the codes alternately
+        cache = b.fresh("cache")
+        b.bot(codes[0], diff, repo, cache, b.fresh("db"))
+        for r in range(warm_rounds):
+            for code in codes:
+                bare_warm = b.bare(repo, [base, head], STD_PACKAGES, bare_cache)
+                warm = b.bot(code, diff, repo, cache, b.fresh("db"))
+                print(
+                    f"[{code}] round {r + 1} std diff, empty db, warm cache: {ratio(warm, bare_warm)}",
+                    flush=True,
+                )
+        return
     for code in codes:
         cache = b.fresh("cache")
         cold = b.bot(code, diff, repo, cache, b.fresh("db"))
@@ -219,6 +233,7 @@ def main() -> None:
     ap.add_argument("--small-rounds", type=int, default=3)
     ap.add_argument("--no-std", action="store_true")
     ap.add_argument("--no-small", action="store_true")
+    ap.add_argument("--warm-only", type=int, default=0, metavar="ROUNDS", help="std: the warm row only")
     args = ap.parse_args()
     codes = [c.resolve() for c in args.code or [ROOT]]
     print(f"go: {b_go()}; load average at start: {os.getloadavg()[0]:.1f}", flush=True)
@@ -234,7 +249,7 @@ def main() -> None:
                 repo, base, head = small_repo(b.scratch)
             small_rows(b, codes, repo, base, head, args.small_rounds)
         if not args.no_std:
-            std_rows(b, codes)
+            std_rows(b, codes, args.warm_only)
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -24,6 +24,7 @@ from bot.gc.model import Escape, ModuleFailure, Snapshot
 from bot.gc.modules import find_modules
 from bot.gc.parse import module_file_mapper
 from bot.gc.pprof import load_profiles
+from bot.gc.reuse import BlockCache
 from bot.gc.run import BuildOptions, collect, go_binary, toolchain
 from bot.insight import Insight, ToolchainEffect
 from bot.ports import SnapshotStore, StoredPair
@@ -114,7 +115,12 @@ def failure_details(failures: tuple[ModuleFailure, ...]) -> str:
 
 
 def build_snapshot(
-    repo: Path, rev: str | None, options: BuildOptions, progress: Progress = _quiet
+    repo: Path,
+    rev: str | None,
+    options: BuildOptions,
+    progress: Progress = _quiet,
+    *,
+    reuse: BlockCache | None = None,
 ) -> Snapshot:
     """Build one revision (None: the working tree as it is) and return its escapes.
 
@@ -127,7 +133,7 @@ def build_snapshot(
     with checkout(repo, sha or None) as tree:
         progress(f"building {rev or 'working tree'}" + (f" ({sha[:12]})" if sha else ""))
         try:
-            built = collect(tree, options, on_package=progress)
+            built = collect(tree, options, on_package=progress, reuse=reuse)
         except BuildError as exc:
             raise BuildError(f"{label}: {exc.message}", details=exc.details) from None
     snapshot = Snapshot(
@@ -161,6 +167,7 @@ def snapshot_of(
     progress: Progress = _quiet,
     *,
     repository: str | None = None,
+    reuse: BlockCache | None = None,
 ) -> tuple[Snapshot, Literal["built", "store"]]:
     """A revision's snapshot: from the store when it holds one for this toolchain, else built (and
     stored), under `repository` (default: repository_name, as backfill's)."""
@@ -173,7 +180,7 @@ def snapshot_of(
         if stored is not None and not stored.failed_modules:
             progress(f"{rev} ({sha[:12]}) taken from the store")
             return Snapshot(rev, sha, stored.toolchain, stored.escapes, stored.stats), "store"
-    snapshot = build_snapshot(repo, rev, options, progress)
+    snapshot = build_snapshot(repo, rev, options, progress, reuse=reuse)
     if store is not None:
         store.record_snapshot(name, git.commit_info(repo, sha), snapshot)
     return snapshot, "built"
@@ -224,8 +231,12 @@ def compare(
         if built_head is not None:
             return _compared(base, built_head[0], result, "store", "built", renames, keep)
         return _compared(base, _joined(pair.head, pair.same), result, "store", "store", renames, keep)
-    base, base_source, base_built = _side(root, base_rev, options, store, progress, repository)
-    head, head_source, head_built = built_head or _side(root, head_rev, options, store, progress, repository)
+    # head is built in base's worktree: its unchanged packages' blocks are base's (bot/gc/reuse.py)
+    reuse = BlockCache()
+    base, base_source, base_built = _side(root, base_rev, options, store, progress, repository, reuse)
+    head, head_source, head_built = built_head or _side(
+        root, head_rev, options, store, progress, repository, reuse
+    )
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
@@ -339,11 +350,14 @@ def _side(
     store: SnapshotStore | None,
     progress: Progress,
     repository: str | None,
+    reuse: BlockCache | None = None,
 ) -> tuple[Snapshot, Literal["built", "store"], bool]:
     """One side of a comparison; False when none of its modules built (the snapshot is empty
     and says why): the other side decides whether that is the change or the environment."""
     try:
-        snapshot, source = snapshot_of(root, rev, options, store, progress, repository=repository)
+        snapshot, source = snapshot_of(
+            root, rev, options, store, progress, repository=repository, reuse=reuse
+        )
     except NothingBuilt as exc:
         return exc.snapshot, "built", False
     return snapshot, source, True

@@ -71,6 +71,7 @@ class LogParser:
         self._json_key: str | None = None
         self._explanations = FlowReader(self._unknown)
         self._emitted: dict[str, set[tuple[object, ...]]] = {}  # sites per package, across variants
+        self.ready: list[Escape] = []  # records finished while reading events (bot/gc/reuse.py)
         self.lines = 0
         self.packages = 0
         self.unknown = 0
@@ -447,7 +448,7 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
         stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it)))
     else:  # a text log: only events come as bytes (the runner's big ones)
         stream = chain((text_of(head),), cast(Iterator[str], it))
-    out: list[Escape] = []
+    out = parser.ready
     feed = parser._feed
     fast = 0
     current: Header | None = None
@@ -467,6 +468,8 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
             yield from out
             out.clear()
     parser.lines += fast
+    yield from out
+    out.clear()
     yield from parser.close()
 
 

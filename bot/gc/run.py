@@ -25,6 +25,7 @@ from bot.gc.events import CHUNK, text_of
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
+from bot.gc.reuse import BlockCache, ReusingParser
 from bot.gc.shard import Shard, own_escapes
 from bot.interrupt import stop_process_group
 from bot.memory import gc_paused
@@ -303,9 +304,11 @@ def build_module(
     *,
     modules: list[Module],
     on_package: Callable[[str], None] | None = None,
+    reuse: BlockCache | None = None,
 ) -> tuple[list[Escape], ParseStats, list[str]]:
     """Build one module's packages and parse its log: its escapes, the parser's counters, and
-    go's "matched no packages" warnings. BuildError (quoting go) when it does not build."""
+    go's "matched no packages" warnings. BuildError (quoting go) when it does not build.
+    `reuse`: package blocks of an earlier build in the same worktree (bot/gc/reuse.py)."""
     cwd = repo_root / module.directory
     use_json = version_tuple(tc.go_version) >= JSON_MIN_VERSION
     mod = "vendor" if not module.in_workspace and _vendored(cwd) else "readonly"
@@ -324,7 +327,12 @@ def build_module(
     for tests in runs:
         if options.shard is not None and not own[tests]:
             continue  # none of the module's packages is this shard's
-        parser = LogParser(files=mapper, sources=sources)
+        context = repr((sorted((m.path, m.directory) for m in modules), module.path, tests))
+        parser = (
+            LogParser(files=mapper, sources=sources)
+            if reuse is None
+            else ReusingParser(reuse, context, files=mapper, sources=sources)
+        )
         errors = BuildErrors(_rewriter(repo_root, module))
         packages = tuple(own[tests]) if options.shard is not None else None
         cmd = _build_command(options, use_json, tests, packages)
@@ -383,6 +391,7 @@ def collect(
     options: BuildOptions,
     *,
     on_package: Callable[[str], None] | None = None,
+    reuse: BlockCache | None = None,
 ) -> BuildResult:
     """Build the selected modules of a checkout and return their escapes, sorted.
 
@@ -399,7 +408,7 @@ def collect(
     for module in modules:
         try:
             escapes, stats, no_packages = build_module(
-                repo_root, module, options, tc, modules=found, on_package=on_package
+                repo_root, module, options, tc, modules=found, on_package=on_package, reuse=reuse
             )
         except BuildError as exc:
             failure = ModuleFailure(module.path, module.directory, tuple(exc.details.splitlines()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -228,15 +229,34 @@ def package_content(package: str, files: Iterable[FileContent]) -> PackageConten
     return PackageContent(package, ordered, hashlib.sha256(_PACKAGE_PREFIX + payload.encode()).hexdigest())
 
 
-def split_escapes(escapes: Iterable[Escape]) -> list[PackageContent]:
-    """Group escapes by package and file into digested content, sorted by package."""
-    grouped: dict[str, dict[str, list[SiteRow]]] = {}
+PackageMemo = dict[str, tuple[tuple[Escape, ...], PackageContent]]
+"""The last content computed per package, with the very escape objects it was computed from."""
+
+
+def split_escapes(escapes: Iterable[Escape], memo: PackageMemo | None = None) -> list[PackageContent]:
+    """Group escapes by package and file into digested content, sorted by package.
+
+    With `memo`, a package whose escapes are the same objects as last time (head's records that
+    the parser took from base, bot/gc/reuse.py) gets last time's content without encoding or
+    hashing anything again: escapes are immutable, so the same objects give the same content.
+    """
+    grouped: dict[str, list[Escape]] = {}
     for escape in escapes:
-        grouped.setdefault(escape.package, {}).setdefault(escape.file, []).append(site_row(escape))
-    return [
-        package_content(package, (file_content(file, rows) for file, rows in files.items()))
-        for package, files in sorted(grouped.items())
-    ]
+        grouped.setdefault(escape.package, []).append(escape)
+    contents = []
+    for package, found in sorted(grouped.items()):
+        seen = memo.get(package) if memo is not None else None
+        if seen is not None and len(seen[0]) == len(found) and all(map(operator.is_, seen[0], found)):
+            contents.append(seen[1])
+            continue
+        files: dict[str, list[SiteRow]] = {}
+        for escape in found:
+            files.setdefault(escape.file, []).append(site_row(escape))
+        content = package_content(package, (file_content(file, rows) for file, rows in files.items()))
+        if memo is not None:
+            memo[package] = (tuple(found), content)
+        contents.append(content)
+    return contents
 
 
 def canonical_order(escapes: Iterable[Escape]) -> tuple[Escape, ...]:

@@ -25,7 +25,7 @@ from bot.errors import StoreError
 from bot.gc.model import Snapshot, Toolchain
 from bot.memory import gc_paused
 from bot.ports import StoredPair
-from bot.store.content import FileContent, PackageContent, split_escapes
+from bot.store.content import FileContent, PackageContent, PackageMemo, split_escapes
 from bot.store.db import (
     Access,
     begin_write,
@@ -91,6 +91,7 @@ class Store:
         """Wrap an engine whose schema was checked; use `Store.open`."""
         self._engine = engine
         self._repository_ids: dict[str, int] = {}
+        self._contents: PackageMemo = {}  # head's unchanged packages are base's objects (split_escapes)
         self.read_only = read_only  # every write is then a StoreError saying so
 
     @classmethod
@@ -143,7 +144,7 @@ class Store:
             raise ValueError(f"snapshot of {snapshot.commit} recorded as commit {commit.sha}")
         # Hash and group before taking any lock: the transaction only moves rows.
         with gc_paused():
-            packages = split_escapes(snapshot.escapes)
+            packages = split_escapes(snapshot.escapes, self._contents)
         causes = Counter((e.cause.value, e.kind.value) for e in snapshot.escapes)
         stats = snapshot.stats
         values = {

@@ -10,6 +10,7 @@ import pytest
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Step
 from bot.store.content import (
     ExplanationReader,
+    PackageMemo,
     canonical_order,
     escape_from_row,
     explanation_from_json,
@@ -151,3 +152,19 @@ def test_canonical_order_is_what_split_escapes_stores() -> None:
         for row in f.rows
     ]
     assert list(ordered) == stored
+
+
+def test_memo_gives_what_a_fresh_split_gives() -> None:
+    base = make_escapes(6, 30, seed=5)
+    changed = base[0].package
+    # head: one package edited (new objects), the others the very objects of base
+    head = [replace(e, line=e.line + 1) if e.package == changed else e for e in base]
+    memo: PackageMemo = {}
+    assert split_escapes(base, memo) == split_escapes(base)
+    with_memo = split_escapes(head, memo)
+    assert with_memo == split_escapes(head)
+    assert with_memo[0].digest != split_escapes(base)[0].digest
+    # equal values in new objects are content-hashed again, and give the same content
+    copies = [replace(e) for e in head]
+    assert split_escapes(copies, memo) == split_escapes(head)
+    assert all(memo[p.package][1] is p for p in split_escapes(copies, memo))
