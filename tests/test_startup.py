@@ -65,3 +65,12 @@ def test_the_table_still_loads_rich(tmp_path: Path) -> None:
 
 def test_the_head_revision_read_from_the_migration_files_is_alembics() -> None:
     assert file_head() == head_revision()
+
+
+def test_the_ci_use_case_imports_pygithub_only_to_talk_to_github() -> None:
+    """`ci --mode analyze` and a push post nothing: PyGithub and requests (about 0.1 s) are
+    imported where the client is made, not by the use case's modules."""
+    code = "import bot.ci, bot.ci.flows, bot.ci.publish, bot.commands.ci"
+    assert _loaded_after(code, ("github", "requests")) == set()
+    # the control: the client does bring them, so the assertion above can fail
+    assert {"github", "requests"} <= _loaded_after("import bot.github.client", ("github", "requests"))

@@ -10,7 +10,8 @@ from bot.ci.text import check_annotations, degrade, status_description
 from bot.errors import BotError
 from bot.gate import Verdict
 from bot.github.actions import WorkflowCommands, append_summary
-from bot.github.client import (
+from bot.github.context import ActionsEnvironment
+from bot.github.records import (
     MAX_ANNOTATIONS,
     AppRequiredError,
     CheckRunRef,
@@ -19,7 +20,6 @@ from bot.github.client import (
     PartialCheckRunError,
     PermissionDeniedError,
 )
-from bot.github.context import ActionsEnvironment
 from bot.report import limits, safe
 from bot.report.limits import Limit
 from bot.report.render import (

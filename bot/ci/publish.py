@@ -16,11 +16,11 @@ from bot.gate import GateDecision, GatePolicy, Waived, evaluate
 from bot.github.actions import WorkflowCommands
 from bot.github.artifact import TrustedSuppressions, trusted_suppressions
 from bot.github.artifact_format import ArtifactError, Results
-from bot.github.client import (
+from bot.github.context import ActionsEnvironment, WorkflowRun
+from bot.github.records import (
     PullRequestHead,
     TooLargeError,
 )
-from bot.github.context import ActionsEnvironment, WorkflowRun
 from bot.github.shards import read_results
 from bot.report.render import (
     Links,

@@ -15,14 +15,14 @@ from bot.errors import UsageError
 from bot.gate import GateDecision, GatePolicy
 from bot.gc.model import Snapshot
 from bot.gc.run import BuildOptions
-from bot.github.client import (
+from bot.github.labels import Acceptance
+from bot.github.positions import Positions
+from bot.github.records import (
     Annotation,
     CheckRunRef,
     CommentRef,
     PullRequestHead,
 )
-from bot.github.labels import Acceptance
-from bot.github.positions import Positions
 from bot.report import safe
 from bot.report.render import (
     DEFAULT_NAME,

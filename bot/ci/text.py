@@ -10,11 +10,11 @@ from bot.ci.settings import MAX_COMMAND_ANNOTATIONS, Target
 from bot.gate import Verdict
 from bot.gc.parse import in_goroot
 from bot.github.actions import WorkflowCommands
-from bot.github.client import (
+from bot.github.positions import Positions, locate
+from bot.github.records import (
     Annotation,
     PermissionDeniedError,
 )
-from bot.github.positions import Positions, locate
 from bot.report import safe
 from bot.report.render import (
     Report,

@@ -173,7 +173,6 @@ def ci(
     from bot.gate import GateFailed, GatePolicy
     from bot.github import labels
     from bot.github.actions import WorkflowCommands
-    from bot.github.client import GitHubClient
     from bot.github.context import (
         Event,
         MergeGroup,
@@ -183,7 +182,6 @@ def ci(
         load_workflow_run,
         read_environment,
     )
-    from bot.github.retry import RetryPolicy
     from bot.report.text import comparison_text
 
     commands = WorkflowCommands(sys.stdout)
@@ -248,6 +246,10 @@ def ci(
             and settings.publishes
             and settings.token
         ):
+            # PyGithub and requests: imported only to talk to GitHub (analyze and push need neither)
+            from bot.github.client import GitHubClient
+            from bot.github.retry import RetryPolicy
+
             policy = RetryPolicy(
                 backoff=retry_backoff,
                 max_wait=max_wait,
