@@ -8,9 +8,8 @@ from collections.abc import Callable, Iterator
 
 from bot.errors import BuildError
 from bot.gc.events import text_of
+from bot.gc.model import MAX_ERROR_LINES
 from bot.gc.parse import LogParser
-
-MAX_ERROR_LINES = 20
 
 
 class BuildErrors:

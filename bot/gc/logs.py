@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bot.errors import ParseError
-from bot.gc.model import Escape, ParseStats
+from bot.gc.model import MAX_ERROR_LINES, Escape, ParseStats
 from bot.gc.parse import LogParser, parse_lines
 from bot.memory import gc_paused
 
 _PEEK = 64 * 1024
 _POSITION = re.compile(r"^(?P<file>[^\s:][^:]*\.go):\d+(?::\d+)?: ")
-MAX_ERROR_LINES = 20
 # What the go command and the compiler print when a build fails (never at -m=2 on success).
 _ERROR = re.compile(
     r"^go: (?!downloading |finding |extracting |warning: )"

@@ -143,6 +143,8 @@ class Escape:
         return Position(self.file, self.line, self.column)
 
 
+# go's error lines quoted for a module that does not build: the first ones say what broke
+MAX_ERROR_LINES = 20
 RECORDS_VERSION = 2
 """What escape-bot makes of the compiler's output. Bumped whenever records of the same build change
 (1: the first parser; 2: inlined copies at their call sites, constants marked, appends grouped,

@@ -28,7 +28,7 @@ from typing import Any
 from bot.annotations import Annotations
 from bot.diff import DiffResult, Skipped
 from bot.failures import without_modules
-from bot.gc.model import Cause, Escape, FailedModule, Kind
+from bot.gc.model import MAX_ERROR_LINES, Cause, Escape, FailedModule, Kind
 from bot.gc.shard import MAX_SHARDS, Shard, base_package, shard_of
 from bot.github.artifact_format import ARTIFACT_FILE, MAX_BYTES, ArtifactError, Results, read_artifact
 
@@ -36,7 +36,6 @@ SHARD_FILE = "escape-bot-shard.json"
 SHARD_FORMAT = "escape-bot-shard"
 MAX_SHARD_FILE = 1024 * 1024  # module directories only
 MAX_TOTAL_BYTES = 4 * MAX_BYTES  # all shards' artifacts together: one job's results, split
-MAX_ERROR_LINES = 20  # per failed module, as bot/gc/builderrors.py quotes go
 
 
 @dataclass(frozen=True, slots=True)
