@@ -29,6 +29,7 @@ from bot.gc.run import BuildOptions, collect, go_binary, toolchain
 from bot.insight import Insight, ToolchainEffect
 from bot.ports import SnapshotStore, StoredPair
 from bot.profile.hotness import rank
+from bot.wording import plural
 
 Progress = Callable[[str], None]
 """Receives short status lines ('building base abc1234', a package name)."""
@@ -141,11 +142,7 @@ def build_snapshot(
     )
     if built.failed and len(built.failed) == len(built.modules):
         first = built.failed[0]
-        many = (
-            f" (and {len(built.failed) - 1} more module{'s' if len(built.failed) > 2 else ''})"
-            if len(built.failed) > 1
-            else ""
-        )
+        many = f" (and {plural(len(built.failed) - 1, 'more module')})" if len(built.failed) > 1 else ""
         raise NothingBuilt(
             f"{label}: module {first.where} did not build{many}: {first.reason}",
             details=failure_details(snapshot.failed_modules),

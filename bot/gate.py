@@ -31,6 +31,7 @@ from bot.config import AllowEntry, Budget, Config, ConfigError
 from bot.diff import Counting, DiffResult
 from bot.errors import EXIT_GATE, BotError
 from bot.gc.model import Escape, Kind
+from bot.wording import plural
 
 GATED_KINDS: frozenset[Kind] = frozenset({Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP})
 
@@ -189,7 +190,7 @@ def evaluate(
     broke = [f for f in result.failed_modules if f.side == "head"]
     if broke:
         # the change broke a module that built at base: its escapes could not be checked at all
-        more = f" (and {len(broke) - 1} more module{'s' if len(broke) > 2 else ''})" if len(broke) > 1 else ""
+        more = f" (and {plural(len(broke) - 1, 'more module')})" if len(broke) > 1 else ""
         also = f"; also {units} {_noun(units)}" if units else ""
         verdict, reason = (
             Verdict.FAIL,

@@ -24,6 +24,7 @@ from bot.history.model import (
     counts_by_group,
 )
 from bot.history.render import CAUSE_COLORS, commit_when, failures_of, selection_text
+from bot.wording import plural
 
 _W, _H = 960, 340  # chart size in SVG units
 _LEFT, _RIGHT, _TOP, _BOTTOM = 72, 16, 22, 52  # room for the axis titles
@@ -246,8 +247,8 @@ def failed_headline(failed: Sequence[FailedCommit]) -> str:
     reasons = Counter(f.reason or "no reason recorded" for f in failed)
     reason, _ = reasons.most_common(1)[0]
     others = len(reasons) - 1
-    more = f"; {others} other reason{'s' if others != 1 else ''}" if others else ""
-    return f"The newest {n} recorded commit{'s' if n != 1 else ''} did not build ({reason}{more})"
+    more = f"; {plural(others, 'other reason')}" if others else ""
+    return f"The newest {plural(n, 'recorded commit')} did not build ({reason}{more})"
 
 
 def _sparkline(values: Sequence[int]) -> tuple[str, str, str]:

@@ -25,6 +25,7 @@ from bot.history.model import (
     TopBy,
     Trend,
 )
+from bot.wording import plural
 
 if TYPE_CHECKING:  # rich (and fit, built on it) only for the tables: `--format json` starts faster
     from rich.console import Group, RenderableType
@@ -104,7 +105,7 @@ def newest_failed_lines(failed: Sequence[FailedCommit]) -> list[str]:
     if not failed:
         return []
     n = len(failed)
-    head = f"warning: the newest {n} recorded commit{'s' if n != 1 else ''} did not build"
+    head = f"warning: the newest {plural(n, 'recorded commit')} did not build"
     lines = [f"{head}; the figures stop before {'them' if n != 1 else 'it'}:"]
     lines += [f"  {f.commit.sha[:12]} {f.commit.subject}: {f.reason}" for f in failed[:10]]
     if n > 10:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from bot import wording
 from bot.report import hints, safe, text
 from bot.report.safe import Md
 from bot.report.view import (
@@ -85,7 +86,7 @@ def _codeblock(lines: Sequence[str]) -> Md:
 
 
 def plural(n: int, word: str) -> Md:
-    return Md(f"{n:,} {word}{'' if n == 1 else 's'}")
+    return Md(wording.plural(n, word))
 
 
 def _number(n: int) -> Md:
