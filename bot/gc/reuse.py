@@ -45,8 +45,9 @@ class BlockCache:
     reused: int = 0
 
 
-def _digest(data: str | bytes) -> bytes:
-    return hashlib.blake2b(data.encode() if isinstance(data, str) else data, digest_size=20).digest()
+def _digest(data: bytes) -> bytes:
+    """An event's key (a source file's is sourcefacts.content_digest)."""
+    return hashlib.blake2b(data, digest_size=20).digest()
 
 
 class _TrackingFacts(SourceFacts):
@@ -55,14 +56,6 @@ class _TrackingFacts(SourceFacts):
     def __init__(self, read: SourceLookup | None, files: Callable[[str], str]) -> None:
         super().__init__(read, files)
         self.touched: set[str] = set()
-        self._digests: dict[str, bytes] = {}
-
-    def digest(self, file: str) -> bytes:
-        found = self._digests.get(file)
-        if found is None:
-            text = super().source(file)  # not a fact of the block being read
-            found = self._digests[file] = b"-" if text is None else _digest(text)
-        return found
 
     def source(self, file: str) -> str | None:
         self.touched.add(file)

@@ -38,11 +38,30 @@ class SourceFacts:
         self._results: dict[tuple[str, str], frozenset[str]] = {}
         self._const_names: dict[str, frozenset[str]] = {}
         self._structs: dict[str, frozenset[str]] = {}
+        self._digests: dict[str, bytes] = {}
 
     def source(self, file: str) -> str | None:
+        return self._text(file)
+
+    def _text(self, file: str) -> str | None:
         if self._read is None or in_goroot(self._files(file)):
             return None  # a standard-library file is never read from the repository
         return self._read(file)
+
+    def digest(self, file: str) -> bytes:
+        """content_digest of the file's text (b"-" when it cannot be read), computed once; reading
+        it is not asking a fact of it (bot/gc/reuse.py keys a block's inputs by these)."""
+        found = self._digests.get(file)
+        if found is None:
+            text = self._text(file)
+            found = b"-" if text is None else self._digest_of(file, text)
+        return found
+
+    def _digest_of(self, file: str, text: str) -> bytes:
+        found = self._digests.get(file)
+        if found is None:
+            found = self._digests[file] = content_digest(text)
+        return found
 
     def is_generated(self, file: str) -> bool:
         """A `// Code generated ... DO NOT EDIT.` header (kept, marked, gated only on request)."""
@@ -95,7 +114,7 @@ class SourceFacts:
     def file_spans(self, file: str) -> list[FuncSpan] | None:
         if file not in self._spans:
             text = self.source(file)
-            self._spans[file] = spans_of(text) if text is not None else None
+            self._spans[file] = None if text is None else spans_of(text, self._digest_of(file, text))
         return self._spans[file]
 
     def named_results(self, file: str, function: str) -> frozenset[str]:
@@ -139,11 +158,15 @@ _SPANS: dict[bytes, list[FuncSpan]] = {}
 _SPANS_MAX = 50_000  # files; a standard library's worth (~10,000 files) fits several times
 
 
-def spans_of(text: str) -> list[FuncSpan]:
-    """`function_spans(text, by_variable=True)`, computed once per file content in a process:
-    a diff's base and head share most files (2.6 s of the standard library's build otherwise).
-    The lists are shared: callers only read them."""
-    key = hashlib.blake2b(text.encode(errors="surrogatepass"), digest_size=20).digest()
+def content_digest(text: str) -> bytes:
+    """The key of what is derived from a file's text: its spans here, a reused block's inputs."""
+    return hashlib.blake2b(text.encode(errors="surrogatepass"), digest_size=20).digest()
+
+
+def spans_of(text: str, key: bytes) -> list[FuncSpan]:
+    """`function_spans(text, by_variable=True)`, computed once per file content (`key`, its
+    content_digest) in a process: a diff's base and head share most files (2.6 s of the standard
+    library's build otherwise). The lists are shared: callers only read them."""
     spans = _SPANS.get(key)
     if spans is None:
         if len(_SPANS) >= _SPANS_MAX:
