@@ -6,6 +6,7 @@ passed in)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 
 from bot.gc.goroot import in_goroot
@@ -91,24 +92,28 @@ class SourceFacts:
 
     def constants(self, file: str) -> frozenset[str]:
         """Names the file declares `const` (Go ≤ 1.21 prints a named constant by its name)."""
-        found = self._const_names.get(file)
-        if found is None:
-            text = self.source(file) or ""
-            names = set(CONST_LINE.findall(text))
-            for block in CONST_BLOCK.findall(text):
-                names.update(SPEC_NAME.findall(block))
-            found = self._const_names[file] = frozenset(names)
-        return found
+        return self._declared(self._const_names, file, CONST_LINE, CONST_BLOCK, SPEC_NAME)
 
     def struct_types(self, file: str) -> frozenset[str]:
         """Names the file declares as struct types (`T{}` boxed is then read-only static data)."""
-        found = self._structs.get(file)
+        return self._declared(self._structs, file, STRUCT_LINE, TYPE_BLOCK, STRUCT_SPEC)
+
+    def _declared(
+        self,
+        cache: dict[str, frozenset[str]],
+        file: str,
+        single: re.Pattern[str],
+        block: re.Pattern[str],
+        spec: re.Pattern[str],
+    ) -> frozenset[str]:
+        """Names declared one per line (`single`) or in parenthesised blocks (`spec` in `block`)."""
+        found = cache.get(file)
         if found is None:
             text = self.source(file) or ""
-            names = set(STRUCT_LINE.findall(text))
-            for block in TYPE_BLOCK.findall(text):
-                names.update(STRUCT_SPEC.findall(block))
-            found = self._structs[file] = frozenset(names)
+            names = set(single.findall(text))
+            for found_block in block.findall(text):
+                names.update(spec.findall(found_block))
+            found = cache[file] = frozenset(names)
         return found
 
     def file_spans(self, file: str) -> list[FuncSpan] | None:
