@@ -142,7 +142,10 @@ def publish_result(
     check: Check | None = None,
 ) -> Published:
     """The sticky comment and the check run (or status) on the PR's head commit; the check run
-    opened by `check` is completed."""
+    opened by `check` is completed. Nothing in analyze mode: the publish job posts, from the
+    results artifact."""
+    if settings.mode == "analyze":
+        return Published(None, None, ())
     denied: list[PermissionDeniedError] = []
     failed: list[GitHubError] = []
     comment: CommentRef | None = None

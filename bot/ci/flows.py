@@ -21,7 +21,6 @@ from bot.ci.settings import (
     ArtifactPublisher,
     Outcome,
     Progress,
-    Published,
     Publisher,
     Settings,
     Target,
@@ -226,9 +225,7 @@ def _pull_request(
         extra,
         settings.summary_share,
     )
-    published = Published(None, None, ())
-    if settings.mode != "analyze":
-        published = publish_result(settings, environment, report, target, commands, publisher, check)
+    published = publish_result(settings, environment, report, target, commands, publisher, check)
     return Outcome(
         exit_code=EXIT_OK if decision.passed else EXIT_GATE,
         event="pull_request",
@@ -268,9 +265,7 @@ def _merge_group(
     report_path, sarif_path = write_reports(
         environment, directory, report, target, sources, {}, settings.summary_share
     )
-    published = Published(None, None, ())
-    if settings.mode != "analyze":
-        published = publish_result(settings, environment, report, target, commands, publisher, check)
+    published = publish_result(settings, environment, report, target, commands, publisher, check)
     return Outcome(
         exit_code=EXIT_OK if decision.passed else EXIT_GATE,
         event="merge_group",
