@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -66,6 +67,16 @@ class PackageCount:
 
 
 @dataclass(frozen=True, slots=True)
+class FileSpan:
+    """One file of a package result: its path, its file result and how many escape rows it holds
+    (`package_escapes` lists a package's escapes file by file, in the order of `package_files`)."""
+
+    file: str
+    file_result_id: int
+    sites: int
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionCount:
     """Escape sites of one function."""
 
@@ -79,12 +90,33 @@ def _engine(store: Store) -> Engine:
     return store._engine
 
 
+# The connection of an open `one_read` block, with its store.
+_shared: ContextVar[tuple[Store, Connection] | None] = ContextVar("_shared", default=None)
+
+
 @contextmanager
 def _reading(store: Store) -> Iterator[Connection]:
-    """One read connection for a query's statements; driver errors as a StoreError."""
+    """One read connection for a query's statements (that of an open `one_read` block on the same
+    store, if any); driver errors as a StoreError."""
+    shared = _shared.get()
+    if shared is not None and shared[0] is store:
+        yield shared[1]
+        return
     engine = _engine(store)
     with database_errors(engine.url), engine.connect() as connection:
         yield connection
+
+
+@contextmanager
+def one_read(store: Store) -> Iterator[None]:
+    """Run the queries of the block on one connection: one transaction, so one view of the data,
+    rather than a connection and a BEGIN per query (blame's walk reads in several queries)."""
+    with _reading(store) as connection:
+        token = _shared.set((store, connection))
+        try:
+            yield
+        finally:
+            _shared.reset(token)
 
 
 def snapshots(
@@ -239,6 +271,61 @@ def function_counts(
                 query = query.where(EscapeSite.c.cause.in_(sorted(causes)))
             result.extend(FunctionCount(p, f, n) for p, f, n in connection.execute(query))
     return result
+
+
+def package_files(store: Store, ids: Iterable[int]) -> dict[int, tuple[FileSpan, ...]]:
+    """The files of package results, in `package_escapes`' order (the same SQL ordering, so both
+    sort paths with the database's collation)."""
+    wanted = sorted(set(ids))
+    grouped: dict[int, list[FileSpan]] = defaultdict(list)
+    with _reading(store) as connection:
+        for chunk in chunks(wanted):
+            query = (
+                select(
+                    PackageFile.c.package_result_id,
+                    FileResult.c.file,
+                    FileResult.c.id,
+                    FileResult.c.escape_count,
+                )
+                .join(FileResult, FileResult.c.id == PackageFile.c.file_result_id)
+                .where(PackageFile.c.package_result_id.in_(chunk))
+                .order_by(PackageFile.c.package_result_id, FileResult.c.file)
+            )
+            for package_result_id, file, file_result_id, sites in connection.execute(query):
+                grouped[package_result_id].append(FileSpan(file, file_result_id, sites))
+    return {i: tuple(grouped.get(i, ())) for i in wanted}
+
+
+def file_escapes(store: Store, files: Mapping[int, tuple[str, str]]) -> dict[int, tuple[Escape, ...]]:
+    """The escapes of file results (file result id -> (package, path)), in canonical order, without
+    their explanations' flows (one statement per 500 file results)."""
+    wanted = sorted(files)
+    grouped: dict[int, list[Escape]] = defaultdict(list)
+    with _reading(store) as connection:
+        for chunk in chunks(wanted):
+            query = (
+                select(
+                    EscapeSite.c.file_result_id,
+                    EscapeSite.c.line,
+                    EscapeSite.c.col,
+                    EscapeSite.c.function,
+                    EscapeSite.c.kind,
+                    EscapeSite.c.expression,
+                    EscapeSite.c.message,
+                    EscapeSite.c.cause,
+                    EscapeSite.c.count,
+                    EscapeSite.c.line_text,
+                    extras_only(connection.dialect.name),
+                )
+                .where(EscapeSite.c.file_result_id.in_(chunk))
+                .order_by(EscapeSite.c.file_result_id, EscapeSite.c.ordinal)
+            )
+            rows = connection.execute(query).all()
+            with gc_paused():  # many acyclic records (see bot.memory)
+                for row in rows:
+                    package, file = files[row[0]]
+                    grouped[row[0]].append(escape_from_row(package, file, row[1:], flows=False))
+    return {i: tuple(grouped.get(i, ())) for i in wanted}
 
 
 def package_escapes(store: Store, ids: Iterable[int], *, flows: bool = True) -> dict[int, tuple[Escape, ...]]:
