@@ -1,0 +1,185 @@
+"""Blame compares only the files that changed, and reads escapes by file result; it must give what
+comparing whole packages at every step gives (the walk it replaced, kept here as the reference) on a
+long history with edits, moved functions, renamed files, a package that disappears and comes back,
+and rename lists that name unchanged files. Both backends."""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.gc.model import Escape, Kind
+from bot.history.blame import Renames, Target, _entries, _targeted, blame
+from bot.history.identity import Unit, pair_units
+from bot.history.model import ALL_KINDS, BlameEntry
+from bot.history.queries import Filters, Scope, history
+from bot.store import Store
+from bot.store import queries as sq
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
+from factories import edit_package, make_commit, make_escapes, sha_for, snapshot_of
+
+REPOSITORY = "acme/equivalence"
+
+
+def _reference(
+    store: Store, scope: Scope, target: Target, renames: Renames, filters: Filters
+) -> tuple[BlameEntry, ...]:
+    """The walk before blame compared files: both whole package results at every step where a
+    followed package's result changed."""
+    chain = list(history(store, scope).ok)
+    ids = sq.package_result_ids(store, [s.id for s in chain])
+    names = sq.package_counts(store, {p for ps in ids.values() for p in ps})
+    maps = [{names[p].package: p for p in ids[s.id]} for s in chain]
+    current = maps[-1]
+    escapes = sq.package_escapes(store, current.values(), flows=False)
+    records = {package: escapes[i] for package, i in current.items()}
+    followed: dict[str, dict[Unit, Unit]] = {}
+    for package, found in records.items():
+        units = {
+            (i, k): (i, k)
+            for i, e in enumerate(found)
+            if _targeted(e, target, filters)
+            for k in range(e.count)
+        }
+        if units:
+            followed[package] = units
+    origin: dict[tuple[str, Unit], int] = {}
+    for i in range(len(chain) - 1, 0, -1):
+        changed = [p for p in followed if maps[i - 1].get(p) != maps[i][p]]
+        if not changed:
+            continue
+        moved = renames(chain[i - 1].commit.sha, chain[i].commit.sha)
+        for package in changed:
+            units = followed.pop(package)
+            before = maps[i - 1].get(package)
+            if before is None:
+                origin.update({(package, u): i for u in units})
+                continue
+            read = sq.package_escapes(store, [before, maps[i][package]], flows=False)
+            pairs = pair_units(read[before], read[maps[i][package]], moved)
+            still = {}
+            for unit, now in units.items():
+                if now in pairs:
+                    still[unit] = pairs[now]
+                else:
+                    origin[(package, unit)] = i
+            if still:
+                followed[package] = still
+    for package, units in followed.items():
+        origin.update({(package, u): 0 for u in units})
+    return _entries(chain, records, origin)
+
+
+def _record(store: Store, commits: int) -> tuple[dict[tuple[str, str], dict[str, str]], list[Escape]]:
+    """A history of `commits` commits; the renames of each step (older sha, newer sha) and the newest
+    escapes."""
+    rng = random.Random(18)
+    escapes = make_escapes(5, 40, seed=7, files_per_package=4)
+    packages = sorted({e.package for e in escapes})
+    hidden: list[Escape] = []  # a package's escapes while it is gone
+    renames: dict[tuple[str, str], dict[str, str]] = {}
+    shas: list[str] = []
+    for index in range(commits):
+        moved: dict[str, str] = {}
+        roll = rng.random()
+        present = sorted({e.package for e in escapes})
+        package = rng.choice(present)
+        files = sorted({e.file for e in escapes if e.package == package})
+        if index == 0:
+            pass
+        elif roll < 0.55:
+            escapes = edit_package(escapes, package, rng)
+        elif roll < 0.7 and len(files) > 1:  # a function moved to another file of its package
+            function = rng.choice(sorted({e.function for e in escapes if e.package == package}))
+            into = rng.choice(files)
+            escapes = [
+                replace(e, file=into) if e.package == package and e.function == function else e
+                for e in escapes
+            ]
+        elif roll < 0.82:  # a file renamed, as git says
+            old = rng.choice(files)
+            new = old.replace(".go", f"_r{index}.go")
+            escapes = [replace(e, file=new) if e.file == old else e for e in escapes]
+            moved[old] = new
+        elif roll < 0.9:  # renames naming files that did not change (git never does; the callback may)
+            moved[files[0]] = files[-1]
+        elif roll < 0.95 and not hidden and len(present) > 2:  # a package gone
+            hidden = [e for e in escapes if e.package == package]
+            escapes = [e for e in escapes if e.package != package]
+        elif hidden:  # and back
+            escapes = escapes + hidden
+            hidden = []
+        escapes.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+        sha = sha_for(f"equivalence-{index}")
+        store.record_snapshot(
+            REPOSITORY, make_commit(sha, parents=shas[-1:], index=index), snapshot_of(escapes, sha)
+        )
+        if shas:
+            renames[(shas[-1], sha)] = moved
+        shas.append(sha)
+    assert packages  # the history starts with every package
+    return renames, escapes
+
+
+def test_blame_gives_what_comparing_whole_packages_gives(empty_db: str) -> None:
+    with Store.open(empty_db) as store:
+        steps, newest = _record(store, 160)
+
+        def renames(older: str, newer: str) -> Mapping[str, str]:
+            return steps[(older, newer)]
+
+        scope = Scope(repository=REPOSITORY, branch="main")
+        functions = sorted({e.function for e in newest if e.kind is Kind.MOVED_TO_HEAP})
+        cases = [
+            (Target(), Filters()),
+            (Target(), Filters(kinds=ALL_KINDS)),
+            (Target(function=functions[0]), Filters()),
+            (Target(function="New*"), Filters(kinds=ALL_KINDS)),
+            (Target(file=newest[0].file), Filters(kinds=ALL_KINDS)),
+            (Target(), Filters(package=f"{newest[-1].package[:-1]}*")),
+        ]
+        for target, filters in cases:
+            expected = _reference(store, scope, target, renames, filters)
+            assert expected, (target, filters)
+            assert blame(store, scope, target, renames, filters).entries == expected, (target, filters)
+        everything = _reference(store, scope, Target(), renames, Filters(kinds=ALL_KINDS))
+        origins = {e.origin.sha for e in everything}
+        assert len(origins) > 10  # escapes came with many commits: the walk compared, not just shifted
+
+
+@pytest.mark.parametrize("renamed", [False, True])
+def test_a_file_a_rename_names_is_compared(sqlite_db: str, renamed: bool) -> None:
+    """The shortcut (a file with the same records on both sides pairs with itself) does not apply to
+    a file that a rename names: its records are compared under their new name."""
+    template = make_escapes(1, 1, seed=3)[0]
+    x = replace(
+        template,
+        file="internal/b.go",
+        line=10,
+        function="F",
+        kind=Kind.MOVED_TO_HEAP,
+        expression="buf",
+        count=1,
+    )
+    y = replace(x, file="internal/a.go", line=30, function="G", expression="other")
+    z = replace(x, file="internal/a.go", line=5)  # the same function, kind and expression as x
+    shas = [sha_for("renamed-0"), sha_for("renamed-1")]
+    with Store.open(sqlite_db) as store:
+        for index, escapes in enumerate(([y, x], [z, y, x])):
+            commit = make_commit(shas[index], parents=shas[:index], index=index)
+            store.record_snapshot(REPOSITORY, commit, snapshot_of(escapes, shas[index]))
+        # b.go is the same in both commits; a rename list (as a callback may give) names it anyway
+        moved = {"internal/b.go": "internal/old.go"} if renamed else {}
+        scope = Scope(repository=REPOSITORY, branch="main")
+        wanted, kinds = Target(file="internal/b.go"), Filters(kinds=ALL_KINDS)
+        result = blame(store, scope, wanted, lambda a, b: moved, kinds)
+        assert result.entries == _reference(store, scope, wanted, lambda a, b: moved, kinds)
+        # renamed, x's old copy is in old.go: z (first in source order) takes it by function, kind
+        # and expression, and x is new in the second commit
+        assert [e.origin.sha for e in result.entries] == [shas[1] if renamed else shas[0]]
