@@ -41,26 +41,34 @@ class Target:
     function: str | None = None  # exact, `Push` for `(*List).Push`, or a glob
 
 
-def _file_matches(escape: Escape, file: str) -> bool:
-    return escape.file == file or escape.file.endswith("/" + file.lstrip("/"))
+def _file_matches(path: str, file: str) -> bool:
+    return path == file or path.endswith("/" + file.lstrip("/"))
 
 
-def _function_matches(escape: Escape, name: str) -> bool:
+def _function_matches(function: str, name: str) -> bool:
     if _GLOB & set(name):
-        return fnmatchcase(escape.function, name)
-    return escape.function == name or escape.function.endswith("." + name)
+        return fnmatchcase(function, name)
+    return function == name or function.endswith("." + name)
+
+
+def _chosen(file: str, site: sq.Site, target: Target, filters: Filters) -> bool:
+    """Whether an escape row of `file` is one to blame (kinds and causes are string enums: a row's
+    strings compare equal to them)."""
+    function, kind, cause, line, _ = site
+    if kind not in filters.kinds:
+        return False
+    if filters.cause is not None and cause != filters.cause:
+        return False
+    if target.file is not None and not _file_matches(file, target.file):
+        return False
+    if target.line is not None and line != target.line:
+        return False
+    return target.function is None or _function_matches(function, target.function)
 
 
 def _targeted(escape: Escape, target: Target, filters: Filters) -> bool:
-    if escape.kind not in filters.kinds:
-        return False
-    if filters.cause is not None and escape.cause is not filters.cause:
-        return False
-    if target.file is not None and not _file_matches(escape, target.file):
-        return False
-    if target.line is not None and escape.line != target.line:
-        return False
-    return target.function is None or _function_matches(escape, target.function)
+    site = (escape.function, escape.kind, escape.cause, escape.line, escape.count)
+    return _chosen(escape.file, site, target, filters)
 
 
 Step = dict[str, tuple[int | None, int]]
@@ -94,6 +102,7 @@ class _Results:
         self.steps = steps
         self.files: dict[int, tuple[sq.FileSpan, ...]] = {}
         self.escapes: dict[int, tuple[Escape, ...]] = {}
+        self.sites: dict[int, tuple[sq.Site, ...]] = {}  # what choosing and `functions` need
         self._starts: dict[int, list[int]] = {}
         self._by_path: dict[int, dict[str, int]] = {}
 
@@ -119,27 +128,44 @@ class _Results:
         """Which file of a package result holds its record `index` (a position in `files[result]`)."""
         return bisect_right(self.starts(result), index) - 1
 
-    def records(self, result: int) -> tuple[Escape, ...]:
-        """A package result's records (read by `read_escapes`), in `package_escapes`' order."""
-        return tuple(e for f in self.files[result] for e in self.escapes[f.file_result_id])
+    def records(self, result: int) -> dict[int, Escape]:
+        """The records read of a package result, by index in its records."""
+        out: dict[int, Escape] = {}
+        for f, start in zip(self.files[result], self.starts(result), strict=False):
+            found = self.escapes.get(f.file_result_id)
+            if found is not None:
+                out.update(enumerate(found, start))
+        return out
 
-    def read_escapes(self, results: Mapping[str, int]) -> None:
-        """Read the files of package results (import path -> result) not read yet."""
-        missing = {
-            f.file_result_id: (package, f.file)
-            for package, result in results.items()
-            for f in self.files[result]
-            if f.file_result_id not in self.escapes
-        }
-        if missing:
-            self.escapes.update(sq.file_escapes(self.store, missing))
+    def read_sites(self, results: Iterable[int]) -> None:
+        """Read the escape rows' `Site` fields of package results' files."""
+        ids = {f.file_result_id for r in results for f in self.files[r]}
+        self.sites.update(sq.file_sites(self.store, ids.difference(self.sites)))
 
-    def read_ahead(self, i: int, package: str, results: Iterable[int], followed: Followed) -> None:
-        """Read the files of `results` (compared at step `i`) with those the steps before it will likely
-        compare: where a file followed now changes (a guess, which costs a statement when wrong,
-        never a result). One statement rather than one per step."""
-        wanted = {f.file_result_id: (package, f.file) for r in results for f in self.files[r]}
-        missing = {k: v for k, v in wanted.items() if k not in self.escapes}
+    def functions(self, file_result: int) -> set[str]:
+        """The functions with an escape in a file result."""
+        found = self.escapes.get(file_result)
+        if found is not None:
+            return {e.function for e in found}
+        return {site[0] for site in self.sites[file_result]}
+
+    def _wanted(self, package: str, before: int, after: int, same: set[str]) -> dict[int, tuple[str, str]]:
+        """The files a step reads: the changed ones whole, those of `same` paths for their functions
+        (only when not read at all yet)."""
+        wanted = {}
+        for f in (*self.files[before], *self.files[after]):
+            read = f.file_result_id in self.escapes or (f.file in same and f.file_result_id in self.sites)
+            if not read:
+                wanted[f.file_result_id] = (package, f.file)
+        return wanted
+
+    def read_ahead(
+        self, i: int, package: str, before: int, after: int, same: set[str], followed: Followed
+    ) -> None:
+        """Read what step `i` compares with what the steps before it will likely compare: where a
+        file followed now changes (a guess, which costs a statement when wrong, never a result).
+        One statement rather than one per step."""
+        missing = self._wanted(package, before, after, same)
         if not missing:
             return
         paths = {
@@ -159,9 +185,8 @@ class _Results:
                 at[p] = older
                 was, now = self.file_ids(older), self.file_ids(newer)
                 if any(was.get(f) != now.get(f) for f in paths[p]):
-                    for f in (*self.files[older], *self.files[newer]):
-                        if f.file_result_id not in self.escapes:
-                            missing[f.file_result_id] = (p, f.file)
+                    unchanged = {f for f, id_ in now.items() if was.get(f) == id_}
+                    missing.update(self._wanted(p, older, newer, unchanged))
         self.escapes.update(sq.file_escapes(self.store, missing))
 
 
@@ -203,8 +228,8 @@ def _step(
             out[unit] = (older_start[newer[n].file_result_id] + index - newer_starts[n], k)
         return out
     # the changed files alone, and where each of their records is in its package result
-    results.read_ahead(i, package, (before, after), followed)
     kept = {f.file for n, f in enumerate(newer) if n in same}
+    results.read_ahead(i, package, before, after, kept, followed)
     head: list[Escape] = []
     head_at: dict[int, int] = {}  # the file's first record in `head`, by position in `newer`
     for n, f in enumerate(newer):
@@ -217,8 +242,8 @@ def _step(
         if f.file not in kept:
             base.extend(results.escapes[f.file_result_id])
             base_index.extend(range(s, s + f.sites))
-    shared = [e for n, f in enumerate(newer) if n in same for e in results.escapes[f.file_result_id]]
-    pairs = pair_units(base, head, moved, same=shared)
+    shared = {(package, name) for n in same for name in results.functions(newer[n].file_result_id)}
+    pairs = pair_units(base, head, moved, same_functions=shared)
     out = {}
     for unit, (index, k) in units.items():
         n = where[unit]
@@ -256,19 +281,21 @@ def _blame(
         current = {p: i for p, i in current.items() if fnmatchcase(p, filters.package)}
     results = _Results(store, steps)
     results.read_files(current.values())
+    # which escapes to follow, from a light read of every row; the records of their files only
+    results.read_sites(current.values())
     followed: dict[str, tuple[int, dict[Unit, Unit]]] = {}
-    records: dict[str, tuple[Escape, ...]] = {}
-    results.read_escapes(current)
+    chosen: dict[int, tuple[str, str]] = {}
     for package, package_id in current.items():
-        records[package] = results.records(package_id)
-        units = {
-            (i, k): (i, k)
-            for i, e in enumerate(records[package])
-            if _targeted(e, target, filters)
-            for k in range(e.count)
-        }
+        units: dict[Unit, Unit] = {}
+        for f, start in zip(results.files[package_id], results.starts(package_id), strict=False):
+            for n, site in enumerate(results.sites[f.file_result_id]):
+                if _chosen(f.file, site, target, filters):
+                    chosen[f.file_result_id] = (package, f.file)
+                    units.update({(start + n, k): (start + n, k) for k in range(site[4])})
         if units:
             followed[package] = (package_id, units)
+    results.escapes.update(sq.file_escapes(store, chosen))
+    records = {package: results.records(package_id) for package, (package_id, _) in followed.items()}
     results.read_files(
         r for step in steps for p, pair in step.items() if p in followed for r in pair if r is not None
     )
@@ -305,7 +332,7 @@ def _blame(
 
 def _entries(
     chain: Sequence[StoredSnapshot],
-    records: Mapping[str, tuple[Escape, ...]],
+    records: Mapping[str, Mapping[int, Escape]],
     origin: Mapping[tuple[str, Unit], int],
 ) -> tuple[BlameEntry, ...]:
     grouped: dict[tuple[str, int, int], int] = defaultdict(int)

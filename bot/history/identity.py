@@ -24,17 +24,18 @@ def pair_units(
     head: Sequence[Escape],
     renames: Mapping[str, str] | None = None,
     *,
-    same: Iterable[Escape] = (),
+    same_functions: Iterable[tuple[str, str]] = (),
 ) -> dict[Unit, Unit]:
     """Head unit -> the base unit it is the same escape as; unpaired head units are new.
 
     Every identity key includes the package, so pairing one package's escapes alone gives the
-    same pairs as pairing whole snapshots. `same` are the records of files identical on both sides
-    (and renamed on neither), left out of `base` and `head` as `bot.diff.diff` leaves them out.
+    same pairs as pairing whole snapshots. `same_functions` are the (package, function) pairs of the
+    files identical on both sides (and renamed on neither), whose records are left out of `base`
+    and `head` as `bot.diff.diff` leaves them out.
     """
     renames = renames or {}
     renamed = [replace(e, file=renames[e.file]) if e.file in renames else e for e in base]
     base_index = {id(e): i for i, e in enumerate(renamed)}
     head_index = {id(e): i for i, e in enumerate(head)}
-    pairs, _, _ = diff_pairs(renamed, head, same=same)
+    pairs, _, _ = diff_pairs(renamed, head, same_functions=same_functions)
     return {(head_index[id(h[1])], h[0]): (base_index[id(b[1])], b[0]) for b, h in pairs}

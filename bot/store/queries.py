@@ -296,6 +296,34 @@ def package_files(store: Store, ids: Iterable[int]) -> dict[int, tuple[FileSpan,
     return {i: tuple(grouped.get(i, ())) for i in wanted}
 
 
+Site = tuple[str, str, str, int, int]
+"""An escape row's function, kind, cause, line and count: what choosing escapes needs."""
+
+
+def file_sites(store: Store, ids: Iterable[int]) -> dict[int, tuple[Site, ...]]:
+    """The escape rows of file results, only the fields of `Site`, in canonical order (one
+    statement per 500 file results): a fraction of what reading the records costs."""
+    wanted = sorted(set(ids))
+    grouped: dict[int, list[Site]] = defaultdict(list)
+    with _reading(store) as connection:
+        for chunk in chunks(wanted):
+            query = (
+                select(
+                    EscapeSite.c.file_result_id,
+                    EscapeSite.c.function,
+                    EscapeSite.c.kind,
+                    EscapeSite.c.cause,
+                    EscapeSite.c.line,
+                    EscapeSite.c.count,
+                )
+                .where(EscapeSite.c.file_result_id.in_(chunk))
+                .order_by(EscapeSite.c.file_result_id, EscapeSite.c.ordinal)
+            )
+            for id_, function, kind, cause, line, count in connection.execute(query):
+                grouped[id_].append((function, kind, cause, line, count))
+    return {i: tuple(grouped.get(i, ())) for i in wanted}
+
+
 def file_escapes(store: Store, files: Mapping[int, tuple[str, str]]) -> dict[int, tuple[Escape, ...]]:
     """The escapes of file results (file result id -> (package, path)), in canonical order, without
     their explanations' flows (one statement per 500 file results)."""

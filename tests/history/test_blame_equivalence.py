@@ -73,7 +73,7 @@ def _reference(
                 followed[package] = still
     for package, units in followed.items():
         origin.update({(package, u): 0 for u in units})
-    return _entries(chain, records, origin)
+    return _entries(chain, {p: dict(enumerate(r)) for p, r in records.items()}, origin)
 
 
 def _record(store: Store, commits: int) -> tuple[dict[tuple[str, str], dict[str, str]], list[Escape]]:
