@@ -86,6 +86,9 @@ def main() -> int:
             ["git", "merge-base", "HEAD", "main"], cwd=ROOT, check=True, capture_output=True, text=True
         ).stdout.strip()
     )
+    rev = subprocess.run(
+        ["git", "rev-parse", rev], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.strip()
     trees: dict[str, Path | None] = {"before": baseline_tree(rev, data), "after": None}
     url, function = history_db(data, args.commits)
     cpu: dict[tuple[str, str], list[float]] = {}
