@@ -23,6 +23,7 @@ from bot.history.identity import Unit, pair_units
 from bot.history.model import HEAP_KINDS, Blame, BlameEntry
 from bot.history.queries import Filters, Scope, history, selection, snapshot_at
 from bot.store import Store
+from bot.store import files as sf
 from bot.store import queries as sq
 from bot.store.queries import StoredSnapshot
 
@@ -51,7 +52,7 @@ def _function_matches(function: str, name: str) -> bool:
     return function == name or function.endswith("." + name)
 
 
-def _chosen(file: str, site: sq.Site, target: Target, filters: Filters) -> bool:
+def _chosen(file: str, site: sf.Site, target: Target, filters: Filters) -> bool:
     """Whether an escape row of `file` is one to blame (kinds and causes are string enums: a row's
     strings compare equal to them)."""
     function, kind, cause, line, _ = site
@@ -100,15 +101,15 @@ class _Results:
     def __init__(self, store: Store, steps: Sequence[Step]) -> None:
         self.store = store
         self.steps = steps
-        self.files: dict[int, tuple[sq.FileSpan, ...]] = {}
+        self.files: dict[int, tuple[sf.FileSpan, ...]] = {}
         self.escapes: dict[int, tuple[Escape, ...]] = {}
-        self.sites: dict[int, tuple[sq.Site, ...]] = {}  # what choosing and `functions` need
+        self.sites: dict[int, tuple[sf.Site, ...]] = {}  # what choosing and `functions` need
         self._starts: dict[int, list[int]] = {}
         self._by_path: dict[int, dict[str, int]] = {}
 
     def read_files(self, ids: Iterable[int]) -> None:
         """Read the file lists of package results (one statement per 500)."""
-        self.files.update(sq.package_files(self.store, {i for i in ids if i not in self.files}))
+        self.files.update(sf.package_files(self.store, {i for i in ids if i not in self.files}))
 
     def starts(self, result: int) -> list[int]:
         """Where each file's records start in the package result's records (last: their number)."""
@@ -140,7 +141,7 @@ class _Results:
     def read_sites(self, results: Iterable[int]) -> None:
         """Read the escape rows' `Site` fields of package results' files."""
         ids = {f.file_result_id for r in results for f in self.files[r]}
-        self.sites.update(sq.file_sites(self.store, ids.difference(self.sites)))
+        self.sites.update(sf.file_sites(self.store, ids.difference(self.sites)))
 
     def functions(self, file_result: int) -> set[str]:
         """The functions with an escape in a file result."""
@@ -187,7 +188,7 @@ class _Results:
                 if any(was.get(f) != now.get(f) for f in paths[p]):
                     unchanged = {f for f, id_ in now.items() if was.get(f) == id_}
                     missing.update(self._wanted(p, older, newer, unchanged))
-        self.escapes.update(sq.file_escapes(self.store, missing))
+        self.escapes.update(sf.file_escapes(self.store, missing))
 
 
 Followed = Mapping[str, tuple[int, Mapping[Unit, Unit]]]
@@ -294,7 +295,7 @@ def _blame(
                     units.update({(start + n, k): (start + n, k) for k in range(site[4])})
         if units:
             followed[package] = (package_id, units)
-    results.escapes.update(sq.file_escapes(store, chosen))
+    results.escapes.update(sf.file_escapes(store, chosen))
     records = {package: results.records(package_id) for package, (package_id, _) in followed.items()}
     results.read_files(
         r for step in steps for p, pair in step.items() if p in followed for r in pair if r is not None
