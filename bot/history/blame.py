@@ -28,7 +28,8 @@ from bot.store import queries as sq
 from bot.store.queries import StoredSnapshot
 
 Renames = Callable[[str, str], Mapping[str, str]]
-"""(older sha, newer sha) -> files renamed between them, old path -> new path."""
+"""(older sha, newer sha) -> files renamed between them, old path -> new path, as git reports them:
+an old path is gone from the newer commit, a new path absent from the older one."""
 
 _GLOB = frozenset("*?[")
 
@@ -203,22 +204,23 @@ def _step(
     before: int,
     after: int,
     units: Mapping[Unit, Unit],
-    moved: Mapping[str, str],
+    renamed: Callable[[], Mapping[str, str]],
     followed: Followed,
 ) -> dict[Unit, Unit | None]:
     """Each followed unit of `package` at the older result (None: it has no partner there).
 
-    A unit in a file whose records are the same in both results (one file result) and that no
-    rename touches pairs with its own copy: bot/diff.py's first two passes key on the file and
-    pair equal keys in source order, so such a file has every unit paired with its copy before a
-    later pass looks across files, and the later passes see these files only through the functions
-    they hold (`same`, as `diff` leaves identical files out). Only the changed files are compared;
-    when no followed unit lies in one, nothing is read at all.
+    A unit in a file whose records are the same in both results (one file result) pairs with its
+    own copy: bot/diff.py's first two passes key on the file and pair equal keys in source order,
+    so such a file has every unit paired with its copy before a later pass looks across files, and
+    the later passes see these files only through the functions they hold (`same`, as `diff`
+    leaves identical files out). No rename names such a file: it exists in both commits, and a
+    rename's old path is gone from the newer one, its new path absent from the older one. Only the
+    changed files are compared; when no followed unit lies in one, nothing is read, and `renamed`
+    (git, with a clone) is not asked.
     """
     older, newer = results.files[before], results.files[after]
-    touched = {*moved, *moved.values()}
     was = results.file_ids(before)
-    same = {n for n, f in enumerate(newer) if f.file not in touched and was.get(f.file) == f.file_result_id}
+    same = {n for n, f in enumerate(newer) if was.get(f.file) == f.file_result_id}
     older_starts, newer_starts = results.starts(before), results.starts(after)
     older_start = {f.file_result_id: s for f, s in zip(older, older_starts, strict=False)}
     where = {unit: results.file_of(after, index) for unit, (index, _) in units.items()}
@@ -229,6 +231,9 @@ def _step(
             out[unit] = (older_start[newer[n].file_result_id] + index - newer_starts[n], k)
         return out
     # the changed files alone, and where each of their records is in its package result
+    moved = renamed()
+    touched = {*moved, *moved.values()}  # none of `same`, unless a caller's renames name files kept
+    same = {n for n in same if newer[n].file not in touched}
     kept = {f.file for n, f in enumerate(newer) if n in same}
     results.read_ahead(i, package, before, after, kept, followed)
     head: list[Escape] = []
@@ -254,6 +259,18 @@ def _step(
         paired = pairs.get((head_at[n] + index - newer_starts[n], k))
         out[unit] = None if paired is None else (base_index[paired[0]], paired[1])
     return out
+
+
+def _once(renames: Renames, older: str, newer: str) -> Callable[[], Mapping[str, str]]:
+    """`renames(older, newer)`, asked at most once and only when called (git runs, with a clone)."""
+    found: list[Mapping[str, str]] = []
+
+    def renamed() -> Mapping[str, str]:
+        if not found:
+            found.append(renames(older, newer))
+        return found[0]
+
+    return renamed
 
 
 def blame(
@@ -308,7 +325,7 @@ def _blame(
         changed = [p for p in followed if p in step] if step else []
         if not changed:
             continue
-        moved = renames(chain[i - 1].commit.sha, chain[i].commit.sha)
+        renamed = _once(renames, chain[i - 1].commit.sha, chain[i].commit.sha)
         for package in changed:
             before, after = step[package]
             units = followed[package][1]
@@ -316,7 +333,7 @@ def _blame(
                 del followed[package]
                 origin.update({(package, u): i for u in units})
                 continue
-            now = _step(results, i, package, before, after, units, moved, followed)
+            now = _step(results, i, package, before, after, units, renamed, followed)
             del followed[package]  # put back last, as the walk always did: the entries' order
             still = {}
             for unit, at in now.items():

@@ -1,7 +1,7 @@
 """Blame compares only the files that changed, and reads escapes by file result; it must give what
 comparing whole packages at every step gives (the walk it replaced, kept here as the reference) on a
-long history with edits, moved functions, renamed files, a package that disappears and comes back,
-and rename lists that name unchanged files. Both backends."""
+long history with edits, moved functions, renamed files and a package that disappears and comes
+back. Both backends."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from bot.gc.model import Escape, Kind
 from bot.history.blame import Renames, Target, _entries, _targeted, blame
@@ -107,8 +105,6 @@ def _record(store: Store, commits: int) -> tuple[dict[tuple[str, str], dict[str,
             new = old.replace(".go", f"_r{index}.go")
             escapes = [replace(e, file=new) if e.file == old else e for e in escapes]
             moved[old] = new
-        elif roll < 0.9:  # renames naming files that did not change (git never does; the callback may)
-            moved[files[0]] = files[-1]
         elif roll < 0.95 and not hidden and len(present) > 2:  # a package gone
             hidden = [e for e in escapes if e.package == package]
             escapes = [e for e in escapes if e.package != package]
@@ -153,33 +149,33 @@ def test_blame_gives_what_comparing_whole_packages_gives(empty_db: str) -> None:
         assert len(origins) > 10  # escapes came with many commits: the walk compared, not just shifted
 
 
-@pytest.mark.parametrize("renamed", [False, True])
-def test_a_file_a_rename_names_is_compared(sqlite_db: str, renamed: bool) -> None:
-    """The shortcut (a file with the same records on both sides pairs with itself) does not apply to
-    a file that a rename names: its records are compared under their new name."""
-    template = make_escapes(1, 1, seed=3)[0]
-    x = replace(
-        template,
-        file="internal/b.go",
-        line=10,
-        function="F",
-        kind=Kind.MOVED_TO_HEAP,
-        expression="buf",
-        count=1,
-    )
-    y = replace(x, file="internal/a.go", line=30, function="G", expression="other")
-    z = replace(x, file="internal/a.go", line=5)  # the same function, kind and expression as x
-    shas = [sha_for("renamed-0"), sha_for("renamed-1")]
+def test_renames_are_asked_only_by_the_steps_that_compare(sqlite_db: str) -> None:
+    """git runs once per pair of commits compared (with a clone): not for the steps where the
+    followed escapes' file stayed the same."""
+    escapes = make_escapes(1, 12, seed=3, files_per_package=2)
+    first, second = sorted({e.file for e in escapes})
+    followed = next(e.function for e in escapes if e.file == first and e.kind.allocates)
+    shas: list[str] = []
     with Store.open(sqlite_db) as store:
-        for index, escapes in enumerate(([y, x], [z, y, x])):
-            commit = make_commit(shas[index], parents=shas[:index], index=index)
-            store.record_snapshot(REPOSITORY, commit, snapshot_of(escapes, shas[index]))
-        # b.go is the same in both commits; a rename list (as a callback may give) names it anyway
-        moved = {"internal/b.go": "internal/old.go"} if renamed else {}
+        for index in range(12):  # the second file edited 10 times, then the first once
+            edited = second if 0 < index < 11 else first
+            if index:
+                escapes = [replace(e, line=e.line + 1) if e.file == edited else e for e in escapes]
+            sha = sha_for(f"asked-{index}")
+            commit = make_commit(sha, parents=shas[-1:], index=index)
+            store.record_snapshot(REPOSITORY, commit, snapshot_of(escapes, sha))
+            shas.append(sha)
+        asked: list[tuple[str, str]] = []
+
+        def renames(older: str, newer: str) -> Mapping[str, str]:
+            asked.append((older, newer))
+            return {}
+
         scope = Scope(repository=REPOSITORY, branch="main")
-        wanted, kinds = Target(file="internal/b.go"), Filters(kinds=ALL_KINDS)
-        result = blame(store, scope, wanted, lambda a, b: moved, kinds)
-        assert result.entries == _reference(store, scope, wanted, lambda a, b: moved, kinds)
-        # renamed, x's old copy is in old.go: z (first in source order) takes it by function, kind
-        # and expression, and x is new in the second commit
-        assert [e.origin.sha for e in result.entries] == [shas[1] if renamed else shas[0]]
+        wanted = Target(function=followed)
+        result = blame(store, scope, wanted, renames)
+        assert asked == [(shas[10], shas[11])]
+        asked.clear()
+        assert result.entries == _reference(store, scope, wanted, renames, Filters())
+        assert len(asked) == 11  # the walk before asked at every step
+        assert {e.origin.sha for e in result.entries} == {shas[0]}
