@@ -4,9 +4,10 @@ The walk goes backwards through the stored first-parent history, one pair of con
 snapshots at a time, following each escape with bot/diff.py's identity (line shifts, moved
 functions, renamed files via git): an escape that has no partner in the previous snapshot
 appeared in the later one. Every identity key includes the package, and package results are
-content-addressed, so a step only compares the escapes of a followed package whose result changed
-between the two commits; most steps compare nothing. The results that the next steps compare are
-read together, in a few statements whatever the length of the history.
+content-addressed, so a step only looks at a followed package whose result changed between the
+two commits; and within it only at the files whose result changed (`_step`): most steps compare
+nothing and read no escape. Escapes are read by file result, each once, those the next steps
+compare together: a few statements, in one transaction, whatever the length of the history.
 """
 
 from __future__ import annotations
