@@ -5,7 +5,8 @@ new processes, this tree against a baseline tree.
 
 On bench/bench_history.py's N (1,000) synthetic commits (bench_rediff.py's database, built once into
 bench/.cache/rediff-v1/), for this tree and for the baseline (`git archive REV bot`, default the
-merge-base with main), alternately, so that the ratio holds on a loaded machine:
+merge-base with main), alternately (each first in every other run), so that the ratio holds on a
+loaded machine:
 
 1. `blame(...)` in-process (a child process whose `bot` is the tree): CPU time around the call,
    median of 3 calls, and its SQL statements;
@@ -104,7 +105,8 @@ def main() -> int:
         no_repo.mkdir()
         where = ["--repo", str(no_repo), "--branch", "main", "--name", REPOSITORY, "--db", url]
         for run in range(args.runs + (1 if args.pyc else 0)):  # --pyc: a first run compiles, unmeasured
-            for name, tree in trees.items():
+            order = list(trees.items())
+            for name, tree in order if run % 2 == 0 else reversed(order):  # neither always first
                 env = environment(tree)
                 if args.pyc:
                     env.pop("PYTHONDONTWRITEBYTECODE", None)
