@@ -1,6 +1,6 @@
-"""Benchmark (issue #18, point 4): start-up of `trend`, `top` and `--help` as new processes, on SQLite.
+"""Benchmark (issue #18, point 4): `trend`, `top`, `blame` and `--help` as new processes, on SQLite.
 
-    python bench/bench_startup.py [--baseline REV | --code DIR] [--commits N] [--runs K]
+    python bench/bench_startup.py [--baseline REV | --code DIR] [--commits N] [--runs K] [--pyc]
 
 Each command runs as `python -m bot ...` on a small stored history (N commits of a synthetic
 module, recorded once into bench/.cache/), for this tree and for a baseline tree (`git archive
@@ -8,6 +8,12 @@ REV bot`, default the merge-base with main; or `--code DIR`, a checkout whose `b
 alternately, so the ratio holds on a loaded machine. Printed: the median wall time and CPU time
 (user + system, steadier than the wall time when the machine is busy) of K runs, and whether both
 trees printed the same output.
+
+--pyc: the processes run byte-compiled, as an installed escape-bot does (pip compiles the package
+when it installs it); without it they compile `bot`'s sources each time when
+PYTHONDONTWRITEBYTECODE is set, as it is in this project's sandbox. The compiled files go to a
+temporary directory (PYTHONPYCACHEPREFIX), one per tree, not into the trees; a first round
+compiles them, unmeasured.
 """
 
 from __future__ import annotations
@@ -49,9 +55,13 @@ def history(commits: int) -> str:
     return f"sqlite:///{database}"
 
 
-def run(argv: list[str], tree: Path) -> tuple[float, float, str]:
-    """Wall seconds, CPU seconds (user + system of the child) and stdout of a new process."""
+def run(argv: list[str], tree: Path, pycache: Path | None = None) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system of the child) and stdout of a new process;
+    byte-compiled into `pycache` when given."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     env.pop("GITHUB_REPOSITORY", None)
     start = time.perf_counter()
     before = os.times()
@@ -75,6 +85,7 @@ def main() -> int:
     which.add_argument("--code", type=Path, default=None, metavar="DIR", help="a checkout to compare with")
     ap.add_argument("--commits", type=int, default=50)
     ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--pyc", action="store_true", help="new processes byte-compiled, as installed")
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     if args.code:
@@ -96,20 +107,28 @@ def main() -> int:
             "top --format json": ["top", "--format", "json", *scope],
             "trend (table)": ["trend", *scope],
             "top (table)": ["top", *scope],
+            "blame --format json": ["blame", "--function", "NewClient", "--format", "json", *scope],
             "--help": ["--help"],
         }
         walls: dict[tuple[str, str], list[float]] = {}
         cpus: dict[tuple[str, str], list[float]] = {}
         outputs: dict[tuple[str, str], set[str]] = {}
-        for _ in range(args.runs):
-            for command, argv in commands.items():
+        pycaches = {name: Path(no_repo) / f"pyc-{name}" for name in trees} if args.pyc else {}
+        if args.pyc:  # compile once, unmeasured
+            for argv in commands.values():
                 for name, tree in trees.items():
-                    wall, cpu, out = run(argv, tree)
+                    run(argv, tree, pycaches[name])
+        for i in range(args.runs):
+            for command, argv in commands.items():
+                order = list(trees.items())
+                for name, tree in order if i % 2 == 0 else reversed(order):  # neither always first
+                    wall, cpu, out = run(argv, tree, pycaches.get(name))
                     walls.setdefault((command, name), []).append(wall)
                     cpus.setdefault((command, name), []).append(cpu)
                     outputs.setdefault((command, name), set()).add(out)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"baseline: {label}; {args.commits} stored commits; median of {args.runs}; load average {load}")
+    compiled = "byte-compiled" if args.pyc else "compiled from source"
+    print(f"baseline: {label}; {args.commits} stored commits; median of {args.runs}; {compiled}; load {load}")
     header = (
         f"{'wall before':>12}{'after':>8}{'CPU before':>12}{'after':>8}{'after/before':>14}{'CPU/goal':>10}"
     )

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.report.safe import url_path
-
 _MERGE = re.compile(r"^Merge pull request #(\d+)\b")
 _SQUASH = re.compile(r"\(#(\d+)\)")
 _HOST = re.compile(
@@ -39,12 +37,19 @@ class GitHubRepository:
     @property
     def commit_prefix(self) -> str:
         """`{server}/{owner}/{name}/commit/`; the sha follows."""
-        return f"{self.server_url}/{url_path(self.repository)}/commit/"
+        return f"{self._base()}/commit/"
 
     @property
     def pull_prefix(self) -> str:
         """`{server}/{owner}/{name}/pull/`; the number follows."""
-        return f"{self.server_url}/{url_path(self.repository)}/pull/"
+        return f"{self._base()}/pull/"
+
+    def _base(self) -> str:
+        # bot.report.safe (html, unicodedata and its patterns) only for the links of the HTML
+        # report: `pr_number` is on every history command's path (docs/performance.md)
+        from bot.report.safe import url_path
+
+        return f"{self.server_url}/{url_path(self.repository)}"
 
 
 def _is_github(host: str, known: set[str]) -> bool:
