@@ -17,6 +17,8 @@ from tests.store.factories import REPOSITORY, make_commit, make_escapes, sha_for
 HEAVY = ("alembic", "github", "jinja2", "mako", "sqlalchemy.dialects.postgresql", "sqlalchemy.orm")
 # Not needed to print a query's result as JSON (the tables need rich; the pull-request comment the rest)
 JSON_NEEDS_NONE_OF = ("rich", "bot.history.fit", "bot.report.render", "msgspec", "unidiff", "jsonschema")
+# Only the HTML report's links need bot.report.safe (and its html, unicodedata and patterns)
+NO_COMMAND_NEEDS = ("bot.report.safe", "html", "unicodedata")
 
 
 def _loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
@@ -73,6 +75,21 @@ def test_blame_loads_them(tmp_path: Path) -> None:
         "'--format'", "'--function', 'NewClient', '--format'"
     )
     assert _loaded_after(code, BLAME_ONLY) == set(BLAME_ONLY)
+
+
+@pytest.mark.parametrize("command", ["trend", "top", "blame"])
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_a_history_query_loads_no_link_escaping(tmp_path: Path, command: str, fmt: str) -> None:
+    code = _history_query(tmp_path, command, fmt)
+    if command == "blame":
+        code = code.replace("'--format'", "'--function', 'NewClient', '--format'")
+    assert _loaded_after(code, NO_COMMAND_NEEDS) == set()
+
+
+def test_the_links_of_the_html_report_load_it() -> None:
+    # the control of the check above: the links do need bot.report.safe
+    code = "from bot.history.links import GitHubRepository as G\nG('https://github.com', 'o/n').pull_prefix"
+    assert "bot.report.safe" in _loaded_after(code, NO_COMMAND_NEEDS)
 
 
 def test_the_table_still_loads_rich(tmp_path: Path) -> None:
