@@ -186,9 +186,12 @@ def database_url(db_url: str | None, repo: Path) -> str:
 def open_store(db_url: str | None, repo: Path, access: Access = "write") -> Iterator[Store]:
     """The Store at `db_url` (or the repository's default SQLite file), closed afterwards; `read`
     and `auto` open a database that cannot be written read-only (bot/store/db.py, `Access`)."""
-    from bot.store.repo import Store
+    from bot.memory import gc_paused
 
-    store = Store.open(database_url(db_url, repo), access=access)
+    with gc_paused():  # SQLAlchemy's modules and the dialect's, loaded at the first connection
+        from bot.store.repo import Store
+
+        store = Store.open(database_url(db_url, repo), access=access)
     try:
         yield store
     finally:

@@ -36,6 +36,7 @@ from bot.commands.history_scope import (
 from bot.commands.output import write_json, write_table, write_text
 from bot.errors import BotError, GitError
 from bot.interrupt import Interrupted
+from bot.memory import gc_paused
 from bot.wording import plural
 
 if TYPE_CHECKING:  # imported when a command runs, so that `--help` stays fast
@@ -202,8 +203,9 @@ def trend(
     db_url: str | None,
 ) -> None:
     """Heap escapes per commit over the first-parent history of a branch."""
-    from bot.history import queries, render
-    from bot.history.model import GroupBy, TrendReport
+    with gc_paused():  # modules live as long as the process: collecting would only rescan them
+        from bot.history import queries, render
+        from bot.history.model import GroupBy, TrendReport
 
     where = scope_of(repo, branch, name, toolchain_key)
     filters = filters_of(leaks, package_glob, cause)
@@ -315,8 +317,9 @@ def top(
     db_url: str | None,
 ) -> None:
     """Where the heap escapes are today: the newest stored commit, ranked."""
-    from bot.history import queries, render
-    from bot.history.model import TopBy
+    with gc_paused():  # (as in trend)
+        from bot.history import queries, render
+        from bot.history.model import TopBy
 
     where = scope_of(repo, branch, name, toolchain_key, rev)
     filters = filters_of(leaks, package_glob, cause)
@@ -430,9 +433,10 @@ def blame(
     Escapes are followed by their identity (package, file, function, kind, expression), so line
     shifts, moved functions and renamed files do not reset them.
     """
-    from bot import git
-    from bot.history import render
-    from bot.history.blame import blame as blame_of
+    with gc_paused():  # (as in trend)
+        from bot import git
+        from bot.history import render
+        from bot.history.blame import blame as blame_of
 
     where = scope_of(repo, branch, name, toolchain_key, rev)
     root = where.root
