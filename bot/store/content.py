@@ -7,15 +7,14 @@ identical results computed anywhere share one stored row.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _string  # the C escaper `_compact` uses
 from typing import Any
-
-import msgspec
 
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Step
 
@@ -29,9 +28,18 @@ SiteRow = tuple[int, int, str, str, str, str, str, int, str, str]
 
 # One encoder, built once: json.dumps with options builds a new one per call.
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-# The same bytes as `_compact(...).encode()` for the strings, ints and tuples of a digest (string
-# escaping included: tests/store/test_content.py), in a third of the time and without the copy.
-_compact_bytes = msgspec.json.Encoder().encode
+
+
+@functools.cache
+def _compact_bytes() -> Callable[[Any], bytes]:
+    """The same bytes as `_compact(...).encode()` for the strings, ints and tuples of a digest
+    (string escaping included: tests/store/test_content.py), in a third of the time and without
+    the copy. Imported when first written: readers (`trend`, `top`) start without msgspec."""
+    import msgspec
+
+    return msgspec.json.Encoder().encode
+
+
 _KINDS = {kind.value: kind for kind in Kind}
 _CAUSES = {cause.value: cause for cause in Cause}
 
@@ -244,7 +252,7 @@ class PackageContent:
 def file_content(file: str, rows: Iterable[SiteRow]) -> FileContent:
     """Sort a file's rows and digest them with the file path."""
     ordered = tuple(sorted(rows))
-    digest = hashlib.sha256(_FILE_PREFIX + _compact_bytes([file, ordered])).hexdigest()
+    digest = hashlib.sha256(_FILE_PREFIX + _compact_bytes()([file, ordered])).hexdigest()
     return FileContent(file, ordered, digest)
 
 
