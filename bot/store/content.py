@@ -56,33 +56,34 @@ class ExplanationWriter:
     repr), which the content digests depend on. Holds the objects it wrote (their ids are keys)."""
 
     def __init__(self) -> None:
-        self._steps: dict[int, tuple[Step, str]] = {}
-        self._flows: dict[int, tuple[Flow, str]] = {}
+        self._texts: dict[int, str] = {}  # id of a step or flow -> its text
+        self._kept: list[Step | Flow] = []  # what keeps those ids from being reused
 
     def _step(self, step: Step) -> str:
-        seen = self._steps.get(id(step))
-        if seen is not None:
-            return seen[1]
-        at = step.at
-        where = "null" if at is None else f"[{_string(at.file)},{int(at.line)!r},{int(at.column)!r}]"
-        text = f'{{"where":{_string(step.where)},"why":{_string(step.why)},"at":{where}}}'
-        self._steps[id(step)] = (step, text)
+        text = self._texts.get(id(step))
+        if text is None:
+            at = step.at
+            where = "null" if at is None else f"[{_string(at.file)},{int(at.line)!r},{int(at.column)!r}]"
+            text = self._texts[id(step)] = (
+                f'{{"where":{_string(step.where)},"why":{_string(step.why)},"at":{where}}}'
+            )
+            self._kept.append(step)
         return text
 
     def _flow(self, flow: Flow) -> str:
-        seen = self._flows.get(id(flow))
-        if seen is not None:
-            return seen[1]
         steps = ",".join(map(self._step, flow.steps))
-        text = f'{{"dst":{_string(flow.dst)},"src":{_string(flow.src)},"steps":[{steps}]}}'
-        self._flows[id(flow)] = (flow, text)
+        text = self._texts[id(flow)] = (
+            f'{{"dst":{_string(flow.dst)},"src":{_string(flow.src)},"steps":[{steps}]}}'
+        )
+        self._kept.append(flow)
         return text
 
     def write(self, flows: Sequence[Flow]) -> str:
         """`explanation_to_json(flows)`."""
         if not flows:
             return "[]"
-        return f"[{','.join(map(self._flow, flows))}]"
+        texts = self._texts
+        return f"[{','.join([texts.get(id(flow)) or self._flow(flow) for flow in flows])}]"
 
 
 def explanation_from_json(text: str) -> tuple[Flow, ...]:
