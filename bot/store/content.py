@@ -33,8 +33,8 @@ _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 @functools.cache
 def _compact_bytes() -> Callable[[Any], bytes]:
     """The same bytes as `_compact(...).encode()` for the strings, ints and tuples of a digest
-    (string escaping included: tests/store/test_content.py), in a third of the time and without
-    the copy. Imported when first written: readers (`trend`, `top`) start without msgspec."""
+    (string escaping included: tests/store/test_content.py), in less than half the time and
+    without the copy. Imported when first written: readers (`trend`, `top`) start without msgspec."""
     import msgspec
 
     return msgspec.json.Encoder().encode
