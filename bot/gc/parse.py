@@ -281,16 +281,17 @@ class LogParser:
         return kept
 
     def _link(self, block: Block, s: Summary) -> Linked | None:
+        allocates = s.kind.allocates
         if is_go_generated(s.file):
-            self.generated_skipped += s.kind.allocates  # heap escapes only: leaks are contracts
+            self.generated_skipped += allocates  # heap escapes only: leaks are contracts
             return None
-        if not self._keep_leaks and not s.kind.allocates:
+        if not self._keep_leaks and not allocates:
             return None
         candidates = block.headers.get(s.pos, [])
         flows: list[Flow] = []
         raw_function: str | None = None
         subject = s.subject
-        if s.kind.allocates:
+        if allocates:
             name = s.subject
             chosen = next((h for h in candidates if not h.leak and not h.used and h.subject == name), None)
             if chosen is None:
@@ -309,7 +310,8 @@ class LogParser:
             raw_function = self._function_from_source(block, s.file, s.line, s.column)
         function = collapse_generics(self._stable_name(raw_function, s.file, s.line, s.column))
         file = self._files(s.file)
-        if in_goroot(file) and function != "?":
+        goroot = in_goroot(file)
+        if goroot and function != "?":
             function = f"{std_package(file)}.{function}"  # `slices.Concat`, `http.StripPrefix.1`
         results = self._facts.named_results(s.file, function)
         cause = classify(s.kind, s.subject, flows, storage_lookup(block, raw_function), results)
@@ -320,16 +322,13 @@ class LogParser:
                 destination = append_destination(subject) or append_destination(
                     self._facts.source_at(s.file, s.line, s.column)
                 )
-            elif is_constant(s.subject, self._facts.source_at(s.file, s.line, s.column) or None) or (
-                s.subject in self._facts.constants(s.file)
-            ):
-                static = CONSTANT_REASON
             else:
                 source = self._facts.source_at(s.file, s.line, s.column) or None
-                static = runtime_static(s.subject, source, self._facts.struct_types(s.file))
-        expression = (
-            self._facts.readable(s.subject, s.file, s.line, s.column) if s.kind.allocates else s.subject
-        )
+                if is_constant(s.subject, source) or s.subject in self._facts.constants(s.file):
+                    static = CONSTANT_REASON
+                else:
+                    static = runtime_static(s.subject, source, self._facts.struct_types(s.file))
+        expression = self._facts.readable(s.subject, s.file, s.line, s.column) if allocates else s.subject
         escape = Escape(
             package=block.package,
             file=file,
@@ -345,7 +344,7 @@ class LogParser:
             static=static,
             generated=self._facts.is_generated(s.file),
         )
-        if in_goroot(file) and s.kind.allocates:
+        if goroot and allocates:
             escape = self._at_call_site(block, escape)
         return Linked(s, raw_function, destination, escape)
 
