@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.gc.flows import FlowReader
+from bot.gc.lines import Header
 from bot.gc.model import Flow
 
 P = "p/x.go:5:10"
@@ -20,7 +21,9 @@ PRINTED = [
 
 def _read(lines: list[str]) -> tuple[list[Flow], list[str]]:
     unknown: list[str] = []
-    return FlowReader(unknown.append).flows(lines), unknown
+    return FlowReader(unknown.append).flows(
+        Header(leak=False, subject="x", function=None, raw=lines)
+    ), unknown
 
 
 def _cut(lines: list[str]) -> list[str]:

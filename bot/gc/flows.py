@@ -5,21 +5,46 @@ A package's flows repeat a lot (the standard library prints 493 k flow lines, 89
 its record shared. Lines it does not know go to `unknown`.
 
 The hot loop hands an explanation's lines over as printed (`POS:   flow: ...`, all with the
-header's position): they are read as one string, the repeated `POS: ` cut with one `replace`, the
-flows cut apart with one `split`, each flow's text looked up whole. Anything else (lines of
-another position or with their `POS: ` cut already, `\\r`, lines it does not know) is read line
-by line.
+header's position) and `compact` makes them one string as soon as the header is finished, the
+repeated `POS: ` cut with one `replace`; the flows are cut apart with one `split` and each flow's
+text looked up whole. Anything else (lines of another position or with their `POS: ` cut
+already, `\\r`, lines it does not know) is read line by line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.gc.lines import split_flow, split_step
+from bot.gc.lines import Header, split_flow, split_step
 from bot.gc.model import Flow, Position, Step
 
 FLOW = "  flow: "
 FROM = "    from "
+
+
+def compact(header: Header) -> None:
+    """A finished header's explanation lines as one string with `POS: ` cut, each line after a
+    newline (`\\n  flow: A:\\n    from ...`): one object per explanation instead of one per line,
+    cut with one `replace`. Only when every line is as printed with the first one's position
+    and they end alike (a text log's lines with their newline, events' without); else the lines
+    stay."""
+    raw = header.raw
+    if not raw:
+        return
+    first = raw[0]
+    cut = first.find(": ")
+    if first[:1] == " " or cut <= 0:
+        return
+    ended = first[-1:] == "\n"
+    text = "\n" + ("" if ended else "\n").join(raw)
+    if text.count("\n") != len(raw) + ended or "\r" in text:
+        return
+    short = text.replace("\n" + first[: cut + 2], "\n")
+    if len(text) - len(short) != len(raw) * (cut + 2):  # a line of another position
+        return
+    header.text = short[:-1] if ended else short
+    header.ended = ended
+    header.raw = []
 
 
 class FlowReader:
@@ -44,29 +69,25 @@ class FlowReader:
         if len(self._words) > 100_000:
             self._words.clear()
 
-    def flows(self, raw: list[str]) -> list[Flow]:
-        """Parse an explanation's lines: each is either as printed (`POS:   flow: ...`) or with
-        its `POS: ` cut already (it then starts with a space)."""
-        found = self._whole(raw) if raw else None
+    def flows(self, header: Header) -> list[Flow]:
+        """Parse a header's explanation: its text (see `compact`) or else its lines, each as
+        printed (`POS:   flow: ...`) or with its `POS: ` cut already (it then starts with a space)."""
+        if header.text is None:
+            compact(header)
+        text = header.text
+        if text is None:
+            raw = header.raw
+            return self._by_line([line if line[:1] == " " else line[line.find(": ") + 2 :] for line in raw])
+        found = self._from_text(text)
         if found is not None:
             return found
-        return self._by_line([text if text[:1] == " " else text[text.find(": ") + 2 :] for text in raw])
+        end = "\n" if header.ended else ""  # the lines as they came, for the unknown ones
+        return self._by_line([line + end for line in text[1:].split("\n")])
 
-    def _whole(self, raw: list[str]) -> list[Flow] | None:
-        """`flows` of an explanation all of whose lines carry one position and end alike, or
-        None (it is then read line by line)."""
-        first = raw[0]
-        cut = first.find(": ")
-        if first[:1] == " " or cut <= 0:
-            return None
-        ended = first[-1:] == "\n"  # a text log's lines end with their newline, events' do not
-        text = "\n" + ("" if ended else "\n").join(raw)
-        if text.count("\n") != len(raw) + ended or "\r" in text:
-            return None
-        text = text.replace("\n" + first[: cut + 2], "\n")
-        if text.count("\n ") != len(raw):  # a line of another position
-            return None
-        pieces = (text[:-1] if ended else text).split("\n" + FLOW)
+    def _from_text(self, text: str) -> list[Flow] | None:
+        """`flows` of a compacted explanation; None when it has a line that is neither a
+        `flow:` nor a `from` line, or steps before its first flow (read line by line then)."""
+        pieces = text.split("\n" + FLOW)
         if pieces[0]:  # steps before the first flow
             return None
         cache = self._texts

@@ -167,6 +167,8 @@ class Header:
     subject: str
     function: str | None
     raw: list[str] = field(default_factory=list)
+    text: str | None = None  # `raw` as one string once the header is finished (flows.compact)
+    ended: bool = False  # the lines of `text` ended with a newline
     flows: list[Flow] = field(default_factory=list)
     used: bool = False
 

@@ -20,7 +20,7 @@ from typing import cast
 from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
 from bot.gc.events import BadEvent, is_event, read_event, text_of
-from bot.gc.flows import FlowReader
+from bot.gc.flows import FlowReader, compact
 from bot.gc.goroot import GOROOT_PREFIX, in_goroot, module_file_mapper, std_package
 from bot.gc.lines import (
     ESCAPES,
@@ -247,8 +247,8 @@ class LogParser:
     def _build(self, block: Block, out: list[Escape]) -> None:
         for headers in block.headers.values():
             for header in headers:
-                header.flows = self._explanations.flows(header.raw)
-                header.raw = []
+                header.flows = self._explanations.flows(header)
+                header.raw, header.text = [], None
                 if not header.leak:
                     block.by_subject.setdefault(header.subject, []).append(header)
         for _pos, name in block.decls:
@@ -470,6 +470,8 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
         block = parser._block
         header = block.current if block is not None else None
         if header is not current:
+            if current is not None:
+                compact(current)  # one string instead of a line each while the block is read
             current = header
             # a line starting with `P:  `, P without `: `, is an explanation line (its first
             # `: ` followed by a space): P is the position of the line that made the header
