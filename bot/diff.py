@@ -222,17 +222,22 @@ def _match(
 
 
 def pair_units(
-    base: Iterable[Escape], head: Iterable[Escape], *, same: Iterable[Escape] = ()
+    base: Iterable[Escape],
+    head: Iterable[Escape],
+    *,
+    same: Iterable[Escape] = (),
+    same_functions: Iterable[tuple[str, str]] = (),
 ) -> tuple[list[tuple[Unit, Unit]], list[Unit], list[Unit]]:
     """The matching itself: (base unit, head unit) pairs, then the unmatched base and head units.
 
     Base file paths must already be mapped through the renames. Blame (bot/history) follows one
     escape back with these pairs; `diff` counts them. `same` are the records of files identical
     on both sides, left out of `base` and `head` (see `diff`): they only tell pass 5 which
-    functions exist.
+    functions exist, as `same_functions` ((package, function) pairs) do for a caller that has
+    only those.
     """
     base_units, head_units = _units(base), _units(head)
-    shared = {(e.package, e.function) for e in same}
+    shared = {(e.package, e.function) for e in same} | set(same_functions)
     before = {(e.package, e.function) for _, e in base_units} | shared
     after = {(e.package, e.function) for _, e in head_units} | shared
     pairs: list[tuple[Unit, Unit]] = []

@@ -58,6 +58,23 @@ def test_a_history_query_as_json_imports_no_table_or_comment_library(tmp_path: P
     assert _loaded_after(_history_query(tmp_path, command, "json"), JSON_NEEDS_NONE_OF) == set()
 
 
+# What only blame needs: its walk, the reads by file result, diff's matching
+BLAME_ONLY = ("bot.history.blame", "bot.store.files", "bot.diff")
+
+
+@pytest.mark.parametrize("command", ["trend", "top"])
+def test_trend_and_top_load_nothing_only_blame_needs(tmp_path: Path, command: str) -> None:
+    assert _loaded_after(_history_query(tmp_path, command, "json"), BLAME_ONLY) == set()
+
+
+def test_blame_loads_them(tmp_path: Path) -> None:
+    # the check above would pass if no query ran: blame does need them
+    code = _history_query(tmp_path, "blame", "json").replace(
+        "'--format'", "'--function', 'NewClient', '--format'"
+    )
+    assert _loaded_after(code, BLAME_ONLY) == set(BLAME_ONLY)
+
+
 def test_the_table_still_loads_rich(tmp_path: Path) -> None:
     # the check above would pass if nothing were printed: the table format does need rich
     assert "rich.console" in _loaded_after(_history_query(tmp_path, "top", "table"), ("rich",))

@@ -9,7 +9,7 @@ the translation to positions in the snapshots is added here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from bot.diff import pair_units as diff_pairs
@@ -20,16 +20,22 @@ Unit = tuple[int, int]
 
 
 def pair_units(
-    base: Sequence[Escape], head: Sequence[Escape], renames: Mapping[str, str] | None = None
+    base: Sequence[Escape],
+    head: Sequence[Escape],
+    renames: Mapping[str, str] | None = None,
+    *,
+    same_functions: Iterable[tuple[str, str]] = (),
 ) -> dict[Unit, Unit]:
     """Head unit -> the base unit it is the same escape as; unpaired head units are new.
 
     Every identity key includes the package, so pairing one package's escapes alone gives the
-    same pairs as pairing whole snapshots.
+    same pairs as pairing whole snapshots. `same_functions` are the (package, function) pairs of the
+    files identical on both sides (and renamed on neither), whose records are left out of `base`
+    and `head` as `bot.diff.diff` leaves them out.
     """
     renames = renames or {}
     renamed = [replace(e, file=renames[e.file]) if e.file in renames else e for e in base]
     base_index = {id(e): i for i, e in enumerate(renamed)}
     head_index = {id(e): i for i, e in enumerate(head)}
-    pairs, _, _ = diff_pairs(renamed, head)
+    pairs, _, _ = diff_pairs(renamed, head, same_functions=same_functions)
     return {(head_index[id(h[1])], h[0]): (base_index[id(b[1])], b[0]) for b, h in pairs}

@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -79,12 +80,33 @@ def _engine(store: Store) -> Engine:
     return store._engine
 
 
+# The connection of an open `one_read` block, with its store.
+_shared: ContextVar[tuple[Store, Connection] | None] = ContextVar("_shared", default=None)
+
+
 @contextmanager
 def _reading(store: Store) -> Iterator[Connection]:
-    """One read connection for a query's statements; driver errors as a StoreError."""
+    """One read connection for a query's statements (that of an open `one_read` block on the same
+    store, if any); driver errors as a StoreError."""
+    shared = _shared.get()
+    if shared is not None and shared[0] is store:
+        yield shared[1]
+        return
     engine = _engine(store)
     with database_errors(engine.url), engine.connect() as connection:
         yield connection
+
+
+@contextmanager
+def one_read(store: Store) -> Iterator[None]:
+    """Run the queries of the block on one connection: one transaction, so one view of the data,
+    rather than a connection and a BEGIN per query (blame's walk reads in several queries)."""
+    with _reading(store) as connection:
+        token = _shared.set((store, connection))
+        try:
+            yield
+        finally:
+            _shared.reset(token)
 
 
 def snapshots(
