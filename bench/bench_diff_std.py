@@ -14,10 +14,11 @@ on each side, and head changes one file of the repository. Rows, each with its b
 - diff, empty database, warm cache        vs  bare warm builds of base and head (the bot's own work);
 - small module end to end, empty db, cold vs  bare base + head builds sharing a cold cache.
 
-Wall time and peak RSS of the largest process (the bot's Python, or a compiler process) come
-from `wait4`; every run gets a fresh GOCACHE where it says cold. `--code DIR` (repeatable) runs
-the `bot` package of another checkout, e.g. `git archive main bot | tar -x -C /tmp/before`, so
-that before and after are measured in one run, alternately. The small module is a generated one
+Wall time, CPU time (user + system of the process tree) and peak RSS of the largest process
+(the bot's Python, or a compiler process) come from `wait4`; every run gets a fresh GOCACHE where
+it says cold. `--code DIR` (repeatable) runs the `bot` package of another checkout, e.g.
+`git archive main bot | tar -x -C /tmp/before`, so that before and after are measured in one
+run, alternately. The small module is a generated one
 unless `--small-repo` names a git repository with base and head revisions (no network).
 `--warm-only N` runs only the warm std row: one bot run warms a cache, then N rounds, the codes
 alternately.
@@ -73,9 +74,10 @@ func Box(a, b int) *Pair { return &Pair{a, b} }
 class Run:
     seconds: float
     rss_mib: float
+    cpu: float = 0.0  # user + system of the process tree: steadier than wall on a loaded machine
 
     def __add__(self, other: Run) -> Run:
-        return Run(self.seconds + other.seconds, max(self.rss_mib, other.rss_mib))
+        return Run(self.seconds + other.seconds, max(self.rss_mib, other.rss_mib), self.cpu + other.cpu)
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> Run:
@@ -89,7 +91,7 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> Run:
     elapsed = time.perf_counter() - start
     if code not in (0, 1):  # diff exits 1 only with --fail-on-new; go never
         raise SystemExit(f"{' '.join(cmd[:4])} … exited {code}: {err.decode(errors='replace')[-2000:]}")
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    return Run(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def git(repo: Path, *args: str) -> str:
@@ -179,6 +181,8 @@ def ratio(run: Run, base: Run) -> str:
         f"{run.seconds:7.1f} s {run.rss_mib:6.0f} MiB | bare {base.seconds:6.1f} s {base.rss_mib:5.0f} MiB"
         f" | {run.seconds / base.seconds:5.2f}x time, {run.rss_mib / base.rss_mib:4.2f}x memory"
         f", bot's own {run.seconds - base.seconds:+.1f} s"
+        f" | CPU {run.cpu:.1f} s, bare {base.cpu:.1f} s"
+        f" ({run.cpu / base.cpu:.2f}x, bot's own {run.cpu - base.cpu:+.1f} s)"
     )
 
 

@@ -30,7 +30,7 @@ import sys
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +329,7 @@ class PairResult:
     non_allocations: tuple[Reported, ...]  # false escapes that the manifest knows allocate nothing
     error: str = ""  # the pair could not be run (a harness error)
     skipped: str = ""  # the pair needs what this escape-bot lacks (not an error)
+    sources: tuple[str, ...] = ()  # base and head: `built` or `store` (with --db)
 
 
 def score_pair(pair: Pair, reported: Sequence[Reported]) -> PairResult:
@@ -437,13 +438,16 @@ def cli_supports_module(command: Sequence[str], cwd: Path) -> bool:
     return "--module" in proc.stdout
 
 
-def run_diff(command: Sequence[str], clone_dir: Path, pair: Pair, modules: Sequence[str]) -> dict[str, Any]:
-    """`escape-bot diff --format json --no-store` of one pair, through the real CLI."""
+def run_diff(
+    command: Sequence[str], clone_dir: Path, pair: Pair, modules: Sequence[str], db: str = ""
+) -> dict[str, Any]:
+    """`escape-bot diff --format json --no-store` of one pair, through the real CLI; with `db`, the
+    snapshots are stored there (as the repository's manifest name) and taken from it when stored."""
     for sha in (pair.base, pair.head):
         if _git("-C", str(clone_dir), "cat-file", "-e", f"{sha}^{{commit}}").returncode != 0:
             raise HarnessError(f"commit {sha[:12]} is not in the mirror (fetch it again?)")
     args = [*command, "diff", "--repo", str(clone_dir), "--base", pair.base, "--head", pair.head]
-    args += ["--format", "json", "--no-store"]
+    args += ["--format", "json", *(["--db", db, "--name", pair.repo] if db else ["--no-store"])]
     for glob in modules:
         args += ["--module", glob]
     # cwd: the clone's parent, so that `python -m bot` never imports a bot/ of the current directory
@@ -570,6 +574,7 @@ def result_dict(r: PairResult) -> dict[str, Any]:
         "category": r.pair.category,
         "error": r.error or None,
         "skipped": r.skipped or None,
+        "sources": list(r.sources),
         "strict": score(r.strict),
         "lenient": score(r.lenient),
         "missed": [i.strict() for i in r.missed],
@@ -592,6 +597,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repo", action="append", default=[], help="only this manifest repo (repeatable)")
     parser.add_argument("--format", choices=("text", "markdown"), default="text")
     parser.add_argument("--json", type=Path, help="also write per-pair results here")
+    parser.add_argument(
+        "--db",
+        default="",
+        help="store snapshots in this database (sqlite:///PATH, postgresql://...) instead of --no-store: "
+        "a second run takes every side from the store",
+    )
     parser.add_argument(
         "--escape-bot",
         default=f"{shlex.quote(sys.executable)} -m bot",
@@ -637,8 +648,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = clones[pair.repo]
             if isinstance(where, HarnessError):
                 raise where
-            doc = run_diff(command, where, pair, repo.modules)
-            result = score_pair(pair, reported_items(doc))
+            doc = run_diff(command, where, pair, repo.modules, args.db)
+            sources = (str(doc.get("base_source")), str(doc.get("head_source")))
+            result = replace(score_pair(pair, reported_items(doc)), sources=sources)
         except (HarnessError, KeyError, TypeError, ValueError) as exc:
             text = str(exc) if isinstance(exc, HarnessError) else f"unreadable diff JSON ({exc!r})"
             result = failed_pair(pair, text)
@@ -649,6 +661,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.format == "markdown":
         print(markdown(results, summary))
     print("\n".join(summary_lines(summary)))
+    if args.db:
+        stored = sum(side == "store" for r in results for side in r.sources)
+        print(f"sides taken from the store: {stored} of {2 * sum(bool(r.sources) for r in results)}")
     skipped = [r for r in results if r.skipped]
     if skipped:
         print(f"{len(skipped)} pairs skipped: " + ", ".join(r.pair.id for r in skipped))

@@ -15,6 +15,7 @@ from typing import Concatenate, Literal, ParamSpec, TypeVar
 from bot import git
 from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
+from bot.background import Later, writes_in_background
 from bot.config import Config
 from bot.diff import EXCLUDED, Counting, DiffResult, diff
 from bot.errors import BuildError
@@ -165,9 +166,11 @@ def snapshot_of(
     *,
     repository: str | None = None,
     reuse: BlockCache | None = None,
+    later: Later | None = None,
 ) -> tuple[Snapshot, Literal["built", "store"]]:
     """A revision's snapshot: from the store when it holds one for this toolchain, else built (and
-    stored), under `repository` (default: repository_name, as backfill's)."""
+    stored), under `repository` (default: repository_name, as backfill's). With `later` the store
+    write is queued there (bot/background.py) instead of done before returning."""
     sha = git.resolve(repo, rev)
     name = repository or repository_name(repo)
     if store is not None:
@@ -179,7 +182,11 @@ def snapshot_of(
             return Snapshot(rev, sha, stored.toolchain, stored.escapes, stored.stats), "store"
     snapshot = build_snapshot(repo, rev, options, progress, reuse=reuse)
     if store is not None:
-        store.record_snapshot(name, git.commit_info(repo, sha), snapshot)
+        info = git.commit_info(repo, sha)
+        if later is None:
+            store.record_snapshot(name, info, snapshot)
+        else:
+            later(functools.partial(store.record_snapshot, name, info, snapshot))
     return snapshot, "built"
 
 
@@ -228,12 +235,16 @@ def compare(
         if built_head is not None:
             return _compared(base, built_head[0], result, "store", "built", renames, keep)
         return _compared(base, _joined(pair.head, pair.same), result, "store", "store", renames, keep)
-    # head is built in base's worktree: its unchanged packages' blocks are base's (bot/gc/reuse.py)
+    # head is built in base's worktree: its unchanged packages' blocks are base's (bot/gc/reuse.py);
+    # base is stored while head builds, each write finished before the diff
     reuse = BlockCache()
-    base, base_source, base_built = _side(root, base_rev, options, store, progress, repository, reuse)
-    head, head_source, head_built = built_head or _side(
-        root, head_rev, options, store, progress, repository, reuse
-    )
+    with writes_in_background() as later:
+        base, base_source, base_built = _side(
+            root, base_rev, options, store, progress, repository, reuse, later
+        )
+        head, head_source, head_built = built_head or _side(
+            root, head_rev, options, store, progress, repository, reuse, later
+        )
     if not base_built and not head_built:
         _nothing_compared(base, head)
     failed = failed_modules(base, head)
@@ -348,12 +359,13 @@ def _side(
     progress: Progress,
     repository: str | None,
     reuse: BlockCache | None = None,
+    later: Later | None = None,
 ) -> tuple[Snapshot, Literal["built", "store"], bool]:
     """One side of a comparison; False when none of its modules built (the snapshot is empty
     and says why): the other side decides whether that is the change or the environment."""
     try:
         snapshot, source = snapshot_of(
-            root, rev, options, store, progress, repository=repository, reuse=reuse
+            root, rev, options, store, progress, repository=repository, reuse=reuse, later=later
         )
     except NothingBuilt as exc:
         return exc.snapshot, "built", False

@@ -34,7 +34,27 @@ class BotError(Exception):
         new = [line for line in lines if line.strip() not in self.message]
         if all(line.rstrip().endswith(":") or line.lstrip().startswith("# ") for line in new):
             return []
-        return new[:limit]
+        return _without_empty_headers(new)[:limit]
+
+
+def _rank(line: str) -> int:
+    """0 for a `module m:` header (app.failure_details), 1 for a `# pkg` header, 2 for the rest."""
+    if line.lstrip().startswith("# "):
+        return 1
+    return 0 if line.startswith("module ") and line.rstrip().endswith(":") else 2
+
+
+def _without_empty_headers(lines: list[str]) -> list[str]:
+    """The lines without the headers that nothing is left under: once the message quotes go's
+    first error, its `# pkg` would otherwise sit over the next package's header, as if empty."""
+    kept: list[str] = []
+    below: int | None = None  # the rank of the line kept just below, None at the end
+    for line in reversed(lines):
+        rank = _rank(line)
+        if rank == 2 or (below is not None and below > rank):
+            kept.append(line)
+            below = rank
+    return kept[::-1]
 
 
 class UsageError(BotError):

@@ -46,6 +46,26 @@ def test_a_build_error_is_printed_once(repo: GitRepo) -> None:
     ]
 
 
+def test_the_package_of_the_quoted_error_loses_its_header_not_the_next_one(repo: GitRepo) -> None:
+    # two packages whose imports no module provides: the message quotes the first error, so its
+    # `# pkg` header has nothing under it; the other package's header stays over its own error
+    missing = {"a": "p", "b": "q"}
+    files = {
+        f"{pkg}/{pkg}.go": f'package {pkg}\n\nimport _ "example.com/missing/{m}"\n'
+        for m, pkg in missing.items()
+    }
+    repo.commit({"go.mod": go_mod(), **files}, "imports nothing provides")
+    proc = run("collect", "--repo", str(repo.path))
+    assert proc.returncode == 3, proc.stderr
+    message, *details = proc.stderr.splitlines()
+    [quoted] = [m for m in missing if f"example.com/missing/{m}" in message]
+    [other] = [m for m in missing if m != quoted]
+    headers = [line.strip() for line in details if line.strip().startswith("# ")]
+    assert headers == [f"# example.com/missing/{other}"], proc.stderr
+    below = details[details.index(f"      # example.com/missing/{other}") + 1]
+    assert below.strip().startswith(f"{missing[other]}/{missing[other]}.go:3:8: "), proc.stderr
+
+
 def test_a_git_error_keeps_only_what_the_message_does_not_say(repo: GitRepo) -> None:
     repo.commit({"README": "x\n"}, "one")
     with pytest.raises(GitError) as raised:

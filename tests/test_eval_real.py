@@ -220,6 +220,21 @@ note = "nothing changes"
     assert results["adds"]["missed"] == [["new", "p/p.go", "NewT", "new(T)"]]
     assert results["same"]["strict"]["reported"] == 0
     assert "recall 50.0% (1/2), precision 50.0% (1/2), false escapes 1" in text
+    assert results["adds"]["sources"] == ["built", "built"]
+
+    # with --db, the first run stores what it builds and the second takes every side from the
+    # store: the same scores from the stored snapshots
+    db = ["--db", f"sqlite:///{tmp_path / 'escapes.db'}", "--json", str(out_json)]
+    assert eval_real.main([*args, *db]) == 0
+    assert "sides taken from the store: 2 of 4" in capsys.readouterr().out  # "same": adds' head, twice
+    assert eval_real.main([*args, *db]) == 0
+    stored_text = capsys.readouterr().out
+    assert "sides taken from the store: 4 of 4" in stored_text
+    stored = {r["id"]: r for r in json.loads(out_json.read_text())}
+    assert stored["adds"]["sources"] == ["store", "store"]
+    assert {k: (r["strict"], r["missed"], r["false"]) for k, r in stored.items()} == {
+        k: (r["strict"], r["missed"], r["false"]) for k, r in results.items()
+    }
 
     # a repository that was never fetched is a harness error, named with the fetch to run
     missing = [

@@ -3,7 +3,6 @@ wrappers, closures compiled twice, inlined calls, appends to one destination). P
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 
 from bot.gc.lines import Block, Linked
@@ -33,7 +32,7 @@ def collapse_sites(block: Block, records: list[Linked]) -> tuple[list[Escape], i
             sites.setdefault((e.function, e.kind, e.expression), e)
             # `inlining call to init.func2` names the compiler's function, not the stable one
             sites.setdefault((collapse_generics(strip_internal(r.raw)), e.kind, e.expression), e)
-    per_site: dict[tuple[str, int, int, Kind, str], Counter[str]] = {}
+    per_site: dict[tuple[str, int, int, Kind, str], dict[str, int]] = {}
     first: dict[tuple[str, int, int, Kind, str], Linked] = {}
     for r in records:
         e = r.escape
@@ -56,7 +55,10 @@ def collapse_sites(block: Block, records: list[Linked]) -> tuple[list[Escape], i
             own = origin[1]
             r.escape = e = replace(e, origin=origin[0], origin_at=f"{own.file}:{own.line}")
         site = (e.file, e.line, e.column, e.kind, e.expression)
-        per_site.setdefault(site, Counter())[r.raw] += 1
+        by_raw = per_site.get(site)
+        if by_raw is None:
+            by_raw = per_site[site] = {}
+        by_raw[r.raw] = by_raw.get(r.raw, 0) + 1
         if site not in first or "#" in first[site].raw:
             first[site] = r
     groups: dict[tuple[str, str, str], list[Escape]] = {}

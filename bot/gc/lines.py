@@ -167,6 +167,8 @@ class Header:
     subject: str
     function: str | None
     raw: list[str] = field(default_factory=list)
+    text: str | None = None  # `raw` as one string once the header is finished (flows.compact)
+    ended: bool = False  # the lines of `text` ended with a newline
     flows: list[Flow] = field(default_factory=list)
     used: bool = False
 
@@ -250,12 +252,16 @@ _MISSING = Position("", 0, 0)
 def _split_destination(text: str) -> tuple[str, str | None]:
     """`DST for F` (≥1.25) or `DST` -> (DST, F); DST may be `{storage for X}` with braces inside."""
     if text.startswith("{"):
-        depth = 0
-        for i, ch in enumerate(text):
+        # jump from brace to brace (a `{storage for ...}` of a long literal is long)
+        depth, i = 0, 0
+        while i >= 0:
+            ch = text[i]
             depth += (ch == "{") - (ch == "}")
             if depth == 0:
                 rest = text[i + 1 :]
                 return text[: i + 1], rest[5:] if rest.startswith(" for ") else None
+            opening, closing = text.find("{", i + 1), text.find("}", i + 1)
+            i = closing if opening < 0 else opening if closing < 0 else min(opening, closing)
         return text, None
     dst, sep, func = text.partition(" for ")
     return dst, func if sep else None

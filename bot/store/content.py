@@ -7,11 +7,13 @@ identical results computed anywhere share one stored row.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring as _string  # the C escaper `_compact` uses
 from typing import Any
 
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Step
@@ -26,31 +28,62 @@ SiteRow = tuple[int, int, str, str, str, str, str, int, str, str]
 
 # One encoder, built once: json.dumps with options builds a new one per call.
 _compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@functools.cache
+def _compact_bytes() -> Callable[[Any], bytes]:
+    """The same bytes as `_compact(...).encode()` for the strings, ints and tuples of a digest
+    (string escaping included: tests/store/test_content.py), in less than half the time and
+    without the copy. Imported when first written: readers (`trend`, `top`) start without msgspec."""
+    import msgspec
+
+    return msgspec.json.Encoder().encode
+
+
 _KINDS = {kind.value: kind for kind in Kind}
 _CAUSES = {cause.value: cause for cause in Cause}
 
 
 def explanation_to_json(flows: Sequence[Flow]) -> str:
     """`[{"dst","src","steps":[{"where","why","at":[file,line,column]|null}]}]`, compact."""
-    if not flows:
-        return "[]"
-    return _compact(
-        [
-            {
-                "dst": flow.dst,
-                "src": flow.src,
-                "steps": [
-                    {
-                        "where": step.where,
-                        "why": step.why,
-                        "at": None if step.at is None else [step.at.file, step.at.line, step.at.column],
-                    }
-                    for step in flow.steps
-                ],
-            }
-            for flow in flows
-        ]
-    )
+    return ExplanationWriter().write(flows)
+
+
+class ExplanationWriter:
+    """Writes explanation columns, each distinct step and flow object once: the parser shares
+    equal flows between records (the standard library's ~470,000 flows are ~80,000 objects), so
+    most are looked up. The text is `_compact`'s byte for byte (its string escaping, `int`'s
+    repr), which the content digests depend on. Holds the objects it wrote (their ids are keys)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, str] = {}  # id of a step or flow -> its text
+        self._kept: list[Step | Flow] = []  # what keeps those ids from being reused
+
+    def _step(self, step: Step) -> str:
+        text = self._texts.get(id(step))
+        if text is None:
+            at = step.at
+            where = "null" if at is None else f"[{_string(at.file)},{int(at.line)!r},{int(at.column)!r}]"
+            text = self._texts[id(step)] = (
+                f'{{"where":{_string(step.where)},"why":{_string(step.why)},"at":{where}}}'
+            )
+            self._kept.append(step)
+        return text
+
+    def _flow(self, flow: Flow) -> str:
+        steps = ",".join(map(self._step, flow.steps))
+        text = self._texts[id(flow)] = (
+            f'{{"dst":{_string(flow.dst)},"src":{_string(flow.src)},"steps":[{steps}]}}'
+        )
+        self._kept.append(flow)
+        return text
+
+    def write(self, flows: Sequence[Flow]) -> str:
+        """`explanation_to_json(flows)`."""
+        if not flows:
+            return "[]"
+        texts = self._texts
+        return f"[{','.join([texts.get(id(flow)) or self._flow(flow) for flow in flows])}]"
 
 
 def explanation_from_json(text: str) -> tuple[Flow, ...]:
@@ -77,15 +110,16 @@ def explanation_from_json(text: str) -> tuple[Flow, ...]:
 _EXTRAS = ("static", "origin", "origin_at", "generated", "appends")
 
 
-def _explanation_column(escape: Escape) -> str:
+def _explanation_column(escape: Escape, writer: ExplanationWriter | None = None) -> str:
     """The explanation, or `{"flows": [...], "origin": ...}` when the escape carries the
     accuracy fields (a constant, an inlined copy, a generated file, grouped appends): they
     ride in the same JSON column, so the schema does not change."""
+    flows = (writer or ExplanationWriter()).write(escape.explanation)
     extras = {k: getattr(escape, k) for k in _EXTRAS if getattr(escape, k)}
-    flows = explanation_to_json(escape.explanation)
     if not extras:
         return flows
-    return _compact({"flows": json.loads(flows), **extras})
+    # `_compact({"flows": ..., **extras})` without decoding and encoding the flows again
+    return f'{{"flows":{flows},{_compact(extras)[1:]}'
 
 
 def _from_explanation_column(text: str) -> tuple[tuple[Flow, ...], dict[str, Any]]:
@@ -96,8 +130,9 @@ def _from_explanation_column(text: str) -> tuple[tuple[Flow, ...], dict[str, Any
     return explanation_from_json(flows), {k: v for k, v in data.items() if k in _EXTRAS}
 
 
-def site_row(escape: Escape) -> SiteRow:
-    """An escape's stored fields below its file; sorting these gives the canonical order."""
+def site_row(escape: Escape, writer: ExplanationWriter | None = None) -> SiteRow:
+    """An escape's stored fields below its file; sorting these gives the canonical order. A batch
+    passes one `writer`, which writes each shared flow once."""
     return (
         escape.line,
         escape.column,
@@ -108,7 +143,7 @@ def site_row(escape: Escape) -> SiteRow:
         escape.cause.value,
         escape.count,
         escape.line_text,
-        _explanation_column(escape),
+        _explanation_column(escape, writer),
     )
 
 
@@ -218,7 +253,7 @@ class PackageContent:
 def file_content(file: str, rows: Iterable[SiteRow]) -> FileContent:
     """Sort a file's rows and digest them with the file path."""
     ordered = tuple(sorted(rows))
-    digest = hashlib.sha256(_FILE_PREFIX + _compact([file, ordered]).encode()).hexdigest()
+    digest = hashlib.sha256(_FILE_PREFIX + _compact_bytes()([file, ordered])).hexdigest()
     return FileContent(file, ordered, digest)
 
 
@@ -243,6 +278,7 @@ def split_escapes(escapes: Iterable[Escape], memo: PackageMemo | None = None) ->
     grouped: dict[str, list[Escape]] = {}
     for escape in escapes:
         grouped.setdefault(escape.package, []).append(escape)
+    writer = ExplanationWriter()
     contents = []
     for package, found in sorted(grouped.items()):
         seen = memo.get(package) if memo is not None else None
@@ -251,7 +287,7 @@ def split_escapes(escapes: Iterable[Escape], memo: PackageMemo | None = None) ->
             continue
         files: dict[str, list[SiteRow]] = {}
         for escape in found:
-            files.setdefault(escape.file, []).append(site_row(escape))
+            files.setdefault(escape.file, []).append(site_row(escape, writer))
         content = package_content(package, (file_content(file, rows) for file, rows in files.items()))
         if memo is not None:
             memo[package] = (tuple(found), content)

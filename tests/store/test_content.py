@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from dataclasses import replace
 
@@ -10,6 +12,7 @@ import pytest
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Step
 from bot.store.content import (
     ExplanationReader,
+    ExplanationWriter,
     PackageMemo,
     canonical_order,
     escape_from_row,
@@ -97,6 +100,60 @@ def test_explanation_round_trip() -> None:
     assert explanation_from_json(text) == flows
     assert explanation_to_json(()) == "[]"
     assert explanation_from_json("[]") == ()
+
+
+# Every character class JSON escapes differently: quotes, backslashes, control characters, DEL,
+# non-ASCII, the line separators JavaScript cares about, a character outside the BMP.
+AWKWARD = '"q" \\ \x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f é \u2028\u2029 \ufeff \U0001f600 </script>'
+
+
+def _reference_column(escape: Escape) -> str:
+    """The explanation column as the store first wrote it (json module, no sharing)."""
+    flows = [
+        {
+            "dst": f.dst,
+            "src": f.src,
+            "steps": [
+                {
+                    "where": s.where,
+                    "why": s.why,
+                    "at": None if s.at is None else [s.at.file, s.at.line, s.at.column],
+                }
+                for s in f.steps
+            ],
+        }
+        for f in escape.explanation
+    ]
+    extras = {k: getattr(escape, k) for k in ("static", "origin", "origin_at", "generated", "appends")}
+    extras = {k: v for k, v in extras.items() if v}
+    return json.dumps(
+        {"flows": flows, **extras} if extras else flows, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+@pytest.mark.parametrize("extras", [{}, {"origin": AWKWARD, "generated": True, "appends": 2}])
+def test_explanation_column_is_the_json_module_s_text(extras: dict[str, object]) -> None:
+    # The digests hash this text: the fast writer must produce the json module's bytes exactly.
+    step = Step(AWKWARD, "spill", Position(AWKWARD, 12, 0))
+    shared = Flow(AWKWARD, "&y", (step, Step("y", AWKWARD, None), step))
+    escapes = [
+        replace(ESCAPE, explanation=(shared, Flow("{heap}", "x", ()), shared), **extras),  # type: ignore[arg-type]
+        replace(ESCAPE, line=4, explanation=(shared,), line_text=AWKWARD),
+        replace(ESCAPE, line=5, explanation=()),
+    ]
+    writer = ExplanationWriter()
+    for escape in escapes:
+        assert site_row(escape, writer)[-1] == _reference_column(escape)
+        assert site_row(escape)[-1] == _reference_column(escape)
+
+
+def test_file_digest_hashes_the_json_module_s_text() -> None:
+    # msgspec encodes the digested rows: the digest must still be that of json.dumps's bytes.
+    escape = replace(ESCAPE, function=AWKWARD, line_text=AWKWARD, explanation=(Flow(AWKWARD, "x", ()),))
+    (package,) = split_escapes([escape])
+    text = json.dumps([escape.file, [list(site_row(escape))]], ensure_ascii=False, separators=(",", ":"))
+    expected = hashlib.sha256(b"escape-bot file-result v1\n" + text.encode()).hexdigest()
+    assert package.files[0].digest == expected
 
 
 def test_escape_row_round_trip_keeps_line_text() -> None:
