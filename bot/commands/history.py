@@ -356,6 +356,7 @@ def _top_hotness(
     from bot.gc.run import go_binary
     from bot.history import hot, queries, render
     from bot.history.model import TopBy
+    from bot.history.shards import shard_key
 
     root = where.root or repo
     loaded = load_profiles(go_binary(), root, profiles)
@@ -367,8 +368,10 @@ def _top_hotness(
         # the same commit and toolchain `top` would read; then that snapshot's escapes
         chosen = queries.top(store, where.scope, filters, by=TopBy.FUNCTION, limit=1, sha=where.sha)
         s = chosen.selection
-        snapshot = store.find_snapshot(s.repository, chosen.commit.sha, s.toolchain_key)
-    escapes = snapshot.escapes if snapshot is not None else ()
+        family = shard_key(s.toolchain_key) if s.shards else None
+        keys = family.members if family is not None else (s.toolchain_key,)  # sharded: every shard's
+        found = [store.find_snapshot(s.repository, chosen.commit.sha, key) for key in keys]
+    escapes = tuple(e for snapshot in found if snapshot is not None for e in snapshot.escapes)
     result = hot.hottest(
         s.repository,
         chosen.commit,

@@ -156,10 +156,13 @@ def explained(where: Where, store: Store) -> Iterator[None]:
                 f"for {scope.repository} on a branch of that name"
             ) from None
         if scope.toolchain_key is not None:
+            from bot.history.shards import shard_key
             from bot.store.queries import snapshots
 
             keys = sorted({s.toolchain_key for s in snapshots(store, scope.repository) if s.ok})
-            if scope.toolchain_key not in keys:
+            family = shard_key(scope.toolchain_key)
+            wanted = family.members if family is not None and family.index is None else (scope.toolchain_key,)
+            if not set(wanted) & set(keys):
                 raise NotStoredError(
                     f"nothing of {scope.repository} is stored with toolchain {scope.toolchain_key!r}; "
                     + (f"stored: {', '.join(repr(k) for k in keys)}" if keys else "nothing is stored")

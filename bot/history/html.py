@@ -23,7 +23,7 @@ from bot.history.model import (
     TrendReport,
     counts_by_group,
 )
-from bot.history.render import CAUSE_COLORS, commit_when, failures_of, selection_text
+from bot.history.render import CAUSE_COLORS, commit_when, failures_of, selection_text, toolchain_text
 from bot.wording import plural
 
 _W, _H = 960, 340  # chart size in SVG units
@@ -336,7 +336,7 @@ def trend_html(report: TrendReport) -> str:
         "title": f"{s.repository}: {selection_text(s)} over time",
         "repository": s.repository,
         "branch": s.branch or "all branches",
-        "toolchain": s.toolchain_key,
+        "toolchain": toolchain_text(s),
         "ordering": s.ordering,
         "what": selection_text(s),
         "generated": report.generated_at.strftime("%Y-%m-%d %H:%M UTC"),

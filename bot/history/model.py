@@ -51,6 +51,7 @@ class Selection:
     kinds: tuple[Kind, ...] = HEAP_KINDS
     package: str | None = None  # glob over import paths
     cause: Cause | None = None
+    shards: int | None = None  # N: a sharded history's N shards combined (the key has `shard=*/N`)
 
 
 @dataclass(frozen=True, slots=True)

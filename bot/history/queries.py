@@ -3,6 +3,8 @@
 Which snapshots: the commits of a `Scope` (git's first-parent history, or without a clone the
 commits recorded on the branch, by time), one toolchain key (by default that of the newest
 snapshot: a trend across Go versions or build tags would mix results that are not comparable).
+Sharded history (`--shard K/N`: one key per shard) is read whole by trend and top: the N keys of
+the family combined, a commit counted once all N shards are stored (bot/history/shards.py).
 
 How counts are read (docs/queries.md, "What reads what"):
 - by cause or kind: `snapshot_cause_count` only;
@@ -14,8 +16,8 @@ How counts are read (docs/queries.md, "What reads what"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fnmatch import fnmatchcase
 
@@ -34,6 +36,7 @@ from bot.history.model import (
     TrendPoint,
     order_groups,
 )
+from bot.history.shards import ShardKey, missing_text, shard_key
 from bot.store import Store
 from bot.store import queries as sq
 from bot.store.queries import StoredSnapshot
@@ -57,6 +60,12 @@ class History:
     toolchain_key: str
     ordering: Ordering
     snapshots: tuple[StoredSnapshot, ...]
+    shards: int | None = None  # N: each snapshot stands for the N shards of its commit
+    members: Mapping[int, tuple[int, ...]] = field(default_factory=dict)  # its shards' snapshot ids
+
+    def ids(self, s: StoredSnapshot) -> tuple[int, ...]:
+        """The stored snapshots `s` stands for: itself, or its commit's N shards."""
+        return self.members.get(s.id, (s.id,))
 
     @property
     def ok(self) -> tuple[StoredSnapshot, ...]:
@@ -92,14 +101,19 @@ class Filters:
     cause: Cause | None = None
 
 
-def history(store: Store, scope: Scope) -> History:
-    """The snapshots of `scope`; NotStoredError when none has results."""
+def history(store: Store, scope: Scope, *, combine_shards: bool = False) -> History:
+    """The snapshots of `scope`; NotStoredError when none has results. With `combine_shards`, a
+    shard family's key (`shard=*/N`, or the newest snapshot's key when it is a shard's) reads
+    the N shards as one snapshot per commit; an explicit key of one shard reads that shard."""
+    explicit = shard_key(scope.toolchain_key) if scope.toolchain_key is not None else None
+    family = explicit if explicit is not None and explicit.index is None else None
     rows = sq.snapshots(
         store,
         scope.repository,
         shas=scope.order,
         branch=None if scope.order is not None else scope.branch,
-        toolchain_key=scope.toolchain_key,
+        toolchain_key=scope.toolchain_key if family is None else None,
+        toolchain_keys=family.members if family is not None else None,
     )
     ordering: Ordering
     if scope.order is not None:
@@ -122,7 +136,51 @@ def history(store: Store, scope: Scope) -> History:
         # the newest commit's most recent snapshot: "today's" toolchain and build flags
         newest = [s for s in ok if s.commit.sha == ok[-1].commit.sha]
         key = max(newest, key=lambda s: (s.created_at, s.id)).toolchain_key
+        newest_shard = shard_key(key) if combine_shards else None
+        if newest_shard is not None:
+            family = newest_shard
+    if family is not None:
+        return _combined(scope, family, ordering, rows)
     return History(key, ordering, tuple(s for s in rows if s.toolchain_key == key))
+
+
+def _combined(scope: Scope, family: ShardKey, ordering: Ordering, rows: list[StoredSnapshot]) -> History:
+    """One snapshot per commit for the N shards of `family` (`rows` in history's order): ok when
+    all N are stored with results, failed when one failed to build, else incomplete (failed, with
+    the missing shards as its reason). An ok one has the id of shard 1's snapshot; `members`
+    gives all N."""
+    index = {key: k for k, key in enumerate(family.members, 1)}
+    by_commit: dict[str, dict[int, StoredSnapshot]] = {}
+    for s in rows:
+        if s.toolchain_key in index:
+            by_commit.setdefault(s.commit.sha, {})[index[s.toolchain_key]] = s
+    n = family.count
+    combined: list[StoredSnapshot] = []
+    members: dict[int, tuple[int, ...]] = {}
+    for shards in by_commit.values():
+        first = shards[min(shards)]
+        failed = [k for k in sorted(shards) if not shards[k].ok]
+        missing = tuple(k for k in range(1, n + 1) if k not in shards)
+        newest = max(s.created_at for s in shards.values())
+        if failed:
+            names = ", ".join(f"{k}/{n}" for k in failed)
+            why = failed_commit(shards[failed[0]]).reason
+            error = f"shard{'s' if len(failed) > 1 else ''} {names} did not build: {why}"
+            s = replace(shards[failed[0]], toolchain_key=family.family, created_at=newest, error=error)
+        elif missing:
+            error = missing_text(missing, n)
+            s = replace(first, toolchain_key=family.family, ok=False, created_at=newest, error=error)
+        else:
+            s = replace(first, toolchain_key=family.family, created_at=newest, error=None)
+            members[s.id] = tuple(shards[k].id for k in range(1, n + 1))
+        combined.append(s)
+    if not members:
+        where = f" on {scope.branch}" if scope.branch else ""
+        raise NotStoredError(
+            f"no commit of {scope.repository}{where} has all {n} shards of toolchain {family.family} "
+            f"stored with results: record the missing ones (`escape-bot collect --record --shard K/{n}`)"
+        )
+    return History(family.family, ordering, tuple(combined), n, members)
 
 
 def selection(scope: Scope, found: History, filters: Filters) -> Selection:
@@ -135,6 +193,7 @@ def selection(scope: Scope, found: History, filters: Filters) -> Selection:
         kinds=filters.kinds,
         package=filters.package,
         cause=filters.cause,
+        shards=found.shards,
     )
 
 
@@ -185,6 +244,24 @@ def group_counts(
     return result
 
 
+def combined_counts(
+    store: Store, found: History, shown: Sequence[StoredSnapshot], by: GroupBy, filters: Filters
+) -> dict[int, dict[str, int]]:
+    """`group_counts` of each shown snapshot; of a sharded commit, the sum over its N shards
+    (the split puts each package in one shard: no escape is counted twice)."""
+    if not found.members:
+        return group_counts(store, [s.id for s in shown], by, filters)
+    counts = group_counts(store, [i for s in shown for i in found.ids(s)], by, filters)
+    result: dict[int, dict[str, int]] = {}
+    for s in shown:
+        totals: dict[str, int] = {}
+        for i in found.ids(s):
+            for g, n in counts.get(i, {}).items():
+                totals[g] = totals.get(g, 0) + n
+        result[s.id] = totals
+    return result
+
+
 def _in_range(s: StoredSnapshot, since: datetime | None, until: datetime | None) -> bool:
     when = s.commit.committed_at
     return (since is None or when >= since) and (until is None or when <= until)
@@ -201,7 +278,7 @@ def trend(
     last: int | None = None,
 ) -> Trend:
     """Escape sites per commit, oldest first; commits that failed to build are listed apart."""
-    found = history(store, scope)
+    found = history(store, scope, combine_shards=True)
     rows = [s for s in found.snapshots if _in_range(s, since, until)]
     ok_positions = [i for i, s in enumerate(rows) if s.ok]
     if last is not None:
@@ -216,7 +293,7 @@ def trend(
             f"to {_day(ok[-1].commit.committed_at)})"
         )
     failed = tuple(s for s in rows[first:] if not s.ok)
-    counts = group_counts(store, [s.id for s in shown], by, filters)
+    counts = combined_counts(store, found, shown, by, filters)
     points = tuple(TrendPoint(s.commit, s.go_version, counts.get(s.id, {})) for s in shown)
     return Trend(
         selection(scope, found, filters),
@@ -247,6 +324,12 @@ def snapshot_at(found: History, sha: str | None) -> StoredSnapshot:
     for s in reversed(ok):
         if s.commit.sha == sha:
             return s
+    for s in found.snapshots if found.shards else ():  # an incomplete or failed sharded commit
+        if s.commit.sha == sha:
+            raise NotStoredError(
+                f"commit {sha[:12]} has no results for toolchain {found.toolchain_key}: "
+                f"{failed_commit(s).reason}"
+            )
     raise NotStoredError(
         f"commit {sha[:12]} has no stored results for toolchain {found.toolchain_key}: "
         "record it with `escape-bot collect --record --rev REV` or `escape-bot backfill`"
@@ -269,10 +352,12 @@ def top(
     sha: str | None = None,
 ) -> Top:
     """Where the escapes are at `sha` (default: the newest stored commit), largest first."""
-    found = history(store, scope)
+    found = history(store, scope, combine_shards=True)
     snapshot = snapshot_at(found, sha)
     if by is TopBy.FUNCTION:
-        package_ids = sq.package_result_ids(store, [snapshot.id])[snapshot.id]
+        ids = found.ids(snapshot)
+        listed = sq.package_result_ids(store, ids)
+        package_ids = sorted({p for i in ids for p in listed[i]})  # the union of the shards' packages
         infos = sq.package_counts(store, package_ids)
         matching = [
             p for p, i in infos.items() if filters.package is None or fnmatchcase(i.package, filters.package)
@@ -282,7 +367,7 @@ def top(
         entries: list[TopEntry] = [TopEntry(r.function, r.package, r.count) for r in rows]
     else:
         group = GroupBy.PACKAGE if by is TopBy.PACKAGE else GroupBy.CAUSE
-        counts = group_counts(store, [snapshot.id], group, filters)[snapshot.id]
+        counts = combined_counts(store, found, [snapshot], group, filters)[snapshot.id]
         entries = [TopEntry(name, name if by is TopBy.PACKAGE else "", n) for name, n in counts.items()]
     total = sum(e.count for e in entries)
     kept, others = _ranked(entries, limit)

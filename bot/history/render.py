@@ -73,16 +73,25 @@ def _commit_dict(commit: CommitInfo) -> dict[str, Any]:
 
 
 def _selection_dict(s: Selection) -> dict[str, Any]:
+    # `shards` only for sharded history, so that the output of every other stays as it was
     return {
         "schema": SCHEMA_VERSION,
         "repository": s.repository,
         "branch": s.branch,
         "toolchain": s.toolchain_key,
+        **({"shards": s.shards} if s.shards else {}),
         "ordering": s.ordering,
         "kinds": [k.value for k in s.kinds],
         "package": s.package,
         "cause": s.cause.value if s.cause else None,
     }
+
+
+def toolchain_text(s: Selection) -> str:
+    """The toolchain key as the outputs name it: a sharded history says its shards were combined."""
+    if s.shards:
+        return f"{s.toolchain_key} (sharded: {plural(s.shards, 'shard')} combined)"
+    return s.toolchain_key
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -227,7 +236,7 @@ def trend_table(trend: Trend) -> Group:
     ]
     return _warned(
         newest_failed_lines(trend.newest_failed),
-        _framed(title, Fitted(variants), f"toolchain {s.toolchain_key}", *failed),
+        _framed(title, Fitted(variants), f"toolchain {toolchain_text(s)}", *failed),
     )
 
 
@@ -298,7 +307,7 @@ def top_table(top: Top) -> Group:
     ]
     return _warned(
         newest_failed_lines(top.newest_failed),
-        _framed(title, Fitted([columns]), f"toolchain {s.toolchain_key}"),
+        _framed(title, Fitted([columns]), f"toolchain {toolchain_text(s)}"),
     )
 
 
@@ -363,6 +372,6 @@ def blame_table(blame: Blame) -> Group:
     return _framed(
         f"{s.repository} at {blame.commit.sha[:12]}: {selection_text(s)}",
         Fitted(variants),
-        f"toolchain {s.toolchain_key}",
+        f"toolchain {toolchain_text(s)}",
         "~: appeared in this commit, or in an earlier one that the database does not have",
     )

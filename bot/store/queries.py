@@ -116,9 +116,11 @@ def snapshots(
     shas: Collection[str] | None = None,
     branch: str | None = None,
     toolchain_key: str | None = None,
+    toolchain_keys: Collection[str] | None = None,
 ) -> list[StoredSnapshot]:
     """Snapshots (ok and failed) of a repository's commits: of `shas`, or of commits recorded on
-    `branch`, or all; of one toolchain key or all. Unordered: history orders them."""
+    `branch`, or all; of one toolchain key, of some (`toolchain_keys`) or all. Unordered: history
+    orders them."""
     query = (
         select(
             SnapshotRow.c.id,
@@ -142,6 +144,8 @@ def snapshots(
     )
     if toolchain_key is not None:
         query = query.where(SnapshotRow.c.toolchain_key == toolchain_key)
+    if toolchain_keys is not None:  # a shard family: at most 256 keys
+        query = query.where(SnapshotRow.c.toolchain_key.in_(sorted(set(toolchain_keys))))
     if branch is not None:
         query = query.where(Commit.c.branch == branch)
     with _reading(store) as connection:
