@@ -42,7 +42,9 @@ TOOLCHAIN = click.option(
     default=None,
     metavar="KEY",
     help="Toolchain key of the snapshots to read (default: the newest snapshot's), "
-    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'.",
+    "e.g. 'go1.24.2/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2/records=2'. "
+    "trend and top read sharded history whole (`shard=*/N`: the N shards combined); "
+    "one shard's key reads that shard.",
 )
 
 
