@@ -155,6 +155,11 @@ def test_the_table_says_the_shards_were_combined(recorded: Recorded) -> None:
         assert proc.returncode == 0, proc.stderr
         assert f"shard=*/{N}/records=" in proc.stdout
         assert f"(sharded: {N} shards combined)" in proc.stdout
+    page = run_cli(
+        "trend", "--repo", str(recorded.repo), "--db", recorded.url, "--name", WHOLE, "--format", "html"
+    )
+    assert page.returncode == 0, page.stderr
+    assert f"shard=*/{N}/records=2 (sharded: {N} shards combined)" in page.stdout
 
 
 def test_a_missing_shard_makes_the_commit_incomplete(recorded: Recorded) -> None:
