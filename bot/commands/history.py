@@ -240,7 +240,8 @@ def trend(
         write_table(render.trend_table(result), output)
         if result.failed:
             n = len(result.failed)
-            click.echo(f"{plural(n, 'commit')} in this range did not build (not shown)", err=True)
+            what = render.not_built(render.failures_of(result))
+            click.echo(f"{plural(n, 'commit')} in this range {what} (not shown)", err=True)
     if fmt != "table":  # the table says it above the figures; other formats also on stderr
         shown = causes if fmt == "html" else result
         for line in render.newest_failed_lines(shown.newest_failed):

@@ -23,7 +23,14 @@ from bot.history.model import (
     TrendReport,
     counts_by_group,
 )
-from bot.history.render import CAUSE_COLORS, commit_when, failures_of, selection_text, toolchain_text
+from bot.history.render import (
+    CAUSE_COLORS,
+    commit_when,
+    failures_of,
+    not_built,
+    selection_text,
+    toolchain_text,
+)
 from bot.wording import plural
 
 _W, _H = 960, 340  # chart size in SVG units
@@ -237,7 +244,8 @@ def _failed_marks(trend: Trend) -> list[_Mark]:
         i = next((k for k, p in enumerate(points) if p.commit.committed_at > when), len(points))
         x = bands[i][0] if i < len(points) else bands[-1][1]
         reason = f.reason or "no reason recorded"
-        marks.append(_Mark(_f(x), "did not build", f"{f.commit.sha[:12]} {f.commit.subject}: {reason}"))
+        label = not_built([f])  # (or is incomplete: sharded history with a shard missing)
+        marks.append(_Mark(_f(x), label, f"{f.commit.sha[:12]} {f.commit.subject}: {reason}"))
     return marks
 
 
@@ -248,7 +256,7 @@ def failed_headline(failed: Sequence[FailedCommit]) -> str:
     reason, _ = reasons.most_common(1)[0]
     others = len(reasons) - 1
     more = f"; {plural(others, 'other reason')}" if others else ""
-    return f"The newest {plural(n, 'recorded commit')} did not build ({reason}{more})"
+    return f"The newest {plural(n, 'recorded commit')} {not_built(failed)} ({reason}{more})"
 
 
 def _sparkline(values: Sequence[int]) -> tuple[str, str, str]:

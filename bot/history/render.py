@@ -25,6 +25,7 @@ from bot.history.model import (
     TopBy,
     Trend,
 )
+from bot.history.shards import INCOMPLETE
 from bot.wording import plural
 
 if TYPE_CHECKING:  # rich (and fit, built on it) only for the tables: `--format json` starts faster
@@ -109,12 +110,23 @@ def _failed_dict(f: FailedCommit) -> dict[str, Any]:
     return {**_commit_dict(f.commit), "reason": f.reason}
 
 
+def not_built(failed: Sequence[FailedCommit]) -> str:
+    """`did not build`, or for sharded history with a shard missing `did not build or is incomplete`."""
+    if not any(f.reason.startswith(INCOMPLETE) for f in failed):
+        return "did not build"
+    return f"did not build or {'is' if len(failed) == 1 else 'are'} incomplete"
+
+
+def _not_built(f: FailedCommit) -> str:
+    return "incomplete" if f.reason.startswith(INCOMPLETE) else "did not build"
+
+
 def newest_failed_lines(failed: Sequence[FailedCommit]) -> list[str]:
     """The warning that comes before any figure when the newest commits did not build."""
     if not failed:
         return []
     n = len(failed)
-    head = f"warning: the newest {plural(n, 'recorded commit')} did not build"
+    head = f"warning: the newest {plural(n, 'recorded commit')} {not_built(failed)}"
     lines = [f"{head}; the figures stop before {'them' if n != 1 else 'it'}:"]
     lines += [f"  {f.commit.sha[:12]} {f.commit.subject}: {f.reason}" for f in failed[:10]]
     if n > 10:
@@ -232,7 +244,8 @@ def trend_table(trend: Trend) -> Group:
             groups.append(Col(f"{len(rest)} other", other, "number"))
         variants.append([*base, *groups, subject])
     failed = [
-        f"did not build: {f.commit.sha[:12]} {f.commit.subject}: {f.reason}" for f in failures_of(trend)
+        f"{_not_built(f)}: {f.commit.sha[:12]} {f.commit.subject}: {f.reason.removeprefix(INCOMPLETE)}"
+        for f in failures_of(trend)
     ]
     return _warned(
         newest_failed_lines(trend.newest_failed),
@@ -281,7 +294,7 @@ def top_csv(top: Top) -> str:
         [i, e.name, e.package, e.count, _share(e.count, top.total)] for i, e in enumerate(top.entries, 1)
     ]
     # CSV has no place for a warning: commits newer than the figures, as rows without a rank
-    rows += [["", f"did not build: {f.commit.sha[:12]}", "", "", f.reason] for f in top.newest_failed]
+    rows += [["", f"{_not_built(f)}: {f.commit.sha[:12]}", "", "", f.reason] for f in top.newest_failed]
     return _csv(rows)
 
 

@@ -53,7 +53,10 @@ def shard_key(key: str) -> ShardKey | None:
     return ShardKey(m.group("head"), index, count, m.group("tail"))
 
 
+INCOMPLETE = "incomplete: "  # the reason of a commit with a shard missing starts so
+
+
 def missing_text(missing: tuple[int, ...], count: int) -> str:
     """`incomplete: shard 2/4 not stored`, `incomplete: shards 2/4, 3/4 not stored`."""
     names = ", ".join(f"{k}/{count}" for k in missing)
-    return f"incomplete: shard{'s' if len(missing) > 1 else ''} {names} not stored"
+    return f"{INCOMPLETE}shard{'s' if len(missing) > 1 else ''} {names} not stored"

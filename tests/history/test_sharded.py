@@ -21,7 +21,9 @@ from bot.commit import CommitInfo
 from bot.gc.run import BuildOptions, toolchain
 from bot.gc.shard import Shard, shard_of
 from bot.history import queries
+from bot.history.model import FailedCommit
 from bot.history.queries import Scope, failed_commit
+from bot.history.render import newest_failed_lines
 from bot.history.shards import ShardKey, missing_text, shard_key
 from bot.store.queries import StoredSnapshot
 from tests.conftest import GitRepo, go_mod
@@ -177,6 +179,11 @@ def test_a_missing_shard_makes_the_commit_incomplete(recorded: Recorded) -> None
     assert csv.returncode == 0, csv.stderr
     assert f"{second}," in csv.stdout and "incomplete: shard 2/3 not stored" in csv.stdout
 
+    table = run_cli("trend", *where)
+    assert table.returncode == 0, table.stderr
+    assert f"incomplete: {second[:12]} second: shard 2/3 not stored" in table.stdout
+    assert "1 commit in this range did not build or is incomplete (not shown)" in table.stderr
+
     # top at that commit says why there are no figures
     proc = run_cli("top", *where, "--rev", second)
     assert proc.returncode != 0
@@ -223,3 +230,13 @@ def test_shard_keys() -> None:
         "go1.24/linux/amd64/tags=/flags=-trimpath -gcflags=-m=2 shard=0/4/records=2",
     ):
         assert shard_key(unsharded) is None
+
+
+def test_the_newest_commit_incomplete_is_said_so() -> None:
+    c = _snapshot(1, "c" * 40, "k").commit
+    lines = newest_failed_lines([FailedCommit(c, missing_text((3,), 3))])
+    head = "warning: the newest 1 recorded commit did not build"
+    assert lines[0] == f"{head} or is incomplete; the figures stop before it:"
+    assert lines[1] == f"  {'c' * 12} commit {'c' * 40}: incomplete: shard 3/3 not stored"
+    built = newest_failed_lines([FailedCommit(c, "module m did not build: x")])
+    assert built[0] == f"{head}; the figures stop before it:"
