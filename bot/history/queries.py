@@ -107,6 +107,11 @@ def history(store: Store, scope: Scope, *, combine_shards: bool = False) -> Hist
     the N shards as one snapshot per commit; an explicit key of one shard reads that shard."""
     explicit = shard_key(scope.toolchain_key) if scope.toolchain_key is not None else None
     family = explicit if explicit is not None and explicit.index is None else None
+    if family is not None and not combine_shards:
+        raise NotStoredError(
+            f"blame reads one toolchain key: give one shard's ({family.member(1)!r} to "
+            f"{family.member(family.count)!r}), not the {family.count} shards combined"
+        )
     rows = sq.snapshots(
         store,
         scope.repository,

@@ -240,3 +240,18 @@ def test_the_newest_commit_incomplete_is_said_so() -> None:
     assert lines[1] == f"  {'c' * 12} commit {'c' * 40}: incomplete: shard 3/3 not stored"
     built = newest_failed_lines([FailedCommit(c, "module m did not build: x")])
     assert built[0] == f"{head}; the figures stop before it:"
+
+
+def test_blame_reads_one_shard(recorded: Recorded) -> None:
+    family = _family(recorded.whole_key)
+    where = ("--repo", str(recorded.repo), "--db", recorded.url, "--name", WHOLE, "--format", "json")
+    refused = run_cli("blame", *where, "--toolchain", family)
+    assert refused.returncode == 3 and "blame reads one toolchain key: give one shard's" in refused.stderr
+    one = shard_key(family)
+    assert one is not None
+    blamed = run_cli("blame", *where, "--toolchain", one.member(2))
+    assert blamed.returncode == 0, blamed.stderr
+    data = json.loads(blamed.stdout)
+    assert data["toolchain"] == one.member(2) and "shards" not in data
+    packages = {e["package"] for e in data["escapes"]}
+    assert packages and all(Shard(2, N).owns(p) for p in packages)
