@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.gc.model import Cause, Flow, Kind, Step
 
@@ -168,6 +169,36 @@ def runtime_static(
     return ""
 
 
+class Names(Protocol):
+    """A set of names as the rules read it: membership and emptiness (a frozenset, or
+    `LazyNames`)."""
+
+    def __contains__(self, name: object, /) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+
+class LazyNames:
+    """Names computed on first use: most explanations never ask for the named results."""
+
+    __slots__ = ("_compute", "_names")
+
+    def __init__(self, compute: Callable[[], frozenset[str]]) -> None:
+        self._compute = compute
+        self._names: frozenset[str] | None = None
+
+    def _get(self) -> frozenset[str]:
+        if self._names is None:
+            self._names = self._compute()
+        return self._names
+
+    def __contains__(self, name: object, /) -> bool:
+        return name in self._get()
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What the rules look at, computed once per explanation."""
@@ -178,7 +209,7 @@ class Evidence:
     root: str
     last: Step | None
     reasons: frozenset[str]
-    results: frozenset[str] = frozenset()  # named results of the enclosing function
+    results: Names = frozenset()  # named results of the enclosing function
 
 
 StorageLookup = Callable[[str], Sequence[Flow] | None]
@@ -203,7 +234,13 @@ def _assign_target(where: str) -> str:
 
 def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause | None:
     root, last = ev.root, ev.last
-    if _RESULT.match(root) or root in ev.results or (last is not None and last.why == "return"):
+    # named results are identifiers: `{heap}` and `{storage for X}` never ask for them (reading
+    # them means finding the function in its source, the parser's cost per file)
+    if (
+        _RESULT.match(root)
+        or (not root.startswith("{") and root in ev.results)
+        or (last is not None and last.why == "return")
+    ):
         return Cause.RETURNED
     if root == HEAP:
         if last is None:
@@ -262,9 +299,7 @@ def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause
     return None
 
 
-def evidence(
-    kind: Kind, subject: str, flows: tuple[Flow, ...], results: frozenset[str] = frozenset()
-) -> Evidence:
+def evidence(kind: Kind, subject: str, flows: tuple[Flow, ...], results: Names = frozenset()) -> Evidence:
     """Collect the facts the rules use."""
     reasons = frozenset([step.why for flow in flows for step in flow.steps])
     root = flows[-1].dst if flows else ""
@@ -277,7 +312,7 @@ def _captures_result(ev: Evidence) -> bool:
     `defer func() { if r := recover(); r != nil { err = fmt.Errorf(...) } }()`: the value goes
     into `err`, which the enclosing function returns; the closure itself does not escape.
     """
-    if not ev.results or not ev.flows or ev.root != "{storage for func literal}":
+    if not ev.flows or ev.root != "{storage for func literal}" or not ev.results:
         return False
     return ev.flows[-1].src.removeprefix("&") in ev.results
 
@@ -301,7 +336,7 @@ def classify(
     subject: str,
     flows: Sequence[Flow],
     storage: StorageLookup | None = None,
-    results: frozenset[str] = frozenset(),
+    results: Names = frozenset(),
 ) -> Cause:
     """The cause of one escape or leak from its explanation (`unknown` when none fits).
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from itertools import chain
 from typing import cast
 
-from bot.gc.causes import CONSTANT_REASON, classify, is_constant, runtime_static
+from bot.gc.causes import CONSTANT_REASON, LazyNames, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
 from bot.gc.events import BadEvent, is_event, read_event, text_of
 from bot.gc.flows import FlowReader, compact
@@ -313,7 +313,8 @@ class LogParser:
         goroot = in_goroot(file)
         if goroot and function != "?":
             function = f"{std_package(file)}.{function}"  # `slices.Concat`, `http.StripPrefix.1`
-        results = self._facts.named_results(s.file, function)
+        facts, printed = self._facts, s.file
+        results = LazyNames(lambda: facts.named_results(printed, function))  # read from source if asked
         cause = classify(s.kind, s.subject, flows, storage_lookup(block, raw_function), results)
         static = ""
         destination = None
