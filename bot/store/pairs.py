@@ -26,8 +26,9 @@ from bot.store.rows import chunks, decode_failed_modules, stats_of, toolchain_of
 
 OK = "ok"
 
-# The SiteRow columns, explanation last (content.escape_from_row's order).
-_SCALARS = (
+# The SiteRow columns, explanation last (content.escape_from_row's order); files.py and
+# queries.py read the same columns.
+SITE_SCALARS = (
     EscapeSite.c.line,
     EscapeSite.c.col,
     EscapeSite.c.function,
@@ -101,7 +102,7 @@ def _rows(connection: Connection, file_ids: Iterable[int], *, whole: bool) -> di
     explanation = EscapeSite.c.explanation if whole else extras_only(connection.dialect.name)
     for chunk in chunks(sorted(set(file_ids))):
         query = (
-            select(EscapeSite.c.file_result_id, *_SCALARS, explanation)
+            select(EscapeSite.c.file_result_id, *SITE_SCALARS, explanation)
             .where(EscapeSite.c.file_result_id.in_(chunk))
             .order_by(EscapeSite.c.file_result_id, EscapeSite.c.ordinal)
         )

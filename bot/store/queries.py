@@ -35,7 +35,7 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
-from bot.store.pairs import extras_only
+from bot.store.pairs import SITE_SCALARS, extras_only
 from bot.store.repo import OK, Store
 from bot.store.rows import chunks
 
@@ -279,15 +279,7 @@ def package_escapes(store: Store, ids: Iterable[int], *, flows: bool = True) -> 
                     PackageResult.c.id,
                     PackageResult.c.package,
                     FileResult.c.file,
-                    EscapeSite.c.line,
-                    EscapeSite.c.col,
-                    EscapeSite.c.function,
-                    EscapeSite.c.kind,
-                    EscapeSite.c.expression,
-                    EscapeSite.c.message,
-                    EscapeSite.c.cause,
-                    EscapeSite.c.count,
-                    EscapeSite.c.line_text,
+                    *SITE_SCALARS,
                     EscapeSite.c.explanation if flows else extras_only(connection.dialect.name),
                 )
                 .select_from(PackageResult)
