@@ -3,6 +3,7 @@ in a new interpreter and reads `sys.modules`; nothing is timed here (bench/bench
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -21,13 +22,25 @@ JSON_NEEDS_NONE_OF = ("rich", "bot.history.fit", "bot.report.render", "msgspec",
 NO_COMMAND_NEEDS = ("bot.report.safe", "html", "unicodedata")
 
 
-def _loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
-    """The `heavy` modules loaded once `code` ran in a new interpreter."""
+def _modules_after(code: str) -> set[str]:
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     proc = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
-    modules = json.loads(proc.stdout.splitlines()[-1])
+    return set(json.loads(proc.stdout.splitlines()[-1]))
+
+
+@functools.cache
+def _interpreter_alone() -> frozenset[str]:
+    """What a new interpreter loads before any code of ours: under .ci/run it includes what
+    coverage's subprocess measurement imports (`html`, for one)."""
+    return frozenset(_modules_after("pass"))
+
+
+def _loaded_after(code: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """The `heavy` modules loaded once `code` ran in a new interpreter, and not by the
+    interpreter alone."""
+    modules = _modules_after(code) - _interpreter_alone()
     return {m for m in modules if any(m == h or m.startswith(h + ".") for h in heavy)}
 
 
