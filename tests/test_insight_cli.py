@@ -4,14 +4,13 @@ lets cold ones through: the real CLI, compiler, git and a CPU profile the Go run
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.gc.run import go_binary
 from tests.conftest import GitRepo, go_mod, write_files
 from tests.test_attribution import CALLER, UTIL_BASE, UTIL_HEAD
+from tests.test_profile import write_cpu_profile
 
 LIB_BASE = """package p
 
@@ -89,14 +88,7 @@ def test_json_attributes_new_escapes_to_the_changed_callee(repo: GitRepo) -> Non
 def _profiled_repo(repo: GitRepo, tmp_path: Path, config: str = "") -> str:
     base = repo.commit({"go.mod": go_mod(), "p/p.go": LIB_BASE, "cmd/run/main.go": MAIN}, "base")
     write_files(repo.path, {"p/p.go": LIB_HEAD})
-    profile = repo.path / "cmd" / "run" / "default.pgo"  # where `go build -pgo=auto` looks
-    subprocess.run(
-        [go_binary(), "run", "./cmd/run", str(profile)],
-        cwd=repo.path,
-        env={**os.environ, "GOFLAGS": "", "GOWORK": "off"},
-        check=True,
-        capture_output=True,
-    )
+    write_cpu_profile(repo.path)  # cmd/run/default.pgo: where `go build -pgo=auto` looks
     files = {".escape-bot.toml": config} if config else {}
     repo.commit(files, "Hot and Cold allocate; a CPU profile")
     return base

@@ -102,9 +102,9 @@ def escapes(module: Path) -> list[Escape]:
     return found
 
 
-@pytest.fixture(scope="module")
-def cpu_profile(module: Path) -> Path:
-    path = module / "cmd" / "run" / "default.pgo"  # where PGO looks for it
+def write_cpu_profile(module: Path) -> Path:
+    """Run MAIN (`./cmd/run`) of `module` to write its CPU profile where PGO looks for it."""
+    path = module / "cmd" / "run" / "default.pgo"
     subprocess.run(
         [go_binary(), "run", "./cmd/run", str(path)],
         cwd=module,
@@ -113,6 +113,11 @@ def cpu_profile(module: Path) -> Path:
         capture_output=True,
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def cpu_profile(module: Path) -> Path:
+    return write_cpu_profile(module)
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,12 @@ exactly those of a build without it, and unchanged packages were taken from base
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from bot import app
 from bot.gc.model import Snapshot
 from bot.gc.reuse import BlockCache
-from bot.gc.run import BuildOptions, go_binary
+from bot.gc.run import BuildOptions
 from tests.conftest import GitRepo, go_mod
 
 LIB = """package {name}
@@ -113,19 +111,12 @@ def test_pgo_variants_with_reuse_are_those_without(repo: GitRepo) -> None:
     """`p` is compiled twice (`# p` and `# p [cmd/run]` with cmd/run's default.pgo): the later
     variant's records depend on the earlier one's, whether taken from base or parsed."""
     from tests.test_profile import LIB as HOT_LIB
-    from tests.test_profile import MAIN
+    from tests.test_profile import MAIN, write_cpu_profile
 
     files = {"go.mod": go_mod(), "p/p.go": HOT_LIB, "cmd/run/main.go": MAIN}
     files["other/other.go"] = LIB.format(name="other", note="base")
     repo.commit(files, "sources")
-    profile = repo.path / "cmd/run/default.pgo"
-    subprocess.run(
-        [go_binary(), "run", "./cmd/run", str(profile)],
-        cwd=repo.path,
-        env={**os.environ, "GOFLAGS": "", "GOWORK": "off"},
-        check=True,
-        capture_output=True,
-    )
+    write_cpu_profile(repo.path)
     base = repo.commit({}, "profile")
     head = repo.commit({"other/other.go": CHANGED_HEAD.replace("package changed", "package other")}, "head")
     cache = BlockCache()
