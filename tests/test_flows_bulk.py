@@ -1,11 +1,12 @@
 """bot/gc/flows.py reads an explanation handed over as printed (`POS:   flow: ...`) in bulk: the
-flows and the unknown lines must be those of reading each line with its `POS: ` cut."""
+flows and the unknown lines must be those of reading each line with its `POS: ` cut, whatever
+`compact` meets (another position, a line cut already, `\r`, unknown lines)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.gc.flows import FlowReader
+from bot.gc.flows import FlowReader, compact
 from bot.gc.lines import Header
 from bot.gc.model import Flow
 
@@ -57,3 +58,25 @@ def test_bulk_reading_finds_the_flows() -> None:
     ]
     assert unknown == []
     assert _read([line + "\n" for line in PRINTED])[0] == flows
+
+
+@pytest.mark.parametrize("newline", ["", "\n"], ids=["events", "text"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_compact_always_leaves_one_string(case: str, newline: str) -> None:
+    header = Header(leak=False, subject="x", function=None, raw=[line + newline for line in CASES[case]])
+    compact(header)
+    assert header.raw == []
+    assert header.text is not None and header.text.count("\n") == len(CASES[case])
+    assert header.ended == (newline == "\n")
+
+
+@pytest.mark.parametrize("newline", ["", "\n"], ids=["events", "text"])
+def test_unknown_lines_go_out_as_they_came_each_time_they_are_met(newline: str) -> None:
+    unknown: list[str] = []
+    reader = FlowReader(unknown.append)
+    lines = [line + newline for line in CASES["an unknown line"] + CASES["a step without reason"][2:3]]
+    for _ in range(2):
+        flows = reader.flows(Header(leak=False, subject="x", function=None, raw=list(lines)))
+        assert [len(f.steps) for f in flows] == [2, 1]
+    once = ["    something else" + newline, "    from x at p/x.go:1:1" + newline]
+    assert unknown == once + once
