@@ -4,7 +4,8 @@ library's explanations, two checkouts' flows.py interleaved in one process (CPU 
     python bench/bench_flows.py --code /tmp/before [--code DIR] [--rounds 3]
 
 The explanations' lines are collected once from the text log (bench/.cache/, see bench_parse.py)
-as the parser hands them over, per package. Each round reads every package with each checkout's
+as the parser hands them over, per package (--events: without their newline, as the lines of
+`go build -json` events come). Each round reads every package with each checkout's
 `flows.py` in turn (which goes first alternates), a fresh reader per package and the cyclic
 collector off, as `LogParser._build` does: the machine's load hits both alike, where separate
 processes (and the whole parse, bench_parse.py) wander by more than this part weighs. Both load
@@ -66,6 +67,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--code", type=Path, action="append", required=True)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--events", action="store_true", help="lines without newline, as `-json` events give them"
+    )
     args = ap.parse_args()
     codes = [*args.code, ROOT] if len(args.code) == 1 else args.code[:2]
     if not PICKLE.exists():
@@ -73,6 +77,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", COLLECT, str(log), str(PICKLE)], cwd=ROOT, check=True)
     with open(PICKLE, "rb") as f:
         packages = pickle.load(f)
+    if args.events:
+        packages = [[[line.removesuffix("\n") for line in raw] for raw in package] for package in packages]
     print(f"{sum(len(p) for p in packages):,} explanations in {len(packages)} packages")
     modules = [load(code, f"flows_{i}") for i, code in enumerate(codes)]
     cpu = [[0.0] * args.rounds for _ in codes]
