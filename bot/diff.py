@@ -93,6 +93,8 @@ class DiffResult:
     skipped: tuple[Skipped, ...] = ()
     counting: Counting = field(default_factory=Counting)
     failed_modules: tuple[FailedModule, ...] = ()  # compared on neither side (bot/failures.py)
+    # `skipped` split by file (a base file by its head path): a sharded analysis' module counts
+    skipped_files: Mapping[str, tuple[Skipped, ...]] = field(default_factory=dict)
 
     def counts(self, kinds: Iterable[Kind] | None = None) -> dict[str, int]:
         """Units new / fixed / unchanged, optionally only of some kinds; constants only when
@@ -306,41 +308,52 @@ def diff(
             why = GENERATED
         return why
 
-    def split(units: Iterable[Unit], tally: Counter[str]) -> list[Unit]:
+    # (reason, file) -> units in head, new, fixed
+    tally: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+
+    def split(units: Iterable[Unit], column: int | None) -> list[Unit]:
         kept = []
         for unit in units:
             why = reason(unit[1])
             if why is None:
                 kept.append(unit)
-            elif unit[1].kind.allocates:
-                tally[why] += 1
+            elif column is not None and unit[1].kind.allocates:
+                tally[why, unit[1].file][column] += 1
         return kept
 
-    in_head: Counter[str] = Counter()
-    new_skipped: Counter[str] = Counter()
-    fixed_skipped: Counter[str] = Counter()
     kept_same = []  # whole records: every unit of them is unchanged
     for e in head:
         why = reason(e)
         if why is not None and e.kind.allocates:
-            in_head[why] += e.count
+            tally[why, e.file][0] += e.count
     for e in same:
         why = reason(e)
         if why is None:
             kept_same.append(e)
         elif e.kind.allocates:
-            in_head[why] += e.count
-    kept_new = split(new, new_skipped)
-    kept_fixed = split(fixed, fixed_skipped)
-    unchanged = split((h for _, h in pairs), Counter())
-    skipped = tuple(
-        Skipped(r, in_head[r], new_skipped[r], fixed_skipped[r])
-        for r in sorted(set(in_head) | set(new_skipped) | set(fixed_skipped))
-    )
+            tally[why, e.file][0] += e.count
+    kept_new = split(new, 1)
+    kept_fixed = split(fixed, 2)
+    unchanged = split((h for _, h in pairs), None)
+    by_file: defaultdict[str, dict[str, list[int]]] = defaultdict(dict)
+    for (why, file), units in tally.items():
+        by_file[file][why] = units
     return DiffResult(
         new=_regroup(kept_new),
         fixed=_regroup(kept_fixed),
         unchanged=_regroup(unchanged, kept_same),
-        skipped=skipped,
+        skipped=_skipped(by_file.values()),
         counting=counting,
+        skipped_files={file: _skipped([by_file[file]]) for file in sorted(by_file)},
     )
+
+
+def _skipped(tallies: Iterable[Mapping[str, list[int]]]) -> tuple[Skipped, ...]:
+    """Units in head, new and fixed per reason, summed over `tallies`."""
+    totals: dict[str, list[int]] = {}
+    for tally in tallies:
+        for why, units in tally.items():
+            t = totals.setdefault(why, [0, 0, 0])
+            for i, n in enumerate(units):
+                t[i] += n
+    return tuple(Skipped(why, *totals[why]) for why in sorted(totals))
