@@ -267,6 +267,41 @@ def _regroup(units: Iterable[Unit], whole: Iterable[Escape] = ()) -> tuple[Escap
     return tuple(out)
 
 
+def split_same(
+    base: Iterable[Escape], head: Iterable[Escape], renames: Mapping[str, str] | None = None
+) -> tuple[list[Escape], list[Escape], tuple[Escape, ...]]:
+    """Two built snapshots as `diff` takes them from the store: (base, head, same), where `same`
+    are head's records of the files (package, file) whose records are equal on both sides, in
+    the same order and with the same line text, and not renamed; `base` and `head` keep the rest.
+
+    A head built after its base reuses the base's records for every package whose compiler
+    output did not change (bot/gc/reuse.py): those are the same objects, told equal at once, and
+    the diff then matches only the files that changed, as it does for stored snapshots.
+    """
+    renamed = set(renames or ()) | set((renames or {}).values())
+    base_files: dict[tuple[str, str], list[Escape]] = defaultdict(list)
+    head_files: dict[tuple[str, str], list[Escape]] = defaultdict(list)
+    for e in base:
+        base_files[(e.package, e.file)].append(e)
+    for e in head:
+        head_files[(e.package, e.file)].append(e)
+    same_keys = {
+        k
+        for k, records in head_files.items()
+        if k[1] not in renamed and _equal_records(base_files.get(k, ()), records)
+    }
+    rest_base = [e for k, records in base_files.items() if k not in same_keys for e in records]
+    rest_head = [e for k, records in head_files.items() if k not in same_keys for e in records]
+    same = tuple(e for k, records in head_files.items() if k in same_keys for e in records)
+    return rest_base, rest_head, same
+
+
+def _equal_records(a: Sequence[Escape], b: Sequence[Escape]) -> bool:
+    return len(a) == len(b) and all(
+        x is y or (x == y and x.line_text == y.line_text) for x, y in zip(a, b, strict=True)
+    )
+
+
 SkipRule = Callable[[Escape], str | None]
 """The reason an escape is not gated (`excluded`, `generated`), or None."""
 
