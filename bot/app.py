@@ -17,7 +17,7 @@ from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
 from bot.background import Later, writes_in_background
 from bot.config import Config
-from bot.diff import EXCLUDED, Counting, DiffResult, diff
+from bot.diff import EXCLUDED, Counting, DiffResult, diff, split_same
 from bot.errors import BuildError
 from bot.failures import failed_modules, without_modules
 from bot.gate import GateDecision, GatePolicy, evaluate
@@ -256,7 +256,9 @@ def compare(
         dropped = [f.directory for f in failed]
         base = replace(base, escapes=without_modules(base.escapes, dropped, directories))
         head = replace(head, escapes=without_modules(head.escapes, dropped, directories))
-    result = diff(base.escapes, head.escapes, renames, skip=skip, counting=counting)
+    # files identical on both sides (head reused base's blocks) are not matched one by one
+    rest_base, rest_head, same = split_same(base.escapes, head.escapes, renames)
+    result = diff(rest_base, rest_head, renames, skip=skip, counting=counting, same=same)
     result = replace(result, failed_modules=failed)
     effect = None
     if store is not None and base_source == "built" and base_built:

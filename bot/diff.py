@@ -93,6 +93,8 @@ class DiffResult:
     skipped: tuple[Skipped, ...] = ()
     counting: Counting = field(default_factory=Counting)
     failed_modules: tuple[FailedModule, ...] = ()  # compared on neither side (bot/failures.py)
+    # `skipped` split by file (a base file by its head path): a sharded analysis' module counts
+    skipped_files: Mapping[str, tuple[Skipped, ...]] = field(default_factory=dict)
 
     def counts(self, kinds: Iterable[Kind] | None = None) -> dict[str, int]:
         """Units new / fixed / unchanged, optionally only of some kinds; constants only when
@@ -265,6 +267,41 @@ def _regroup(units: Iterable[Unit], whole: Iterable[Escape] = ()) -> tuple[Escap
     return tuple(out)
 
 
+def split_same(
+    base: Iterable[Escape], head: Iterable[Escape], renames: Mapping[str, str] | None = None
+) -> tuple[list[Escape], list[Escape], tuple[Escape, ...]]:
+    """Two built snapshots as `diff` takes them from the store: (base, head, same), where `same`
+    are head's records of the files (package, file) whose records are equal on both sides, in
+    the same order and with the same line text, and not renamed; `base` and `head` keep the rest.
+
+    A head built after its base reuses the base's records for every package whose compiler
+    output did not change (bot/gc/reuse.py): those are the same objects, told equal at once, and
+    the diff then matches only the files that changed, as it does for stored snapshots.
+    """
+    renamed = set(renames or ()) | set((renames or {}).values())
+    base_files: dict[tuple[str, str], list[Escape]] = defaultdict(list)
+    head_files: dict[tuple[str, str], list[Escape]] = defaultdict(list)
+    for e in base:
+        base_files[(e.package, e.file)].append(e)
+    for e in head:
+        head_files[(e.package, e.file)].append(e)
+    same_keys = {
+        k
+        for k, records in head_files.items()
+        if k[1] not in renamed and _equal_records(base_files.get(k, ()), records)
+    }
+    rest_base = [e for k, records in base_files.items() if k not in same_keys for e in records]
+    rest_head = [e for k, records in head_files.items() if k not in same_keys for e in records]
+    same = tuple(e for k, records in head_files.items() if k in same_keys for e in records)
+    return rest_base, rest_head, same
+
+
+def _equal_records(a: Sequence[Escape], b: Sequence[Escape]) -> bool:
+    return len(a) == len(b) and all(
+        x is y or (x == y and x.line_text == y.line_text) for x, y in zip(a, b, strict=True)
+    )
+
+
 SkipRule = Callable[[Escape], str | None]
 """The reason an escape is not gated (`excluded`, `generated`), or None."""
 
@@ -306,41 +343,52 @@ def diff(
             why = GENERATED
         return why
 
-    def split(units: Iterable[Unit], tally: Counter[str]) -> list[Unit]:
+    # (reason, file) -> units in head, new, fixed
+    tally: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+
+    def split(units: Iterable[Unit], column: int | None) -> list[Unit]:
         kept = []
         for unit in units:
             why = reason(unit[1])
             if why is None:
                 kept.append(unit)
-            elif unit[1].kind.allocates:
-                tally[why] += 1
+            elif column is not None and unit[1].kind.allocates:
+                tally[why, unit[1].file][column] += 1
         return kept
 
-    in_head: Counter[str] = Counter()
-    new_skipped: Counter[str] = Counter()
-    fixed_skipped: Counter[str] = Counter()
     kept_same = []  # whole records: every unit of them is unchanged
     for e in head:
         why = reason(e)
         if why is not None and e.kind.allocates:
-            in_head[why] += e.count
+            tally[why, e.file][0] += e.count
     for e in same:
         why = reason(e)
         if why is None:
             kept_same.append(e)
         elif e.kind.allocates:
-            in_head[why] += e.count
-    kept_new = split(new, new_skipped)
-    kept_fixed = split(fixed, fixed_skipped)
-    unchanged = split((h for _, h in pairs), Counter())
-    skipped = tuple(
-        Skipped(r, in_head[r], new_skipped[r], fixed_skipped[r])
-        for r in sorted(set(in_head) | set(new_skipped) | set(fixed_skipped))
-    )
+            tally[why, e.file][0] += e.count
+    kept_new = split(new, 1)
+    kept_fixed = split(fixed, 2)
+    unchanged = split((h for _, h in pairs), None)
+    by_file: defaultdict[str, dict[str, list[int]]] = defaultdict(dict)
+    for (why, file), units in tally.items():
+        by_file[file][why] = units
     return DiffResult(
         new=_regroup(kept_new),
         fixed=_regroup(kept_fixed),
         unchanged=_regroup(unchanged, kept_same),
-        skipped=skipped,
+        skipped=_skipped(by_file.values()),
         counting=counting,
+        skipped_files={file: _skipped([by_file[file]]) for file in sorted(by_file)},
     )
+
+
+def _skipped(tallies: Iterable[Mapping[str, list[int]]]) -> tuple[Skipped, ...]:
+    """Units in head, new and fixed per reason, summed over `tallies`."""
+    totals: dict[str, list[int]] = {}
+    for tally in tallies:
+        for why, units in tally.items():
+            t = totals.setdefault(why, [0, 0, 0])
+            for i, n in enumerate(units):
+                t[i] += n
+    return tuple(Skipped(why, *totals[why]) for why in sorted(totals))

@@ -87,6 +87,20 @@ def test_json_events_are_unwrapped() -> None:
     assert stats.unknown_lines == 0
 
 
+def test_json_output_drops_header_lines_only_at_a_line_start() -> None:
+    """`# package` lines inside an event's Output are the framing's (dropped, not counted twice);
+    `# ` inside a line (a string literal in a message) is the line's own text."""
+    literal = 'example.com/m/p/p.go:4:9: "# " + s escapes to heap\n'
+    output = NEW_FORM + "# example.com/m/p\n" + literal
+    events = [json.dumps({"ImportPath": "example.com/m/p", "Action": "build-output", "Output": output})]
+    records, stats = parse_log(events)
+    assert [e.expression for e in records] == ['"# " + s', "t"]
+    assert stats.unknown_lines == 0 and stats.packages == 1
+    # the framing names the package: both header lines count once each, as in the text log
+    _, text_stats = parse_log(output.splitlines())
+    assert stats.lines == text_stats.lines
+
+
 def test_test_package_headers() -> None:
     log = ["# example.com/m/p [example.com/m/p.test]", "p_test.go:3:2: moved to heap: x"]
     (e,), _ = parse_log(log)

@@ -214,7 +214,7 @@ def _pull_request(
                 *git.module_directories(repo, pr.base_sha),
                 *git.module_directories(repo, environment.sha),
             }
-            write_shard_file(artifact_path, settings.build.shard, modules)
+            write_shard_file(artifact_path, settings.build.shard, modules, comparison.result)
         extra["artifact-path"] = str(artifact_path)
     report_path, sarif_path = write_reports(
         environment,

@@ -151,7 +151,9 @@ class LogParser:
                 yield ["# " + key]
             for piece in pieces:
                 texts = list(filter(None, piece.splitlines()))
-                if "# " in piece:  # rare: drop the `# package` lines the framing replaces
+                # rare: drop the `# package` lines the framing replaces (at a line's start: `# `
+                # inside a line, a string literal's, is common and costs a pass over the lines)
+                if piece.startswith("# ") or "\n# " in piece:
                     headers = sum(1 for text in texts if text.startswith("# "))
                     self.lines += headers  # the framing already named the package
                     texts = [text for text in texts if not text.startswith("# ")] if headers else texts

@@ -156,6 +156,7 @@ class SkippedData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 Escapes = Annotated[tuple[EscapeData, ...], Meta(max_length=MAX_ESCAPES)]
+SkippedByReason = Annotated[dict[Annotated[str, Meta(max_length=64)], SkippedData], Meta(max_length=16)]
 
 
 class ResultsData(msgspec.Struct, frozen=True, kw_only=True):
@@ -172,7 +173,7 @@ class ResultsData(msgspec.Struct, frozen=True, kw_only=True):
     base_source: Source = "built"
     head_source: Source = "built"
     failed_modules: Annotated[tuple[FailedModuleData, ...], Meta(max_length=1000)] = ()
-    skipped: Annotated[dict[Annotated[str, Meta(max_length=64)], SkippedData], Meta(max_length=16)] = {}
+    skipped: SkippedByReason = {}
 
 
 class SuppressionData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

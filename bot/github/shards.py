@@ -1,18 +1,20 @@
 """The results of a sharded analysis (`ci --mode analyze --shard K/N`) published as one.
 
 Each shard's job writes the usual results artifact (bot/github/artifact.py) plus a small shard
-file: which shard it is, of how many, and the repository's module directories at base and head
-(a module that failed in one shard is left out of all: the merge needs to know which files are
-in it). The publish job finds one subdirectory per shard under `--artifact DIR`, reads every
-artifact with the same strict reader, refuses shards that do not belong together (another pull
-request, commit, configuration or toolchain; a shard missing or given twice; different N), and
-combines them into one `Results`: the gate then decides once, on the whole change.
+file: which shard it is, of how many, the repository's module directories at base and head, and
+the shard's unchanged and skipped counts per module (a module that failed in one shard is left
+out of all: the merge needs to know which files and counts are in it). The publish job finds
+one subdirectory per shard under `--artifact DIR`, reads every artifact with the same strict
+reader, refuses shards that do not belong together (another pull request, commit,
+configuration or toolchain; a shard missing or given twice; different N), and combines them
+into one `Results`: the gate then decides once, on the whole change.
 
 Packages are split by import path (bot/gc/shard.py) and every matching pass of bot/diff.py stays
 within one package, so the union of the shards' new and fixed escapes is what one job would
-have found. The exception is a module that does not build in one shard only (one of its
-packages is broken): its new and fixed escapes are dropped from every shard, as one job drops
-the whole module; the shards' unchanged and skipped counts, mere numbers, still include it.
+have found. A module that does not build in one shard only (one of its packages is broken) is
+dropped from every shard, as one job drops the whole module: its new and fixed escapes by
+file, its unchanged and skipped units by the other shards' counts for it. A shard file written
+before those counts existed merges with its totals as they are.
 """
 
 from __future__ import annotations
@@ -20,22 +22,52 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from bot.annotations import Annotations
 from bot.diff import DiffResult, Skipped
-from bot.failures import without_modules
+from bot.failures import module_of, without_modules
 from bot.gc.model import MAX_ERROR_LINES, Cause, Escape, FailedModule, Kind
 from bot.gc.shard import MAX_SHARDS, Shard, base_package, shard_of
-from bot.github.artifact_format import ARTIFACT_FILE, MAX_BYTES, ArtifactError, Results, read_artifact
+from bot.github.artifact_format import (
+    ARTIFACT_FILE,
+    MAX_BYTES,
+    ArtifactError,
+    Name,
+    Results,
+    SkippedByReason,
+    Units,
+    read_artifact,
+)
 
 SHARD_FILE = "escape-bot-shard.json"
 SHARD_FORMAT = "escape-bot-shard"
-MAX_SHARD_FILE = 1024 * 1024  # module directories only
+MAX_SHARD_FILE = 4 * 1024 * 1024  # module directories and their counts
+MAX_MODULES = 10_000
 MAX_TOTAL_BYTES = 4 * MAX_BYTES  # all shards' artifacts together: one job's results, split
+HEAP = (Kind.MOVED_TO_HEAP, Kind.ESCAPES_TO_HEAP)  # the kinds the artifact's unchanged count counts
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleCounts:
+    """A shard's unchanged heap-escape units and skipped counts in one module."""
+
+    unchanged: int = 0
+    skipped: tuple[Skipped, ...] = ()
+
+
+class _ModuleCountsData(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    unchanged: Units = 0
+    skipped: SkippedByReason = {}
+
+
+_CountsData = Annotated[dict[Name, _ModuleCountsData], msgspec.Meta(max_length=MAX_MODULES + 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +78,45 @@ class ShardResults:
     modules: tuple[str, ...]  # module directories at base and head ('' the root)
     results: Results
     where: str  # the directory, for messages
+    counts: Mapping[str, ModuleCounts] | None = None  # None: a shard file without them
 
 
-def write_shard_file(directory: Path, shard: Shard, modules: Iterable[str]) -> Path:
+def module_counts(result: DiffResult, modules: Iterable[str]) -> dict[str, ModuleCounts]:
+    """`result`'s unchanged heap-escape units (as the artifact counts them) and skipped counts
+    per module directory: the deepest that holds the file, as `without_modules` decides."""
+    known = sorted(set(modules))
+    unchanged: defaultdict[str, list[Escape]] = defaultdict(list)
+    for e in result.unchanged:
+        unchanged[module_of(e.file, known)].append(e)
+    skipped: defaultdict[str, list[Skipped]] = defaultdict(list)
+    for file, records in result.skipped_files.items():
+        skipped[module_of(file, known)].extend(records)
+    out = {}
+    for module in sorted(unchanged.keys() | skipped.keys()):
+        units = DiffResult((), (), tuple(unchanged[module]), counting=result.counting).counts(HEAP)
+        counts = ModuleCounts(units["unchanged"], _merge_skipped(skipped[module]))
+        if counts != ModuleCounts():
+            out[module] = counts
+    return out
+
+
+def write_shard_file(directory: Path, shard: Shard, modules: Iterable[str], result: DiffResult) -> Path:
     """Write the shard file next to the results artifact in `directory`."""
-    data = {"format": SHARD_FORMAT, "shard": shard.index, "of": shard.count, "modules": sorted(set(modules))}
+    directories = sorted(set(modules))
+    counts = {
+        module: {
+            "unchanged": c.unchanged,
+            "skipped": {s.reason: {"head": s.head, "new": s.new, "fixed": s.fixed} for s in c.skipped},
+        }
+        for module, c in module_counts(result, directories).items()
+    }
+    data = {
+        "format": SHARD_FORMAT,
+        "shard": shard.index,
+        "of": shard.count,
+        "modules": directories,
+        "counts": counts,
+    }
     path = directory / SHARD_FILE
     path.write_text(json.dumps(data) + "\n", encoding="utf-8")
     return path
@@ -71,8 +137,9 @@ def _read_small(path: Path, limit: int) -> bytes:
     return data
 
 
-def read_shard_file(path: Path) -> tuple[Shard, tuple[str, ...]]:
-    """The shard and module directories of a shard file (untrusted: checked field by field)."""
+def read_shard_file(path: Path) -> tuple[Shard, tuple[str, ...], dict[str, ModuleCounts] | None]:
+    """The shard, module directories and per-module counts (None when the file has none: an
+    older bot wrote it) of a shard file (untrusted: checked field by field)."""
     try:
         data = json.loads(_read_small(path, MAX_SHARD_FILE).decode("utf-8"))
     except (UnicodeError, ValueError):
@@ -85,13 +152,34 @@ def read_shard_file(path: Path) -> tuple[Shard, tuple[str, ...]]:
         and type(count) is int
         and 1 <= index <= count <= MAX_SHARDS
         and isinstance(modules, list)
-        and len(modules) <= 10_000
+        and len(modules) <= MAX_MODULES
         and all(isinstance(m, str) and len(m) <= 4096 for m in modules)
     ):
         raise ArtifactError(
             f"the shard file {path} is malformed: expected shard K of N and module directories"
         )
-    return Shard(index, count), tuple(modules)
+    if "counts" not in data:
+        return Shard(index, count), tuple(modules), None
+    try:
+        counts = msgspec.convert(data["counts"], _CountsData)
+    except msgspec.ValidationError as exc:
+        raise ArtifactError(f"the shard file {path} has malformed module counts: {exc}") from None
+    strangers = sorted(set(counts) - {"", *modules})
+    if strangers:
+        raise ArtifactError(
+            f"the shard file {path} counts escapes of {_show(strangers[0])}, "
+            "not one of its module directories"
+        )
+    return (
+        Shard(index, count),
+        tuple(modules),
+        {
+            module: ModuleCounts(
+                c.unchanged, tuple(Skipped(r, n.head, n.new, n.fixed) for r, n in sorted(c.skipped.items()))
+            )
+            for module, c in counts.items()
+        },
+    )
 
 
 def shard_directories(directory: Path) -> list[Path]:
@@ -121,8 +209,8 @@ def read_results(directory: Path) -> Results:
             raise ArtifactError(
                 f"{d} holds results but no {SHARD_FILE}: only the artifacts of `--shard K/N` jobs are merged"
             )
-        shard, modules = read_shard_file(d / SHARD_FILE)
-        read.append(ShardResults(shard, modules, read_artifact(d), d.name))
+        shard, modules, counts = read_shard_file(d / SHARD_FILE)
+        read.append(ShardResults(shard, modules, read_artifact(d), d.name, counts))
     return merge_results(read)
 
 
@@ -175,6 +263,7 @@ def merge_results(shards: Sequence[ShardResults]) -> Results:
     _same(shards, "the head toolchain", lambda s: s.results.head.toolchain)
     for s in shards:
         _own_packages_only(s)
+        _counts_add_up(s)
     ordered = sorted(shards, key=lambda s: s.shard.index)
     parts = [s.results for s in ordered]
     failed = merge_failed(f for r in parts for f in r.result.failed_modules)
@@ -187,7 +276,11 @@ def merge_results(shards: Sequence[ShardResults]) -> Results:
             sorted(escapes, key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
         )
 
-    unchanged_units = sum(e.count for r in parts for e in r.result.unchanged)
+    # the dropped modules' units the other shards counted (a shard without counts: its totals)
+    left_out = [s.counts[d] for s in ordered if s.counts is not None for d in dropped if d in s.counts]
+    unchanged_units = sum(e.count for r in parts for e in r.result.unchanged) - sum(
+        c.unchanged for c in left_out
+    )
     unchanged = (
         (Escape("", "", 0, 0, "", Kind.MOVED_TO_HEAP, "", "", Cause.UNKNOWN, count=unchanged_units),)
         if unchanged_units
@@ -200,7 +293,9 @@ def merge_results(shards: Sequence[ShardResults]) -> Results:
             new=joined(lambda r: r.new),
             fixed=joined(lambda r: r.fixed),
             unchanged=unchanged,
-            skipped=_merge_skipped(s for r in parts for s in r.result.skipped),
+            skipped=_merge_skipped(
+                (s for r in parts for s in r.result.skipped), less=(s for c in left_out for s in c.skipped)
+            ),
             failed_modules=failed,
         ),
         annotations=_merge_annotations(r.annotations for r in parts),
@@ -237,12 +332,30 @@ def merge_failed(failures: Iterable[FailedModule]) -> tuple[FailedModule, ...]:
     return tuple(by_directory[d] for d in sorted(by_directory))
 
 
-def _merge_skipped(skipped: Iterable[Skipped]) -> tuple[Skipped, ...]:
-    totals: dict[str, Skipped] = {}
-    for s in skipped:
-        t = totals.get(s.reason, Skipped(s.reason, 0))
-        totals[s.reason] = Skipped(s.reason, t.head + s.head, t.new + s.new, t.fixed + s.fixed)
-    return tuple(totals[r] for r in sorted(totals))
+def _counts_add_up(s: ShardResults) -> None:
+    """A shard's per-module counts sum to its artifact's totals: else they are another run's."""
+    if s.counts is None:
+        return
+    unchanged = sum(e.count for e in s.results.result.unchanged)
+    per_module = sum(c.unchanged for c in s.counts.values())
+    skipped = _merge_skipped(s.results.result.skipped)
+    skipped_per_module = _merge_skipped(r for c in s.counts.values() for r in c.skipped)
+    if per_module != unchanged or skipped_per_module != skipped:
+        what = "unchanged" if per_module != unchanged else "skipped"
+        raise ArtifactError(
+            f"not published: {s.where} (shard {s.shard}): the {what} counts of {SHARD_FILE}'s modules "
+            f"do not add up to those of its results"
+        )
+
+
+def _merge_skipped(skipped: Iterable[Skipped], less: Iterable[Skipped] = ()) -> tuple[Skipped, ...]:
+    """Per reason, the sums of `skipped` minus those of `less`; reasons left with no unit dropped."""
+    totals: dict[str, tuple[int, int, int]] = {}
+    for sign, records in ((1, skipped), (-1, less)):
+        for s in records:
+            head, new, fixed = totals.get(s.reason, (0, 0, 0))
+            totals[s.reason] = (head + sign * s.head, new + sign * s.new, fixed + sign * s.fixed)
+    return tuple(Skipped(r, *totals[r]) for r in sorted(totals) if any(totals[r]))
 
 
 def _merge_annotations(parts: Iterable[Mapping[str, Annotations]]) -> dict[str, Annotations]:

@@ -93,6 +93,7 @@ def _plain(records: Sequence[Escape]) -> list[Escape]:
 
 def _same_result(whole: DiffResult, split: DiffResult) -> None:
     assert split.new == whole.new and split.fixed == whole.fixed and split.skipped == whole.skipped
+    assert split.skipped_files == whole.skipped_files
     assert _plain(split.unchanged) == _plain(whole.unchanged)
     assert split.counts() == whole.counts()
 
@@ -147,6 +148,18 @@ def test_a_stored_pair_diffs_like_the_whole_snapshots_and_reads_only_what_differ
         )
         _same_result(expected, got)
         assert got.new and got.fixed and got.unchanged and got.skipped
+        # split by file (a sharded analysis' module counts): the files' sum is the total
+        per_file = [s for records in got.skipped_files.values() for s in records]
+        assert len(got.skipped_files) > 1
+        assert [(r.reason, r.head, r.new, r.fixed) for r in got.skipped] == [
+            (
+                reason,
+                sum(s.head for s in per_file if s.reason == reason),
+                sum(s.new for s in per_file if s.reason == reason),
+                sum(s.fixed for s in per_file if s.reason == reason),
+            )
+            for reason in sorted({s.reason for s in per_file})
+        ]
     # the renamed file and the moved function are matched, neither new nor fixed
     moved = {e.package for e in pair.head.escapes if e.file in renames.values()}
     assert len(moved) == 1 and not moved & {e.package for e in (*got.new, *got.fixed)}
