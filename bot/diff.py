@@ -370,25 +370,26 @@ def diff(
     kept_new = split(new, 1)
     kept_fixed = split(fixed, 2)
     unchanged = split((h for _, h in pairs), None)
-    by_file: defaultdict[str, dict[str, list[int]]] = defaultdict(dict)
+    by_file: defaultdict[str, list[Skipped]] = defaultdict(list)
     for (why, file), units in tally.items():
-        by_file[file][why] = units
+        by_file[file].append(Skipped(why, *units))
+    skipped_files = {file: merge_skipped(by_file[file]) for file in sorted(by_file)}
     return DiffResult(
         new=_regroup(kept_new),
         fixed=_regroup(kept_fixed),
         unchanged=_regroup(unchanged, kept_same),
-        skipped=_skipped(by_file.values()),
+        skipped=merge_skipped(s for records in skipped_files.values() for s in records),
         counting=counting,
-        skipped_files={file: _skipped([by_file[file]]) for file in sorted(by_file)},
+        skipped_files=skipped_files,
     )
 
 
-def _skipped(tallies: Iterable[Mapping[str, list[int]]]) -> tuple[Skipped, ...]:
-    """Units in head, new and fixed per reason, summed over `tallies`."""
-    totals: dict[str, list[int]] = {}
-    for tally in tallies:
-        for why, units in tally.items():
-            t = totals.setdefault(why, [0, 0, 0])
-            for i, n in enumerate(units):
-                t[i] += n
-    return tuple(Skipped(why, *totals[why]) for why in sorted(totals))
+def merge_skipped(skipped: Iterable[Skipped], less: Iterable[Skipped] = ()) -> tuple[Skipped, ...]:
+    """Per reason, sorted, the sums of `skipped` minus those of `less`; reasons left with no
+    unit dropped (a diff's files, a sharded analysis' shards and modules)."""
+    totals: dict[str, tuple[int, int, int]] = {}
+    for sign, records in ((1, skipped), (-1, less)):
+        for s in records:
+            head, new, fixed = totals.get(s.reason, (0, 0, 0))
+            totals[s.reason] = (head + sign * s.head, new + sign * s.new, fixed + sign * s.fixed)
+    return tuple(Skipped(r, *totals[r]) for r in sorted(totals) if any(totals[r]))

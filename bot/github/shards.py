@@ -31,7 +31,7 @@ from typing import Annotated, Any
 import msgspec
 
 from bot.annotations import Annotations
-from bot.diff import DiffResult, Skipped
+from bot.diff import DiffResult, Skipped, merge_skipped
 from bot.failures import module_of, without_modules
 from bot.gc.model import MAX_ERROR_LINES, Cause, Escape, FailedModule, Kind
 from bot.gc.shard import MAX_SHARDS, Shard, base_package, shard_of
@@ -94,7 +94,7 @@ def module_counts(result: DiffResult, modules: Iterable[str]) -> dict[str, Modul
     out = {}
     for module in sorted(unchanged.keys() | skipped.keys()):
         units = DiffResult((), (), tuple(unchanged[module]), counting=result.counting).counts(HEAP)
-        counts = ModuleCounts(units["unchanged"], _merge_skipped(skipped[module]))
+        counts = ModuleCounts(units["unchanged"], merge_skipped(skipped[module]))
         if counts != ModuleCounts():
             out[module] = counts
     return out
@@ -293,7 +293,7 @@ def merge_results(shards: Sequence[ShardResults]) -> Results:
             new=joined(lambda r: r.new),
             fixed=joined(lambda r: r.fixed),
             unchanged=unchanged,
-            skipped=_merge_skipped(
+            skipped=merge_skipped(
                 (s for r in parts for s in r.result.skipped), less=(s for c in left_out for s in c.skipped)
             ),
             failed_modules=failed,
@@ -338,24 +338,14 @@ def _counts_add_up(s: ShardResults) -> None:
         return
     unchanged = sum(e.count for e in s.results.result.unchanged)
     per_module = sum(c.unchanged for c in s.counts.values())
-    skipped = _merge_skipped(s.results.result.skipped)
-    skipped_per_module = _merge_skipped(r for c in s.counts.values() for r in c.skipped)
+    skipped = merge_skipped(s.results.result.skipped)
+    skipped_per_module = merge_skipped(r for c in s.counts.values() for r in c.skipped)
     if per_module != unchanged or skipped_per_module != skipped:
         what = "unchanged" if per_module != unchanged else "skipped"
         raise ArtifactError(
             f"not published: {s.where} (shard {s.shard}): the {what} counts of {SHARD_FILE}'s modules "
             f"do not add up to those of its results"
         )
-
-
-def _merge_skipped(skipped: Iterable[Skipped], less: Iterable[Skipped] = ()) -> tuple[Skipped, ...]:
-    """Per reason, the sums of `skipped` minus those of `less`; reasons left with no unit dropped."""
-    totals: dict[str, tuple[int, int, int]] = {}
-    for sign, records in ((1, skipped), (-1, less)):
-        for s in records:
-            head, new, fixed = totals.get(s.reason, (0, 0, 0))
-            totals[s.reason] = (head + sign * s.head, new + sign * s.new, fixed + sign * s.fixed)
-    return tuple(Skipped(r, *totals[r]) for r in sorted(totals) if any(totals[r]))
 
 
 def _merge_annotations(parts: Iterable[Mapping[str, Annotations]]) -> dict[str, Annotations]:
