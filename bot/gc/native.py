@@ -1,0 +1,22 @@
+"""The parser's optional C accelerators (setup.py), or None where they were not built.
+
+`ESCAPE_BOT_PURE_PYTHON=1` turns them off, to compare both paths or to rule one out.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+
+def _load(name: str) -> ModuleType | None:
+    if os.environ.get("ESCAPE_BOT_PURE_PYTHON", "") not in ("", "0"):
+        return None
+    try:
+        module = __import__(f"bot.gc.{name}", fromlist=[name])
+    except ImportError:
+        return None
+    return module
+
+
+scan = _load("_scan")
