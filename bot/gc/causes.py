@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.gc.model import Cause, Flow, Kind, Step
+from bot.gc.model import Cause, Flow, Kind, Step, fast_frozen_init
 
 HEAP = "{heap}"
 _RESULT = re.compile(r"^~r\d+$")
@@ -23,6 +23,7 @@ _IDENT = re.compile(r"^[A-Za-z_]\w*$")
 SIZE_REASONS = frozenset({"too large for stack", "too aligned for stack"})
 UNKNOWN_SIZE_REASONS = frozenset({"non-constant size", "zero-sized element"})
 UNSAFE_REASONS = frozenset({"//go:uintptrescapes", "conversion to unsafe.Pointer"})
+_SIZE_OR_UNSAFE = SIZE_REASONS | UNKNOWN_SIZE_REASONS | UNSAFE_REASONS
 CLOSURE_REASONS = frozenset({"captured by a closure", "reference"})
 ASSIGN_REASONS = frozenset(
     {
@@ -137,9 +138,7 @@ def _elements(source: str) -> list[str] | None:
     return None
 
 
-def runtime_static(
-    expression: str, source: str | None = None, struct_types: frozenset[str] = frozenset()
-) -> str:
+def runtime_static(expression: str, source: str | None = None, struct_types: Names = frozenset()) -> str:
     """Why an `escapes to heap` site that is not a constant allocates nothing, or ''.
 
     Only what the compiler and the runtime guarantee (Go 1.21-1.27):
@@ -212,6 +211,8 @@ class Evidence:
     results: Names = frozenset()  # named results of the enclosing function
 
 
+fast_frozen_init(Evidence)  # one per record classified
+
 StorageLookup = Callable[[str], Sequence[Flow] | None]
 """Finds the explanation of `{storage for X}` by X (closures, literals), if the log has one."""
 
@@ -237,9 +238,9 @@ def _from_root(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause
     # named results are identifiers: `{heap}` and `{storage for X}` never ask for them (reading
     # them means finding the function in its source, the parser's cost per file)
     if (
-        _RESULT.match(root)
-        or (not root.startswith("{") and root in ev.results)
+        (root[:2] == "~r" and _RESULT.match(root))
         or (last is not None and last.why == "return")
+        or (not root.startswith("{") and root in ev.results)
     ):
         return Cause.RETURNED
     if root == HEAP:
@@ -318,11 +319,12 @@ def _captures_result(ev: Evidence) -> bool:
 
 
 def _decide(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause:
-    if ev.reasons & SIZE_REASONS:
-        return Cause.TOO_LARGE
-    if ev.reasons & UNKNOWN_SIZE_REASONS:
-        return Cause.UNKNOWN_SIZE
-    if ev.reasons & UNSAFE_REASONS:
+    reasons = ev.reasons
+    if not reasons.isdisjoint(_SIZE_OR_UNSAFE):  # rare: one test for the three rules
+        if not reasons.isdisjoint(SIZE_REASONS):
+            return Cause.TOO_LARGE
+        if not reasons.isdisjoint(UNKNOWN_SIZE_REASONS):
+            return Cause.UNKNOWN_SIZE
         return Cause.UNSAFE
     if _captures_result(ev):
         return Cause.RETURNED

@@ -3,10 +3,8 @@ wrappers, closures compiled twice, inlined calls, appends to one destination). P
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from bot.gc.lines import Block, Linked
-from bot.gc.model import Escape, Kind
+from bot.gc.model import Escape, Kind, replace
 from bot.gc.names import collapse_generics, is_closure, is_wrapper_instance, strip_internal
 
 
@@ -26,24 +24,30 @@ def collapse_sites(block: Block, records: list[Linked]) -> tuple[list[Escape], i
     out: list[Escape] = []
     collapsed = 0
     sites: dict[tuple[str, Kind, str], Escape] = {}
+    # compiler name -> (a dictionary wrapper?, its name with `#hash#`s and generics dropped):
+    # a function's records share its name
+    names: dict[str, tuple[bool, str]] = {}
     for r in records:
-        if not is_wrapper_instance(r.raw):
+        named = names.get(r.raw)
+        if named is None:
+            named = names[r.raw] = (is_wrapper_instance(r.raw), collapse_generics(strip_internal(r.raw)))
+        if not named[0]:
             e = r.escape
             sites.setdefault((e.function, e.kind, e.expression), e)
             # `inlining call to init.func2` names the compiler's function, not the stable one
-            sites.setdefault((collapse_generics(strip_internal(r.raw)), e.kind, e.expression), e)
+            sites.setdefault((named[1], e.kind, e.expression), e)
     per_site: dict[tuple[str, int, int, Kind, str], dict[str, int]] = {}
     first: dict[tuple[str, int, int, Kind, str], Linked] = {}
+    inlined_at, local_funcs = block.inlined_at, block.local_funcs
     for r in records:
         e = r.escape
-        key = (e.function, e.kind, e.expression)
-        if is_wrapper_instance(r.raw) and key in sites:
+        if names[r.raw][0] and (e.function, e.kind, e.expression) in sites:
             collapsed += 1
             continue
         origin = None
-        for callee in block.inlined_at.get(r.summary.pos, ()):
+        for callee in inlined_at.get(r.summary.pos, ()):  # a defaultdict: `get` adds nothing
             c = collapse_generics(callee)
-            if c == e.function or c not in block.local_funcs:
+            if c == e.function or c not in local_funcs:
                 continue
             own = sites.get((c, e.kind, e.expression))
             if own is not None:
@@ -57,10 +61,12 @@ def collapse_sites(block: Block, records: list[Linked]) -> tuple[list[Escape], i
         site = (e.file, e.line, e.column, e.kind, e.expression)
         by_raw = per_site.get(site)
         if by_raw is None:
-            by_raw = per_site[site] = {}
-        by_raw[r.raw] = by_raw.get(r.raw, 0) + 1
-        if site not in first or "#" in first[site].raw:
+            per_site[site] = {r.raw: 1}
             first[site] = r
+        else:
+            by_raw[r.raw] = by_raw.get(r.raw, 0) + 1
+            if "#" in first[site].raw:
+                first[site] = r
     groups: dict[tuple[str, str, str], list[Escape]] = {}
     for site, r in first.items():
         by_raw = per_site[site]

@@ -6,9 +6,13 @@ in these types; ORM rows and HTTP payloads are converted at the boundary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
+
+_Record = TypeVar("_Record")
 
 
 class Kind(StrEnum):
@@ -141,6 +145,63 @@ class Escape:
     def position(self) -> Position:
         """The escape's position."""
         return Position(self.file, self.line, self.column)
+
+
+def fast_frozen_init(cls: type[Any]) -> None:
+    """Give a frozen slotted dataclass an `__init__` that builds it about 4x faster, with the
+    same signature, and a `replace` (this module's) about 3x faster than `dataclasses.replace`:
+    the parser makes one Escape per site of a package (50 k for the standard library) and the
+    frozen `__init__` of `dataclasses` calls `object.__setattr__` once per field.
+
+    The instance is a twin class with the same slots (so the same layout) while its fields are
+    stored as plain attributes, then becomes `cls` again: the record itself, its equality,
+    hash, repr and pickling are `cls`'s, as before. Only for classes nothing subclasses (a
+    subclass's instances would lose their class) with plain defaults (no default_factory).
+    """
+    twin = type(f"_{cls.__name__}Building", (), {"__slots__": cls.__slots__})
+    names = [f.name for f in fields(cls)]
+    params, defaults = [], {}
+    for f in fields(cls):
+        assert f.init and f.default_factory is MISSING, "plain fields only"
+        if f.default is not MISSING:
+            defaults[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        else:
+            params.append(f.name)
+    stores = "".join(f"    self.{name} = {name}\n" for name in names)
+    kept = ", ".join(f"{name}=_keep" for name in names)
+    values = ", ".join(f"record.{name} if {name} is _keep else {name}" for name in names)
+    source = (
+        f"def make(_twin, _cls, _set, _keep, {', '.join(defaults)}):\n"
+        f"  def __init__(self, {', '.join(params)}):\n"
+        f"    _set(self, '__class__', _twin)\n{stores}    self.__class__ = _cls\n"
+        f"  def replace(record, /, *, {kept}):\n"
+        f"    return _cls({values})\n"
+        f"  return __init__, replace\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # as dataclasses itself writes `__init__`
+    init, replacer = namespace["make"](twin, cls, object.__setattr__, object(), *defaults.values())
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__annotations__ = cls.__init__.__annotations__
+    init.__doc__ = cls.__init__.__doc__
+    cls.__init__ = init
+    _REPLACERS[cls] = replacer
+
+
+_REPLACERS: dict[type[Any], Callable[..., Any]] = {}
+
+
+def replace(record: _Record, /, **changes: Any) -> _Record:
+    """`dataclasses.replace(record, **changes)`, without its checks per field for the classes
+    given to `fast_frozen_init` (a few thousand per package: origins, counts, appends)."""
+    replacer = _REPLACERS.get(type(record))
+    if replacer is None:
+        return dataclasses.replace(record, **changes)  # type: ignore[type-var]
+    return cast(_Record, replacer(record, **changes))
+
+
+fast_frozen_init(Escape)
 
 
 # go's error lines quoted for a module that does not build: the first ones say what broke

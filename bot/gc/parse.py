@@ -13,7 +13,7 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from functools import partial
 from itertools import chain
 from typing import cast
 
@@ -42,11 +42,14 @@ from bot.gc.lines import (
     parse_pos,
     storage_lookup,
 )
-from bot.gc.model import Escape, Flow, Kind, ParseStats
+from bot.gc.model import Escape, Flow, Kind, ParseStats, replace
 from bot.gc.names import collapse_generics, enclosing_names, strip_internal
 from bot.gc.source import enclosing_function
 from bot.gc.sourcefacts import SourceFacts
 from bot.memory import gc_paused
+
+# compared once per record: a module global is a cheaper `is` than an attribute of the enum
+ESCAPES_TO_HEAP, MOVED_TO_HEAP = Kind.ESCAPES_TO_HEAP, Kind.MOVED_TO_HEAP
 
 
 class LogParser:
@@ -71,6 +74,14 @@ class LogParser:
         self._json_key: str | None = None
         self._explanations = FlowReader(self._unknown)
         self._emitted: dict[str, set[tuple[object, ...]]] = {}  # sites per package, across variants
+        self._wheres: dict[str, tuple[str, str | None, bool]] = {}  # printed file -> _where
+        # per block (see _build): raw function name -> its name for names _stable_name keeps;
+        # function -> its `{storage for X}` lookup; (file, function) -> its named results;
+        # file -> its struct types
+        self._names: dict[str, str] = {}
+        self._storage: dict[str, Callable[[str], list[Flow] | None]] = {}
+        self._results: dict[tuple[str, str], LazyNames] = {}
+        self._structs: dict[str, LazyNames] = {}
         self.ready: list[Escape] = []  # records finished while reading events (bot/gc/reuse.py)
         self.lines = 0
         self.packages = 0
@@ -247,20 +258,35 @@ class LogParser:
             self._build(block, out)
 
     def _build(self, block: Block, out: list[Escape]) -> None:
+        by_subject = block.by_subject
+        flows_of = self._explanations.flows
         for headers in block.headers.values():
             for header in headers:
-                header.flows = self._explanations.flows(header)
+                header.flows = flows_of(header)
                 header.raw, header.text = [], None
                 if not header.leak:
-                    block.by_subject.setdefault(header.subject, []).append(header)
-        for _pos, name in block.decls:
-            block.local_funcs.add(collapse_generics(name))
-        records = [r for r in (self._link(block, s) for s in block.summaries) if r is not None]
-        records += [r for r in (self._link(block, s) for s in orphans(block)) if r is not None]
+                    by_subject.setdefault(header.subject, []).append(header)
+        block.local_funcs.update(collapse_generics(name) for _pos, name in block.decls)
+        link = self._link
+        records: list[Linked] = []
+        for s in block.summaries:
+            linked = link(block, s)
+            if linked is not None:
+                records.append(linked)
+        for s in orphans(block):  # after the summaries: an orphan is a header none of them used
+            linked = link(block, s)
+            if linked is not None:
+                records.append(linked)
         sites, collapsed = collapse_sites(block, records)
         self.collapsed += collapsed
         out.extend(self._once_per_variant(block.package, sites))
         self._explanations.clear()  # positions repeat within a package, rarely across
+        # what the records of a block share, looked up once each: per block, as facts are asked
+        # per block (bot/gc/reuse.py notes the files each block reads)
+        self._names.clear()
+        self._storage.clear()
+        self._results.clear()
+        self._structs.clear()
 
     def _once_per_variant(self, package: str, found: Iterable[Escape]) -> list[Escape]:
         """A package the go command compiles more than once prints its diagnostics once per
@@ -270,7 +296,8 @@ class LogParser:
         records = list(found)
         emitted = self._emitted.setdefault(package, set())
         if not emitted:
-            emitted.update(_site_key(e) for e in records)
+            # _site_key, inline: once per record of the log
+            emitted.update([(e.file, e.line, e.column, e.kind, e.expression, e.function) for e in records])
             return records
         kept = []
         for e in records:
@@ -282,72 +309,101 @@ class LogParser:
                 kept.append(e)
         return kept
 
+    def _where(self, printed: str) -> tuple[str, str | None, bool]:
+        """A printed file name's repository path, its standard-library package's `name.` prefix
+        for functions (None outside $GOROOT) and whether the go command generated it."""
+        where = self._wheres.get(printed)
+        if where is None:
+            file = self._files(printed)
+            prefix = std_package(file) + "." if in_goroot(file) else None
+            where = self._wheres[printed] = (file, prefix, is_go_generated(printed))
+        return where
+
     def _link(self, block: Block, s: Summary) -> Linked | None:
-        allocates = s.kind.allocates
-        if is_go_generated(s.file):
+        kind, printed, subject, line, column = s.kind, s.file, s.subject, s.line, s.column
+        allocates = kind is ESCAPES_TO_HEAP or kind is MOVED_TO_HEAP
+        file, prefix, go_generated = self._where(printed)
+        if go_generated:
             self.generated_skipped += allocates  # heap escapes only: leaks are contracts
             return None
         if not self._keep_leaks and not allocates:
             return None
-        candidates = block.headers.get(s.pos, [])
+        candidates = block.headers.get(s.pos, ())  # a defaultdict: `get` adds no empty list
         flows: list[Flow] = []
         raw_function: str | None = None
-        subject = s.subject
+        found = subject  # the explanation's subject: an append's destination is read from it
         if allocates:
-            name = s.subject
-            chosen = next((h for h in candidates if not h.leak and not h.used and h.subject == name), None)
-            if chosen is None:
-                chosen = next((h for h in candidates if not h.leak and not h.used), None)
+            chosen = None  # the first unused explanation of this subject, else the first unused
+            for h in candidates:
+                if not h.leak and not h.used:
+                    if h.subject == subject:
+                        chosen = h
+                        break
+                    if chosen is None:
+                        chosen = h
             if chosen is not None:
                 chosen.used = True
-                flows, raw_function, subject = chosen.flows, chosen.function, chosen.subject
+                flows, raw_function, found = chosen.flows, chosen.function, chosen.subject
         else:
-            param = s.subject.split(" ", 1)[0]
+            param = subject.split(" ", 1)[0]
+            dotted = "." + param
             for h in candidates:
-                if h.leak and (h.subject == param or h.subject.endswith("." + param)):
+                if h.leak and (h.subject == param or h.subject.endswith(dotted)):
                     h.used = True
                     flows.extend(h.flows)
                     raw_function = raw_function or h.function
         if raw_function is None:
-            raw_function = self._function_from_source(block, s.file, s.line, s.column)
-        function = collapse_generics(self._stable_name(raw_function, s.file, s.line, s.column))
-        file = self._files(s.file)
-        goroot = in_goroot(file)
-        if goroot and function != "?":
-            function = f"{std_package(file)}.{function}"  # `slices.Concat`, `http.StripPrefix.1`
-        facts, printed = self._facts, s.file
-        results = LazyNames(lambda: facts.named_results(printed, function))  # read from source if asked
-        cause = classify(s.kind, s.subject, flows, storage_lookup(block, raw_function), results)
+            raw_function = self._function_from_source(block, printed, line, column)
+        function = self._names.get(raw_function)
+        if function is None:
+            if raw_function.startswith("init.func") or "#" in raw_function:  # see _stable_name
+                function = collapse_generics(self._stable_name(raw_function, printed, line, column))
+            else:
+                function = self._names[raw_function] = collapse_generics(raw_function)
+        if prefix is not None and function != "?":
+            function = prefix + function  # `slices.Concat`, `http.StripPrefix.1`
+        facts = self._facts
+        results = self._results.get((printed, function))
+        if results is None:  # read from source if a rule asks, once per function
+            results = LazyNames(partial(facts.named_results, printed, function))
+            self._results[(printed, function)] = results
+        storage = self._storage.get(raw_function)
+        if storage is None:
+            storage = self._storage[raw_function] = storage_lookup(block, raw_function)
+        cause = classify(kind, subject, flows, storage, results)
         static = ""
         destination = None
-        if s.kind is Kind.ESCAPES_TO_HEAP:
-            if s.subject == "append" or s.subject.startswith("append("):
-                destination = append_destination(subject) or append_destination(
-                    self._facts.source_at(s.file, s.line, s.column)
+        if kind is ESCAPES_TO_HEAP:
+            if subject == "append" or subject.startswith("append("):
+                destination = append_destination(found) or append_destination(
+                    facts.source_at(printed, line, column)
                 )
             else:
-                source = self._facts.source_at(s.file, s.line, s.column) or None
-                if is_constant(s.subject, source) or s.subject in self._facts.constants(s.file):
+                source = facts.source_at(printed, line, column) or None
+                if is_constant(subject, source) or subject in facts.constants(printed):
                     static = CONSTANT_REASON
                 else:
-                    static = runtime_static(s.subject, source, self._facts.struct_types(s.file))
-        expression = self._facts.readable(s.subject, s.file, s.line, s.column) if allocates else s.subject
+                    structs = self._structs.get(printed)
+                    if structs is None:  # most subjects never ask
+                        structs = self._structs[printed] = LazyNames(partial(facts.struct_types, printed))
+                    static = runtime_static(subject, source, structs)
+        expression = facts.readable(subject, printed, line, column) if allocates else subject
         escape = Escape(
             package=block.package,
             file=file,
-            line=s.line,
-            column=s.column,
+            line=line,
+            column=column,
             function=function,
-            kind=s.kind,
+            kind=kind,
             expression=expression,
-            message=s.message if expression == s.subject else expression + s.message[len(s.subject) :],
+            message=s.message if expression == subject else expression + s.message[len(subject) :],
             cause=cause,
             explanation=tuple(flows),
-            line_text=self._facts.line_text(s.file, s.line),
+            line_text=facts.line_text(printed, line),
             static=static,
-            generated=self._facts.is_generated(s.file),
+            generated=facts.is_generated(printed),
         )
-        if goroot and allocates:
+        if prefix is not None and allocates:
             escape = self._at_call_site(block, escape)
         return Linked(s, raw_function, destination, escape)
 
