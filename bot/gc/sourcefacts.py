@@ -92,28 +92,24 @@ class SourceFacts:
 
     def constants(self, file: str) -> frozenset[str]:
         """Names the file declares `const` (Go ≤ 1.21 prints a named constant by its name)."""
-        return self._declared(self._const_names, file, CONST_LINE, CONST_BLOCK, SPEC_NAME)
+        return self._declared(self._const_names, file, "const", CONST_LINE, CONST_BLOCK, SPEC_NAME)
 
     def struct_types(self, file: str) -> frozenset[str]:
         """Names the file declares as struct types (`T{}` boxed is then read-only static data)."""
-        return self._declared(self._structs, file, STRUCT_LINE, TYPE_BLOCK, STRUCT_SPEC)
+        return self._declared(self._structs, file, "type", STRUCT_LINE, TYPE_BLOCK, STRUCT_SPEC)
 
     def _declared(
         self,
         cache: dict[str, frozenset[str]],
         file: str,
+        keyword: str,
         single: re.Pattern[str],
         block: re.Pattern[str],
         spec: re.Pattern[str],
     ) -> frozenset[str]:
-        """Names declared one per line (`single`) or in parenthesised blocks (`spec` in `block`)."""
         found = cache.get(file)
         if found is None:
-            text = self.source(file) or ""
-            names = set(single.findall(text))
-            for found_block in block.findall(text):
-                names.update(spec.findall(found_block))
-            found = cache[file] = frozenset(names)
+            found = cache[file] = declared(self.source(file) or "", keyword, single, block, spec)
         return found
 
     def file_spans(self, file: str) -> list[FuncSpan] | None:
@@ -157,6 +153,34 @@ class SourceFacts:
                 if call is not None:
                     return call
         return INTERNAL_RESULT.sub(lambda m: f"result {m.group(1)}", subject)
+
+
+def declared(
+    text: str, keyword: str, single: re.Pattern[str], block: re.Pattern[str], spec: re.Pattern[str]
+) -> frozenset[str]:
+    """Names declared one per line (`single.findall(text)`) or in parenthesised blocks (`spec`
+    in `block.findall(text)`), both patterns `^[ \\t]*KEYWORD...` in MULTILINE mode.
+
+    The same matches as `findall`, tried only at the lines that start with `keyword`: `findall`
+    tries every position of the file, 3-9x slower over the Go distribution's files. A block's
+    match hides the lines inside it from other blocks, as it does in `findall`.
+    """
+    names: set[str] = set()
+    block_end = 0
+    at = text.find(keyword)
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        if not text[start:at].strip(" \t"):  # `keyword` starts its line: `^` matches at `start`
+            one = single.match(text, start)
+            if one is not None:
+                names.add(one.group(1))
+            if start >= block_end:
+                many = block.match(text, start)
+                if many is not None:
+                    names.update(spec.findall(many.group(1)))
+                    block_end = many.end()
+        at = text.find(keyword, at + len(keyword))
+    return frozenset(names)
 
 
 _SPANS: dict[bytes, list[FuncSpan]] = {}
