@@ -281,6 +281,7 @@ class LogParser:
         self.collapsed += collapsed
         out.extend(self._once_per_variant(block.package, sites))
         self._explanations.clear()  # positions repeat within a package, rarely across
+        self._facts.release()
         # what the records of a block share, looked up once each: per block, as facts are asked
         # per block (bot/gc/reuse.py notes the files each block reads)
         self._names.clear()

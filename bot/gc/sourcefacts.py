@@ -40,14 +40,24 @@ class SourceFacts:
         self._const_names: dict[str, frozenset[str]] = {}
         self._structs: dict[str, frozenset[str]] = {}
         self._digests: dict[str, bytes] = {}
+        self._texts: dict[str, str | None] = {}  # until `release`: several facts read a file
 
     def source(self, file: str) -> str | None:
         return self._text(file)
 
     def _text(self, file: str) -> str | None:
-        if self._read is None or in_goroot(self._files(file)):
-            return None  # a standard-library file is never read from the repository
-        return self._read(file)
+        if self._read is None:
+            return None
+        if file in self._texts:
+            return self._texts[file]
+        # a standard-library file is never read from the repository
+        text = self._texts[file] = None if in_goroot(self._files(file)) else self._read(file)
+        return text
+
+    def release(self) -> None:
+        """Forget the texts read so far (each fact keeps what it needs): called when a package
+        ends, as a file's facts are asked by the records of its package, one after another."""
+        self._texts.clear()
 
     def digest(self, file: str) -> bytes:
         """content_digest of the file's text (b"-" when it cannot be read), computed once; reading
