@@ -326,9 +326,10 @@ def _decide(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause:
         if not reasons.isdisjoint(UNKNOWN_SIZE_REASONS):
             return Cause.UNKNOWN_SIZE
         return Cause.UNSAFE
-    if _captures_result(ev):
+    if ev.root == "{storage for func literal}" and _captures_result(ev):  # the root: a cheap test first
         return Cause.RETURNED
-    if ev.last is not None and ev.last.why in CLOSURE_REASONS:
+    last = ev.last
+    if last is not None and last.why in CLOSURE_REASONS:
         return Cause.CLOSURE_CAPTURE
     return _from_root(ev, storage, depth) or Cause.UNKNOWN
 
