@@ -5,14 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import random
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.gc.lines import CONST_BLOCK, CONST_LINE, SPEC_NAME, STRUCT_LINE, STRUCT_SPEC, TYPE_BLOCK
+from bot.gc.lines import (
+    CONST_BLOCK,
+    CONST_LINE,
+    SPEC_NAME,
+    STRUCT_LINE,
+    STRUCT_SPEC,
+    TYPE_BLOCK,
+    Block,
+    parse_pos,
+)
 from bot.gc.model import Cause, Escape, Flow, Kind, Position, Step, replace
+from bot.gc.parse import LogParser
 from bot.gc.sourcefacts import declared
 
 FLOW = Flow("{heap}", "x", (Step("x", "spill", Position("p/x.go", 3, 4)),))
@@ -87,3 +98,32 @@ def test_declared_blocks_hide_their_lines() -> None:
     text = "const x = 1\nconst (\n  a = 1\n  const (\n b\n)\n c\n)\n\tconst\ty int\ntype (\n T struct{}\n)\n"
     assert declared(text, "const", CONST_LINE, CONST_BLOCK, SPEC_NAME) == {"x", "a", "const", "b", "y"}
     assert declared(text, "type", STRUCT_LINE, TYPE_BLOCK, STRUCT_SPEC) == {"T"}
+
+
+def _nearest_declared_above(block: Block, file: str, line: int, column: int) -> str:
+    """The nearest function declared above a position, by a walk over every declaration."""
+    best: tuple[int, int, str] | None = None
+    for pos, name in block.decls:
+        parsed = parse_pos(pos)
+        if parsed is None or parsed[0] != file:
+            continue
+        decl = (parsed[1], parsed[2], name)
+        if (decl[0], decl[1]) <= (line, column or 10**6) and (best is None or decl > best):
+            best = decl
+    return best[2] if best else "?"
+
+
+def test_the_function_without_sources_is_the_nearest_declared_above() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        parser, block = LogParser(), Block("p")
+        for _ in range(rng.randint(0, 30)):
+            at = f":{rng.randint(1, 5)}" if rng.random() < 0.8 else ""
+            block.decls.append(
+                (f"{rng.choice('ab')}.go:{rng.randint(1, 20)}{at}", rng.choice(["F", "G", "T.M"]))
+            )
+        block.decls.append(("not a position", "X"))
+        for _ in range(30):
+            file, line, column = rng.choice("abc") + ".go", rng.randint(0, 22), rng.choice([0, 1, 3, 6])
+            found = parser._function_from_source(block, file, line, column)
+            assert found == _nearest_declared_above(block, file, line, column)

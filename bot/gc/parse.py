@@ -12,6 +12,7 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import chain
@@ -82,6 +83,8 @@ class LogParser:
         self._storage: dict[str, Callable[[str], list[Flow] | None]] = {}
         self._results: dict[tuple[str, str], LazyNames] = {}
         self._structs: dict[str, LazyNames] = {}
+        self._decls_of: Block | None = None  # the block `_decls` indexes: file -> sorted decls
+        self._decls: dict[str, list[tuple[int, int, str]]] = {}
         self.ready: list[Escape] = []  # records finished while reading events (bot/gc/reuse.py)
         self.lines = 0
         self.packages = 0
@@ -288,6 +291,7 @@ class LogParser:
         self._storage.clear()
         self._results.clear()
         self._structs.clear()
+        self._decls_of, self._decls = None, {}
 
     def _once_per_variant(self, package: str, found: Iterable[Escape]) -> list[Escape]:
         """A package the go command compiles more than once prints its diagnostics once per
@@ -470,17 +474,20 @@ class LogParser:
         if spans is not None:
             return enclosing_function(spans, line, column) or "init"
         # no source: the nearest function declared above, from `can inline`/`cannot inline`
-        best: tuple[int, int, str] | None = None
         if block.decl_positions is None:  # parsed once per block, when first needed
             parsed_decls = ((parse_pos(pos), name) for pos, name in block.decls)
             block.decl_positions = [(*p, name) for p, name in parsed_decls if p is not None]
-        for decl_file, decl_line, decl_column, name in block.decl_positions:
-            if decl_file != file:
-                continue
-            decl = (decl_line, decl_column, name)
-            if (decl[0], decl[1]) <= (line, column or 10**6) and (best is None or decl > best):
-                best = decl
-        return best[2] if best else "?"
+        if self._decls_of is not block:  # and sorted per file: every record without a function asks
+            self._decls_of, self._decls = block, {}
+            for decl_file, decl_line, decl_column, name in block.decl_positions:
+                self._decls.setdefault(decl_file, []).append((decl_line, decl_column, name))
+            for decls in self._decls.values():
+                decls.sort()
+        decls = self._decls.get(file, [])
+        # the greatest (line, column, name) at or before the position: the last one of the sorted
+        # list that is not after it
+        above = bisect_right(decls, (line, column or 10**6), key=lambda decl: (decl[0], decl[1]))
+        return decls[above - 1][2] if above else "?"
 
     def stats(self) -> ParseStats:
         """Counters so far."""
