@@ -10,5 +10,6 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension("bot.gc._scan", ["bot/gc/_scan.c"], optional=True),
+        Extension("bot.gc._flows", ["bot/gc/_flows.c"], optional=True),
     ]
 )

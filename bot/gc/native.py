@@ -20,3 +20,4 @@ def _load(name: str) -> ModuleType | None:
 
 
 scan = _load("_scan")
+flows = _load("_flows")  # FlowReader.flows (bot/gc/flows.py)
