@@ -8,13 +8,15 @@ The hot loop hands an explanation's lines over as printed (`POS:   flow: ...`, a
 header's position) and `compact` makes them one string as soon as the header is finished, the
 repeated `POS: ` cut with one `replace` (lines of another position or with their `POS: ` cut
 already are cut one by one); the flows are cut apart with one `split` and each flow's text
-looked up whole.
+looked up whole. `FlowReader.flows` runs in C (bot/gc/_flows.c) where it was built, with the
+same caches and the same records; the Python code below is the reference and the fallback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.gc import native
 from bot.gc.lines import Header, split_flow, split_step
 from bot.gc.model import Flow, Position, Step
 
@@ -46,10 +48,14 @@ def compact(header: Header) -> None:
 
 
 class FlowReader:
-    """Reads explanations; `clear()` when a package ends (positions rarely repeat across)."""
+    """Reads explanations; `clear()` when a package ends (positions rarely repeat across).
 
-    def __init__(self, unknown: Callable[[str], None]) -> None:
+    `native_flows=False`: the pure-Python path even where bot/gc/_flows.c was built.
+    """
+
+    def __init__(self, unknown: Callable[[str], None], *, native_flows: bool = True) -> None:
         self._unknown = unknown
+        self._native = native.flows if native_flows else None
         self._positions: dict[str, Position | None] = {}
         self._flows: dict[str, Flow] = {}  # a flow's text (its lines, `POS: ` cut) -> its Flow
         self._steps: dict[str, Step] = {}  # a `from` line's text after `from ` -> its Step
@@ -70,6 +76,11 @@ class FlowReader:
         if header.text is None:
             compact(header)
         text = header.text or ""
+        if self._native is not None:
+            flows: list[Flow] = self._native.read(
+                text, header.ended, self._flows, self._steps, self._positions, self._words, self._unknown
+            )
+            return flows
         end = "\n" if header.ended else ""
         pieces = text.split("\n" + FLOW)
         if pieces[0]:  # steps (or unknown lines) before the first flow

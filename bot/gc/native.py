@@ -1,4 +1,5 @@
-"""The parser's optional C accelerators (setup.py), or None where they were not built.
+"""The parser's optional C accelerators (pyproject.toml's `[[tool.setuptools.ext-modules]]`), or
+None where they were not built.
 
 `ESCAPE_BOT_PURE_PYTHON=1` turns them off, to compare both paths or to rule one out.
 """
@@ -20,3 +21,4 @@ def _load(name: str) -> ModuleType | None:
 
 
 scan = _load("_scan")
+flows = _load("_flows")  # FlowReader.flows (bot/gc/flows.py)

@@ -18,6 +18,7 @@ from functools import partial
 from itertools import chain
 from typing import cast
 
+from bot.gc import native
 from bot.gc.causes import CONSTANT_REASON, LazyNames, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
 from bot.gc.events import BadEvent, is_event, read_event, text_of
@@ -501,9 +502,12 @@ class LogParser:
         )
 
 
-def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -> Iterator[Escape]:
+def parse_lines(
+    lines: Iterable[str | bytes], parser: LogParser | None = None, *, native_scan: bool = True
+) -> Iterator[Escape]:
     """Stream records from lines of a `-m=2` log (text or `go build -json` events; an event may
-    come as the bytes read, see bot/gc/events.py)."""
+    come as the bytes read, see bot/gc/events.py). The hot loop runs in C where bot/gc/_scan.c
+    was built (`native_scan=False`: the pure-Python loop, which gives the same records)."""
     parser = parser or LogParser()
     it = iter(lines)
     head = next(it, None)
@@ -514,6 +518,9 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
         stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it)))
     else:  # a text log: only events come as bytes (the runner's big ones)
         stream = chain((text_of(head),), cast(Iterator[str], it))
+    if native.scan is not None and native_scan:
+        yield from _scan_natively(stream, parser)
+        return
     out = parser.ready
     feed = parser._feed
     fast = 0
@@ -554,6 +561,56 @@ def parse_lines(lines: Iterable[str | bytes], parser: LogParser | None = None) -
 
 
 NEVER = "\n\n"  # no line starts so: a prefix that matches none
+
+
+# bot/gc/_scan.c's Scanner: the messages to skip, and the escape kinds in `_message`'s order
+_SCAN_SKIPS = (tuple(p.encode() for p in SKIP_PREFIXES), tuple(p.encode() for p in SKIP_SUFFIXES))
+_SCAN_KINDS = (
+    (LEAK.encode(), False, Kind.LEAKING_PARAM),
+    (ESCAPES.encode(), True, Kind.ESCAPES_TO_HEAP),
+    (MOVED.encode(), False, Kind.MOVED_TO_HEAP),
+    (LEAK_CONTENT.encode(), False, Kind.LEAKING_PARAM_CONTENT),
+)
+
+
+def _scan_natively(stream: Iterable[str], parser: LogParser) -> Iterator[Escape]:
+    """`parse_lines`' loop with bot/gc/_scan.c reading the lines into the package's Block (as
+    `_message` does) and explanations' lines into their header's text (as `compact` does):
+    Python reads package headers and odd lines, with `_feed`."""
+    assert native.scan is not None
+    scanner = native.scan.Scanner(stream, *_SCAN_SKIPS, _SCAN_KINDS, Header, Summary)
+    out = parser.ready
+    feed = parser._feed
+    block = parser._block
+    current = block.current if block is not None else None
+    while True:
+        line = scanner.next(block, current)
+        if line is None:
+            break
+        held = block.current if block is not None else None  # as the scanner left it
+        feed(line, out)
+        if held is not None and held.raw:  # explanation lines of a `{` event, fed by Python
+            _absorb(held)
+        block = parser._block
+        current = block.current if block is not None else None
+        if current is not None and current is not held and current.raw:
+            _absorb(current)
+        if out:
+            yield from out
+            out.clear()
+    parser.lines += scanner.consumed
+    yield from out
+    out.clear()
+    yield from parser.close()
+
+
+def _absorb(header: Header) -> None:
+    """Lines appended to `raw` by Python, after the text C collected: both as one text."""
+    before, ended = header.text, header.ended
+    header.text = None
+    compact(header)
+    if before is not None:
+        header.text, header.ended = before + (header.text or ""), ended
 
 
 def _site_key(e: Escape) -> tuple[object, ...]:
