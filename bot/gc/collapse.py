@@ -36,8 +36,10 @@ def collapse_sites(block: Block, records: list[Linked]) -> tuple[list[Escape], i
             sites.setdefault((e.function, e.kind, e.expression), e)
             # `inlining call to init.func2` names the compiler's function, not the stable one
             sites.setdefault((named[1], e.kind, e.expression), e)
-    per_site: dict[tuple[str, int, int, Kind, str], dict[str, int]] = {}
+    # a site's first record (the last without `#` in its compiler name wins); and for the few
+    # sites of several records, how many each compiler name printed
     first: dict[tuple[str, int, int, Kind, str], Linked] = {}
+    per_site: dict[tuple[str, int, int, Kind, str], dict[str, int]] = {}
     inlined_at, local_funcs = block.inlined_at, block.local_funcs
     for r in records:
         e = r.escape
@@ -59,20 +61,25 @@ def collapse_sites(block: Block, records: list[Linked]) -> tuple[list[Escape], i
             own = origin[1]
             r.escape = e = replace(e, origin=origin[0], origin_at=f"{own.file}:{own.line}")
         site = (e.file, e.line, e.column, e.kind, e.expression)
-        by_raw = per_site.get(site)
-        if by_raw is None:
-            per_site[site] = {r.raw: 1}
+        seen = first.get(site)
+        if seen is None:
             first[site] = r
-        else:
-            by_raw[r.raw] = by_raw.get(r.raw, 0) + 1
-            if "#" in first[site].raw:
-                first[site] = r
+            continue
+        by_raw = per_site.get(site)
+        if by_raw is None:  # the site's second record: `seen` is still its first
+            by_raw = per_site[site] = {seen.raw: 1}
+        by_raw[r.raw] = by_raw.get(r.raw, 0) + 1
+        if "#" in seen.raw:
+            first[site] = r
     groups: dict[tuple[str, str, str], list[Escape]] = {}
     for site, r in first.items():
-        by_raw = per_site[site]
-        n = max(by_raw.values())
-        collapsed += sum(by_raw.values()) - n
-        e = r.escape if n == 1 else replace(r.escape, count=n)
+        e = r.escape
+        by_raw = per_site.get(site)
+        if by_raw is not None:
+            n = max(by_raw.values())
+            collapsed += sum(by_raw.values()) - n
+            if n > 1:
+                e = replace(e, count=n)
         if r.destination is None:
             out.append(e)
         else:
