@@ -225,3 +225,48 @@ def test_scanner_refuses_bad_arguments() -> None:
     assert scanner.next(None, None) == "p.go:1:1: moved to heap: x"
     assert scanner.next(None, None) is None
     assert scanner.consumed == 0
+
+
+def test_maker_builds_what_the_dataclass_builds() -> None:
+    from bot.gc.model import Kind
+    from bot.gc.parse import _made
+
+    make_header, make_summary = _made(Header), _made(Summary)
+    assert make_header is not Header and make_summary is not Summary  # made in C here
+    assert make_header(True, "p", "F") == Header(True, "p", "F")
+    one, two = make_header(False, "x", None), make_header(False, "x", None)
+    assert one.raw == [] and one.raw is not two.raw and one.flows is not two.flows  # factories called
+    args = ("p.go:1:2", Kind.MOVED_TO_HEAP, "p.go", 1, 2, "x", "moved to heap: x")
+    assert repr(make_summary(*args)) == repr(Summary(*args))
+    with pytest.raises(TypeError, match="positionally"):
+        make_header(True)  # a required field missing
+    with pytest.raises(TypeError, match="positionally"):
+        make_summary(*args, "one too many")
+
+
+def test_maker_refuses_what_it_cannot_build_alike() -> None:
+    from dataclasses import dataclass
+
+    from bot.gc.parse import _made
+
+    @dataclass(slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            self.a += 1
+
+    @dataclass
+    class Plain:  # no slots
+        a: int
+
+    assert _made(Checked) is Checked and _made(Plain) is Plain  # the class itself, as Python builds it
+    assert native.scan is not None
+    with pytest.raises(TypeError, match="not exactly"):
+        native.scan.Maker(Header, (("leak", 0, None), ("subject", 0, None)))
+    fields = [(name, 1, None) for name in Header.__slots__]
+    fields[1] = (fields[1][0], 0, None)  # a given field after a default one
+    with pytest.raises(TypeError, match="given fields first"):
+        native.scan.Maker(Header, tuple(fields))
+    with pytest.raises(TypeError):
+        native.scan.Maker(Header, "not a tuple")

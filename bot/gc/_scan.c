@@ -24,6 +24,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include <structmember.h>
 
 typedef struct {
     const char *s;
@@ -658,6 +659,162 @@ static PyTypeObject ScannerType = {
     .tp_getset = Scanner_getset,
 };
 
+
+/* ---- Maker: a slotted dataclass's instances, made without its Python __init__ ------------ */
+
+/* Maker(cls, fields): calling it with the leading fields' values makes an instance of `cls`
+ * whose slots are set as the dataclass's generated __init__ sets them (the rest from their
+ * defaults or default factories); fields: ((name, 0 | 1 | 2, default), ...), 0 given, 1 a
+ * default value, 2 a default factory. The scanner makes 140 k headers and escapes for the
+ * standard library, and the generated __init__ (a Python call, a STORE_ATTR per field) costs
+ * more than the rest of their line's reading. Only for classes whose fields are exactly their
+ * slots, with no __post_init__ (checked here). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyTypeObject *cls;
+    Py_ssize_t count, required;
+    Py_ssize_t *offset;
+    int *how;
+    PyObject **value;
+} Maker;
+
+static void Maker_dealloc(Maker *self) {
+    for (Py_ssize_t i = 0; self->value != NULL && i < self->count; i++) Py_XDECREF(self->value[i]);
+    PyMem_Free(self->offset);
+    PyMem_Free(self->how);
+    PyMem_Free(self->value);
+    Py_XDECREF(self->cls);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int maker_field(Maker *self, Py_ssize_t i, PyObject *spec) {
+    if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 3 || !PyUnicode_Check(PyTuple_GET_ITEM(spec, 0)) ||
+        !PyLong_Check(PyTuple_GET_ITEM(spec, 1))) {
+        PyErr_SetString(PyExc_TypeError, "Maker: fields must be ((name, 0 | 1 | 2, default), ...)");
+        return -1;
+    }
+    long how = PyLong_AsLong(PyTuple_GET_ITEM(spec, 1));
+    if (how < 0 || how > 2 || (how == 0 && i != self->required) || (how == 2 && !PyCallable_Check(PyTuple_GET_ITEM(spec, 2)))) {
+        PyErr_SetString(PyExc_TypeError, "Maker: given fields first, then defaults (a factory is callable)");
+        return -1;
+    }
+    if (how == 0) self->required++;
+    PyObject *descr = PyObject_GetAttr((PyObject *)self->cls, PyTuple_GET_ITEM(spec, 0));
+    if (descr == NULL) return -1;
+    int slot = Py_IS_TYPE(descr, &PyMemberDescr_Type);
+    if (slot) {
+        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+        slot = member->type == T_OBJECT_EX && !(member->flags & READONLY);
+        self->offset[i] = member->offset;
+    }
+    Py_DECREF(descr);
+    if (!slot) {
+        PyErr_Format(PyExc_TypeError, "Maker: %R is not a writable slot of %R", PyTuple_GET_ITEM(spec, 0), self->cls);
+        return -1;
+    }
+    self->how[i] = (int)how;
+    self->value[i] = Py_NewRef(PyTuple_GET_ITEM(spec, 2));
+    return 0;
+}
+
+static int Maker_init(Maker *self, PyObject *args, PyObject *kwds) {
+    PyObject *cls, *fields;
+    if (kwds != NULL && PyDict_GET_SIZE(kwds)) {
+        PyErr_SetString(PyExc_TypeError, "Maker takes positional arguments only");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(args, "O!O!:Maker", &PyType_Type, &cls, &PyTuple_Type, &fields)) return -1;
+    if (self->cls != NULL) {
+        PyErr_SetString(PyExc_TypeError, "Maker: made once");
+        return -1;
+    }
+    PyObject *slots = PyObject_GetAttrString(cls, "__slots__");
+    if (slots == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Format(PyExc_TypeError, "Maker: %R has no slots", cls);
+        }
+        return -1;
+    }
+    Py_ssize_t n_slots = PySequence_Size(slots);
+    Py_DECREF(slots);
+    if (n_slots < 0) return -1;
+    if (PyObject_HasAttrString(cls, "__post_init__") || n_slots != PyTuple_GET_SIZE(fields)) {
+        PyErr_Format(PyExc_TypeError, "Maker: %R's fields are not exactly its slots, or it has a __post_init__", cls);
+        return -1;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(fields);
+    self->cls = (PyTypeObject *)Py_NewRef(cls);
+    self->offset = PyMem_Calloc((size_t)n + 1, sizeof *self->offset);
+    self->how = PyMem_Calloc((size_t)n + 1, sizeof *self->how);
+    self->value = PyMem_Calloc((size_t)n + 1, sizeof *self->value);
+    if (self->offset == NULL || self->how == NULL || self->value == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        self->count = i + 1;
+        if (maker_field(self, i, PyTuple_GET_ITEM(fields, i)) < 0) return -1;
+    }
+    self->count = n;
+    return 0;
+}
+
+static PyObject *Maker_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Maker *self = (Maker *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (self->cls == NULL || kwnames != NULL || nargs < self->required || nargs > self->count) {
+        PyErr_SetString(PyExc_TypeError, "Maker: the leading fields' values, positionally");
+        return NULL;
+    }
+    PyObject *obj = self->cls->tp_alloc(self->cls, 0);
+    if (obj == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        PyObject *v;
+        if (i < nargs) {
+            v = Py_NewRef(args[i]);
+        } else if (self->how[i] == 2) {
+            v = PyObject_CallNoArgs(self->value[i]);
+            if (v == NULL) {
+                Py_DECREF(obj);
+                return NULL;
+            }
+        } else {
+            v = Py_NewRef(self->value[i]);
+        }
+        *(PyObject **)((char *)obj + self->offset[i]) = v;
+    }
+    return obj;
+}
+
+static PyObject *Maker_call(PyObject *callable, PyObject *args, PyObject *kwargs) {
+    if (kwargs != NULL && PyDict_GET_SIZE(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "Maker: the leading fields' values, positionally");
+        return NULL;
+    }
+    return Maker_vectorcall(callable, &PyTuple_GET_ITEM(args, 0), (size_t)PyTuple_GET_SIZE(args), NULL);
+}
+
+static PyObject *Maker_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    (void)args;
+    (void)kwds;
+    Maker *self = (Maker *)type->tp_alloc(type, 0); /* zeroed: no class until __init__ */
+    if (self != NULL) self->vectorcall = Maker_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyTypeObject MakerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "bot.gc._scan.Maker",
+    .tp_basicsize = sizeof(Maker),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "Makes a slotted dataclass's instances without its Python __init__.",
+    .tp_new = Maker_new,
+    .tp_init = (initproc)Maker_init,
+    .tp_dealloc = (destructor)Maker_dealloc,
+    .tp_call = Maker_call,
+    .tp_vectorcall_offset = offsetof(Maker, vectorcall),
+};
+
 static struct PyModuleDef scan_module = {
     PyModuleDef_HEAD_INIT, "_scan", "The -m=2 parser's hot loop in C (bot/gc/parse.py).", -1, NULL,
 };
@@ -678,10 +835,11 @@ PyMODINIT_FUNC PyInit__scan(void) {
         !str_decls) {
         return NULL;
     }
-    if (PyType_Ready(&ScannerType) < 0) return NULL;
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&MakerType) < 0) return NULL;
     PyObject *module = PyModule_Create(&scan_module);
     if (module == NULL) return NULL;
-    if (PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0) {
+    if (PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0 ||
+        PyModule_AddObjectRef(module, "Maker", (PyObject *)&MakerType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

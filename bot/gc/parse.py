@@ -12,6 +12,8 @@ Formats of Go 1.21-1.27 are read (tests/test_parse_golden.py reads a captured lo
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -585,7 +587,7 @@ def _scan_natively(stream: Iterable[str], parser: LogParser) -> Iterator[Escape]
     `_message` does) and explanations' lines into their header's text (as `compact` does):
     Python reads package headers and odd lines, with `_feed`."""
     assert native.scan is not None
-    scanner = native.scan.Scanner(stream, *_SCAN_SKIPS, _SCAN_KINDS, Header, Summary)
+    scanner = native.scan.Scanner(stream, *_SCAN_SKIPS, _SCAN_KINDS, _made(Header), _made(Summary))
     out = parser.ready
     feed = parser._feed
     block = parser._block
@@ -609,6 +611,27 @@ def _scan_natively(stream: Iterable[str], parser: LogParser) -> Iterator[Escape]
     yield from out
     out.clear()
     yield from parser.close()
+
+
+@functools.cache
+def _made(cls: type[object]) -> Callable[..., object]:
+    """`cls`, or a constructor of its instances in C with the same fields and defaults
+    (bot/gc/_scan.c's Maker) where its shape allows."""
+    assert native.scan is not None
+    how = {"value": 1, "factory": 2}
+    spec = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.default is not dataclasses.MISSING:
+            spec.append((f.name, how["value"], f.default))
+        elif f.default_factory is not dataclasses.MISSING:
+            spec.append((f.name, how["factory"], f.default_factory))
+        else:
+            spec.append((f.name, 0, None))
+    try:
+        maker: Callable[..., object] = native.scan.Maker(cls, tuple(spec))
+    except TypeError:
+        return cls
+    return maker
 
 
 def _absorb(header: Header) -> None:
