@@ -9,6 +9,7 @@ line being read before the next one is asked for.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -270,3 +271,62 @@ def test_maker_refuses_what_it_cannot_build_alike() -> None:
         native.scan.Maker(Header, tuple(fields))
     with pytest.raises(TypeError):
         native.scan.Maker(Header, "not a tuple")
+
+
+BOUNDARIES = ["\n", "\r\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\n\n"]
+
+
+@st.composite
+def json_logs(draw: st.DrawFn) -> list[str]:
+    # `go build -json` events whose Output the C scanner reads in place (bot/gc/events.py's
+    # Piece): every line boundary of str.splitlines, empty lines, `# package` lines at a line's
+    # start after any boundary, lone surrogates; a text log's lines in between
+    events = []
+    for n in range(draw(st.integers(1, 4))):
+        lines = draw(odd_logs())
+        joined = "".join(line.rstrip("\r\n") + draw(st.sampled_from(BOUNDARIES)) for line in lines)
+        if draw(st.booleans()):
+            joined = f"# example.com/p{n}\n" + joined
+        event = {"ImportPath": f"example.com/p{n % 2}", "Action": "build-output", "Output": joined}
+        events.append(json.dumps(event))
+        if draw(st.integers(0, 5)) == 0:
+            events.append(json.dumps({"ImportPath": "x", "Action": "build-fail"}))
+    return events
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_logs())
+def test_json_logs_read_in_place(events: list[str]) -> None:
+    _same(events)
+
+
+def test_count_lines_is_splitlines() -> None:
+    assert native.scan is not None
+    for text in [
+        "",
+        "a",
+        "a\n",
+        "\n\na\r\nb\rc\x85d\u2028e\u2029f\x0bg\x0ch\x1ci\x1dj\x1ek\n",
+        "x\udcffy\nz",
+    ]:
+        assert native.scan.count_lines(text) == len(list(filter(None, text.splitlines())))
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.jsonl")), ids=str)
+def test_reused_blocks_count_the_same_lines(path: Path) -> None:
+    # head's reuse of base's blocks (bot/gc/reuse.py) counts a block's lines from the batches of
+    # `events`: a Piece stands for all its lines, its `# package` lines included
+    from bot.gc.reuse import BlockCache, ReusingParser
+
+    lines = [text_of(line) for line in path.read_bytes().splitlines(keepends=True)]
+    seen = []
+    for native_scan in (True, False):
+        cache = BlockCache()
+        runs = []
+        for _ in range(2):  # base parses and caches every block; head takes them all
+            parser = ReusingParser(cache, "context")
+            records = [repr(e) for e in parse_lines(lines, parser, native_scan=native_scan)]
+            runs.append((records, repr(parser.stats())))
+        assert runs[0] == runs[1] and cache.reused > 0
+        seen.append((runs[0], sorted((b.package, b.lines) for b in cache.blocks.values())))
+    assert seen[0] == seen[1]

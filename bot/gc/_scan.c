@@ -9,7 +9,10 @@
  * it with the pure-Python path's own code; that path is the reference (tests/test_native_scan.py).
  *
  * Scanner(lines, skip_prefixes, skip_suffixes, kinds, Header, Summary)
- *   lines:   an iterator of str (other objects are handed back as they are)
+ *   lines:   an iterator of str, each one line, or a Piece (bot/gc/events.py: a str subclass)
+ *            of many, read as `filter(None, piece.splitlines())` without a str per line (a
+ *            FramedPiece's `# ` lines dropped, as `LogParser.events` drops them);
+ *            other objects are handed back as they are
  *   skip_*:  tuples of bytes: messages that are not escapes (bot/gc/lines.py)
  *   kinds:   ((marker bytes, is_suffix, Kind), ...) in `_message`'s order of checks
  *   Header, Summary: the classes of bot/gc/lines.py, called as `_message` calls them
@@ -45,6 +48,11 @@ typedef struct {
     int ended; /* -1 until a line is collected */
     PyObject *last; /* the line last handed back */
     Py_ssize_t consumed;
+    PyObject *piece; /* the Piece being read, its UTF-8 (kept in piece_encoded for surrogates) */
+    PyObject *piece_encoded;
+    const char *piece_data;
+    Py_ssize_t piece_len, piece_at;
+    int piece_framed; /* its `# ` lines are dropped (bot/gc/events.py's FramedPiece) */
 } Scanner;
 
 /* The package's Block and its containers, for one call of `next`. */
@@ -52,7 +60,7 @@ typedef struct {
     PyObject *block, *headers, *summaries, *inlined_at, *decls;
 } Target;
 
-static PyObject *str_current, *str_text, *str_ended, *str_headers, *str_summaries,
+static PyObject *str_framed, *str_current, *str_text, *str_ended, *str_headers, *str_summaries,
     *str_inlined_at, *str_decls;
 
 static const char INLINING[] = "inlining call to ";
@@ -507,6 +515,53 @@ static PyObject *hand_back(Scanner *self, PyObject *line) {
     return Py_NewRef(line);
 }
 
+/* str's UTF-8 (its own cache), or for lone surrogates an encoding kept in *encoded. */
+static const char *utf8_of(PyObject *str, Py_ssize_t *n, PyObject **encoded) {
+    const char *s = PyUnicode_AsUTF8AndSize(str, n);
+    if (s != NULL) return s;
+    PyErr_Clear();
+    *encoded = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+    if (*encoded == NULL) return NULL;
+    *n = PyBytes_GET_SIZE(*encoded);
+    return PyBytes_AS_STRING(*encoded);
+}
+
+/* Bytes that may end a line in str.splitlines' sense (\n \r \v \f \x1c-\x1e; \x85, \u2028 and
+   \u2029 start with \xc2 / \xe2 in UTF-8). */
+static unsigned char BOUNDARY[256];
+
+/* The next non-empty line of `base[:len]` from *at on (`filter(None, piece.splitlines())`). */
+static int next_segment(const char *base, Py_ssize_t len, Py_ssize_t *at, const char **s, Py_ssize_t *n) {
+    const char *end = base + len;
+    while (*at < len) {
+        const char *p = base + *at, *q = p;
+        Py_ssize_t boundary = 0;
+        for (; q < end; q++) {
+            unsigned char c = (unsigned char)*q;
+            if (!BOUNDARY[c]) continue;
+            if (c == '\r') {
+                boundary = q + 1 < end && q[1] == '\n' ? 2 : 1;
+            } else if (c == 0xc2) {
+                if (q + 1 >= end || (unsigned char)q[1] != 0x85) continue;
+                boundary = 2;
+            } else if (c == 0xe2) {
+                if (q + 2 >= end || (unsigned char)q[1] != 0x80 || ((unsigned char)q[2] | 1) != 0xa9) continue;
+                boundary = 3;
+            } else {
+                boundary = 1;
+            }
+            break;
+        }
+        *at = (q - base) + boundary;
+        if (q > p) {
+            *s = p;
+            *n = q - p;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static PyObject *Scanner_next(Scanner *self, PyObject *args) {
     PyObject *block, *current;
     if (!PyArg_ParseTuple(args, "OO:next", &block, &current)) return NULL;
@@ -517,46 +572,97 @@ static PyObject *Scanner_next(Scanner *self, PyObject *args) {
     if (target(&t, block) < 0) return NULL;
     PyObject *out = NULL;
     for (;;) {
-        PyObject *line = PyIter_Next(self->it);
-        if (line == NULL) {
-            if (!PyErr_Occurred()) {
-                Py_CLEAR(self->it);
-                out = hand_back(self, Py_None);
-            }
-            break;
-        }
-        if (!PyUnicode_Check(line)) {
-            out = hand_back(self, line);
-            Py_DECREF(line);
-            break;
-        }
+        const char *s;
         Py_ssize_t n;
-        const char *s = PyUnicode_AsUTF8AndSize(line, &n);
-        PyObject *encoded = NULL;
-        if (s == NULL) { /* lone surrogates */
-            PyErr_Clear();
-            encoded = PyUnicode_AsEncodedString(line, "utf-8", "surrogatepass");
-            if (encoded == NULL) {
+        PyObject *line = NULL, *encoded = NULL;
+        if (self->piece != NULL) {
+            if (!next_segment(self->piece_data, self->piece_len, &self->piece_at, &s, &n)) {
+                Py_CLEAR(self->piece);
+                Py_CLEAR(self->piece_encoded);
+                continue;
+            }
+            if (self->piece_framed && n >= 2 && s[0] == '#' && s[1] == ' ') {
+                self->consumed++; /* the framing named the package: counted, not read */
+                continue;
+            }
+        } else {
+            line = PyIter_Next(self->it);
+            if (line == NULL) {
+                if (!PyErr_Occurred()) {
+                    Py_CLEAR(self->it);
+                    out = hand_back(self, Py_None);
+                }
+                break;
+            }
+            if (!PyUnicode_Check(line)) {
+                out = hand_back(self, line);
                 Py_DECREF(line);
                 break;
             }
-            s = PyBytes_AS_STRING(encoded);
-            n = PyBytes_GET_SIZE(encoded);
+            if (!PyUnicode_CheckExact(line)) { /* a Piece: many lines, read without a str each */
+                const char *data = utf8_of(line, &self->piece_len, &self->piece_encoded);
+                if (data == NULL) {
+                    Py_DECREF(line);
+                    break;
+                }
+                PyObject *framed = PyObject_GetAttr(line, str_framed);
+                self->piece_framed = framed == NULL ? -1 : PyObject_IsTrue(framed);
+                Py_XDECREF(framed);
+                if (self->piece_framed < 0) {
+                    Py_CLEAR(self->piece_encoded);
+                    Py_DECREF(line);
+                    break;
+                }
+                self->piece = line;
+                self->piece_data = data;
+                self->piece_at = 0;
+                continue;
+            }
+            s = utf8_of(line, &n, &encoded);
+            if (s == NULL) {
+                Py_DECREF(line);
+                break;
+            }
         }
         int read = read_line(self, &t, s, n);
+        if (read == 0 && line == NULL) { /* a piece's line goes to Python as its own str */
+            line = decode(s, n);
+            if (line == NULL) read = -1;
+        }
         Py_XDECREF(encoded);
         if (read > 0) {
-            Py_DECREF(line);
+            Py_XDECREF(line);
             self->consumed++;
             continue;
         }
         if (read == 0) out = hand_back(self, line);
-        Py_DECREF(line);
+        Py_XDECREF(line);
         break;
     }
     release(&t);
     return out;
 }
+
+/* count_lines(text): len(list(filter(None, text.splitlines()))), without the lines. */
+static PyObject *count_lines(PyObject *module, PyObject *text) {
+    (void)module;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "count_lines: a str");
+        return NULL;
+    }
+    PyObject *encoded = NULL;
+    Py_ssize_t len, at = 0, count = 0, n;
+    const char *data = utf8_of(text, &len, &encoded), *s;
+    if (data == NULL) return NULL;
+    while (next_segment(data, len, &at, &s, &n)) count++;
+    Py_XDECREF(encoded);
+    return PyLong_FromSsize_t(count);
+}
+
+static PyMethodDef module_methods[] = {
+    {"count_lines", (PyCFunction)count_lines, METH_O, "len(list(filter(None, text.splitlines())))"},
+    {NULL, NULL, 0, NULL},
+};
 
 static int check_patterns(PyObject *patterns) {
     if (!PyTuple_Check(patterns)) {
@@ -612,6 +718,8 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     Py_XSETREF(self->header_type, Py_NewRef(header_type));
     Py_XSETREF(self->summary_type, Py_NewRef(summary_type));
     Py_CLEAR(self->current);
+    Py_CLEAR(self->piece);
+    Py_CLEAR(self->piece_encoded);
     self->len = 0;
     self->ended = -1;
     self->consumed = 0;
@@ -627,6 +735,8 @@ static void Scanner_dealloc(Scanner *self) {
     Py_XDECREF(self->summary_type);
     Py_XDECREF(self->current);
     Py_XDECREF(self->last);
+    Py_XDECREF(self->piece);
+    Py_XDECREF(self->piece_encoded);
     PyMem_Free(self->prefix);
     PyMem_Free(self->buf);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -816,7 +926,7 @@ static PyTypeObject MakerType = {
 };
 
 static struct PyModuleDef scan_module = {
-    PyModuleDef_HEAD_INIT, "_scan", "The -m=2 parser's hot loop in C (bot/gc/parse.py).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_scan", "The -m=2 parser's hot loop in C (bot/gc/parse.py).", -1, module_methods,
 };
 
 static PyObject *intern(const char *s) {
@@ -824,6 +934,7 @@ static PyObject *intern(const char *s) {
 }
 
 PyMODINIT_FUNC PyInit__scan(void) {
+    str_framed = intern("framed");
     str_current = intern("current");
     str_text = intern("text");
     str_ended = intern("ended");
@@ -831,11 +942,13 @@ PyMODINIT_FUNC PyInit__scan(void) {
     str_summaries = intern("summaries");
     str_inlined_at = intern("inlined_at");
     str_decls = intern("decls");
-    if (!str_current || !str_text || !str_ended || !str_headers || !str_summaries || !str_inlined_at ||
+    if (!str_framed || !str_current || !str_text || !str_ended || !str_headers || !str_summaries || !str_inlined_at ||
         !str_decls) {
         return NULL;
     }
     if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&MakerType) < 0) return NULL;
+    const unsigned char boundaries[] = {'\n', '\r', 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0xc2, 0xe2};
+    for (size_t i = 0; i < sizeof boundaries; i++) BOUNDARY[boundaries[i]] = 1;
     PyObject *module = PyModule_Create(&scan_module);
     if (module == NULL) return NULL;
     if (PyModule_AddObjectRef(module, "Scanner", (PyObject *)&ScannerType) < 0 ||

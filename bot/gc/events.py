@@ -16,6 +16,31 @@ from typing import AnyStr, Generic
 CHUNK = 1 << 20
 
 
+class Piece(str):
+    """Many lines of an event's output at once, for bot/gc/_scan.c to read in place as
+    `filter(None, piece.splitlines())` without a str per line (`LogParser.events(pieces=True)`,
+    which only the C scanner asks for)."""
+
+    framed = False  # its `# package` lines are dropped (the event's framing names the package)
+
+
+class FramedPiece(Piece):
+    """A Piece whose lines starting with `# ` are dropped, as the framing replaces them."""
+
+    framed = True
+
+
+def lines_in(batch: list[str]) -> int:
+    """How many lines a batch of `LogParser.events` stands for."""
+    if len(batch) == 1 and isinstance(batch[0], Piece):
+        from bot.gc import native  # only the C scanner asks for pieces
+
+        assert native.scan is not None
+        count: int = native.scan.count_lines(batch[0])
+        return count
+    return len(batch)
+
+
 class BadEvent(ValueError):
     """A line that starts like an event but is not a JSON object."""
 

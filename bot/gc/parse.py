@@ -23,7 +23,7 @@ from typing import cast
 from bot.gc import native
 from bot.gc.causes import CONSTANT_REASON, LazyNames, classify, is_constant, runtime_static
 from bot.gc.collapse import collapse_sites
-from bot.gc.events import BadEvent, is_event, read_event, text_of
+from bot.gc.events import BadEvent, FramedPiece, Piece, is_event, read_event, text_of
 from bot.gc.flows import FlowReader, compact
 from bot.gc.goroot import GOROOT_PREFIX, in_goroot, module_file_mapper, std_package
 from bot.gc.lines import (
@@ -140,13 +140,15 @@ class LogParser:
             for text in batch:
                 self._feed(text, out)
 
-    def events(self, lines: Iterable[str | bytes]) -> Iterator[list[str]]:
+    def events(self, lines: Iterable[str | bytes], *, pieces: bool = False) -> Iterator[list[str]]:
         """The text lines of `go build -json` events for `_feed`, in batches (the hot loop takes
         them with `chain.from_iterable`, not a generator step per line): a package's first event
         gives a `# ImportPath` line (the block's header); other lines pass unchanged.
 
         Each event is decoded once and its `Output` (one event per package: 69 MB for go/types)
         a megabyte at a time, so memory follows the event, not the number of its lines.
+        `pieces`: each megabyte comes whole, as a Piece (for bot/gc/_scan.c, which reads its
+        lines in place and drops the `# package` lines of a FramedPiece).
         """
         for line in lines:
             if not is_event(line):
@@ -154,7 +156,7 @@ class LogParser:
                 continue
             self.lines += 1
             try:
-                action, key, pieces = read_event(line)
+                action, key, chunks = read_event(line)
             except BadEvent:
                 self._unknown(text_of(line))
                 continue
@@ -166,11 +168,15 @@ class LogParser:
                 self._json_key = key
                 self.lines -= 1  # the header is the framing's, not a line of the log
                 yield ["# " + key]
-            for piece in pieces:
-                texts = list(filter(None, piece.splitlines()))
+            for piece in chunks:
                 # rare: drop the `# package` lines the framing replaces (at a line's start: `# `
                 # inside a line, a string literal's, is common and costs a pass over the lines)
-                if piece.startswith("# ") or "\n# " in piece:
+                framed = piece.startswith("# ") or "\n# " in piece
+                if pieces:
+                    yield [FramedPiece(piece) if framed else Piece(piece)]
+                    continue
+                texts = list(filter(None, piece.splitlines()))
+                if framed:
                     headers = sum(1 for text in texts if text.startswith("# "))
                     self.lines += headers  # the framing already named the package
                     texts = [text for text in texts if not text.startswith("# ")] if headers else texts
@@ -524,7 +530,8 @@ def parse_lines(
         yield from parser.close()
         return
     if is_event(head):  # `go build -json`: events expanded to the lines of their output
-        stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it)))
+        pieces = native.scan is not None and native_scan  # the C scanner reads them in place
+        stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it), pieces=pieces))
     else:  # a text log: only events come as bytes (the runner's big ones)
         stream = chain((text_of(head),), cast(Iterator[str], it))
     if native.scan is not None and native_scan:

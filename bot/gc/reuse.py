@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from bot.gc.events import BadEvent, is_event, read_event
+from bot.gc.events import BadEvent, is_event, lines_in, read_event
 from bot.gc.lines import SourceLookup
 from bot.gc.model import Escape
 from bot.gc.parse import LogParser, _site_key
@@ -127,7 +127,7 @@ class ReusingParser(LogParser):
         self._block_lines = 0
         self._at_start = (0, 0, 0)
 
-    def events(self, lines: Iterable[str | bytes]) -> Iterator[list[str]]:
+    def events(self, lines: Iterable[str | bytes], *, pieces: bool = False) -> Iterator[list[str]]:
         """LogParser.events, except that a cached event waits for the next line: a build-output
         event of another package confirms it is a block of its own (its records are taken), any
         other line sends it to be parsed after all."""
@@ -136,10 +136,10 @@ class ReusingParser(LogParser):
             if pending is not None:
                 action, key = _action_key(line)
                 if action and action != "build-output":
-                    yield from self._read(line, None)  # never part of a block: keep waiting
+                    yield from self._read(line, None, pieces)  # never part of a block: keep waiting
                     continue
                 if not (action and key != pending[1] and self._commit(pending[1], pending[2])):
-                    yield from self._read(pending[0], None)  # the block goes on: read it after all
+                    yield from self._read(pending[0], None, pieces)  # the block goes on: read it after all
                 pending = None
             digest = None
             if is_event(line):
@@ -147,16 +147,16 @@ class ReusingParser(LogParser):
                 pending = self._lookup(line, digest)
                 if pending is not None:
                     continue
-            yield from self._read(line, digest)
+            yield from self._read(line, digest, pieces)
         if pending is not None and not self._commit(pending[1], pending[2]):
-            yield from self._read(pending[0], None)
+            yield from self._read(pending[0], None, pieces)
 
-    def _read(self, line: str | bytes, digest: bytes | None) -> Iterator[list[str]]:
+    def _read(self, line: str | bytes, digest: bytes | None, pieces: bool) -> Iterator[list[str]]:
         """The lines of `line` as LogParser reads them, noting whether it starts a block of one
         event (a candidate for the cache) or adds to the current block (which is then none), and
         the lines it counts (its own adjustments, made between batches, and each line fed)."""
         before, first = self._json_key, True
-        batches = super().events((line,))
+        batches = super().events((line,), pieces=pieces)
         while True:
             counted = self.lines
             batch = next(batches, None)
@@ -167,7 +167,7 @@ class ReusingParser(LogParser):
                 self._next = digest
             elif first:
                 self._candidate = None  # a line of the current block from elsewhere
-            self._block_lines += len(batch)
+            self._block_lines += lines_in(batch)
             first = False
             yield batch
         if first:
