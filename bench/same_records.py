@@ -1,6 +1,6 @@
 """Check: two checkouts' parsers give the same records from the same logs.
 
-    python bench/same_records.py --code /tmp/before [--code DIR] [--log FILE ...] [--fuzz N]
+    python bench/same_records.py --code /tmp/before [--code DIR] [--log FILE ...] [--fuzz N] [--pure-first]
 
 Each parser runs in a fresh process (their `bot` packages cannot share one) over the standard
 library's text and `-json` logs (bench/.cache/, see bench_parse.py), read as the runner reads
@@ -8,12 +8,15 @@ them, and over N generated logs of odd explanations (other positions, lines cut 
 warnings, unknown lines, steps before a flow, with and without newlines). It compares a hash of
 the `repr` of every record and of ParseStats, and counts the distinct Flow, Step and Position
 objects (records share them). Without a second --code, this checkout is the other one.
+`--pure-first`: the first checkout runs its pure-Python parser (`ESCAPE_BOT_PURE_PYTHON=1`), so
+`--code . --pure-first` compares this checkout's C loops with its own Python.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,12 +86,14 @@ print(json.dumps(out))
 """
 
 
-def run(code: Path, logs: list[str], fuzz: int) -> dict[str, object]:
+def run(code: Path, logs: list[str], fuzz: int, pure: bool = False) -> dict[str, object]:
+    env = {**os.environ, "ESCAPE_BOT_PURE_PYTHON": "1" if pure else "0"}
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, str(code), json.dumps(logs), str(fuzz)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     result: dict[str, object] = json.loads(proc.stdout)
     return result
@@ -99,12 +104,13 @@ def main() -> None:
     ap.add_argument("--code", type=Path, action="append", required=True)
     ap.add_argument("--log", action="append", default=None)
     ap.add_argument("--fuzz", type=int, default=2000)
+    ap.add_argument("--pure-first", action="store_true", help="the first checkout parses in pure Python")
     args = ap.parse_args()
     codes = [*args.code, ROOT] if len(args.code) == 1 else args.code[:2]
     logs = args.log or [
         str(p) for p in sorted((ROOT / "bench" / ".cache").glob("std-m2-*.*")) if "-x2" not in p.name
     ]
-    results = [run(code, logs, args.fuzz) for code in codes]
+    results = [run(code, logs, args.fuzz, pure=args.pure_first and i == 0) for i, code in enumerate(codes)]
     same = True
     for key in results[0]:
         a, b = results[0][key], results[1].get(key)
