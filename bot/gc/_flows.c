@@ -13,11 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
-#if PY_VERSION_HEX < 0x030C0000
-#include <structmember.h>
-#define Py_T_OBJECT_EX T_OBJECT_EX
-#define Py_READONLY READONLY
-#endif
+#include "_slots.h"
 
 /* ---- records ---------------------------------------------------------------------------- */
 
@@ -57,15 +53,8 @@ static int record_init(Record *r, PyObject *module, const char *cls, const char 
         goto fail;
     }
     for (int i = 0; i < MAX_FIELDS; i++) {
-        PyObject *descr = PyObject_GetAttrString(type, names[i]);
-        if (descr == NULL) goto fail;
-        int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type);
-        if (ok) {
-            PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
-            ok = member->type == Py_T_OBJECT_EX && !(member->flags & Py_READONLY);
-            r->offset[i] = member->offset;
-        }
-        Py_DECREF(descr);
+        int ok = slot_offset(type, names[i], &r->offset[i]);
+        if (ok < 0) goto fail;
         if (!ok) {
             PyErr_Format(PyExc_ImportError, "bot.gc.model.%s.%s is not a slot", cls, names[i]);
             goto fail;

@@ -27,7 +27,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
-#include <structmember.h>
+
+#include "_slots.h"
 
 typedef struct {
     const char *s;
@@ -810,15 +811,9 @@ static int maker_field(Maker *self, Py_ssize_t i, PyObject *spec) {
         return -1;
     }
     if (how == 0) self->required++;
-    PyObject *descr = PyObject_GetAttr((PyObject *)self->cls, PyTuple_GET_ITEM(spec, 0));
-    if (descr == NULL) return -1;
-    int slot = Py_IS_TYPE(descr, &PyMemberDescr_Type);
-    if (slot) {
-        PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
-        slot = member->type == T_OBJECT_EX && !(member->flags & READONLY);
-        self->offset[i] = member->offset;
-    }
-    Py_DECREF(descr);
+    const char *name = PyUnicode_AsUTF8(PyTuple_GET_ITEM(spec, 0));
+    int slot = name == NULL ? -1 : slot_offset((PyObject *)self->cls, name, &self->offset[i]);
+    if (slot < 0) return -1;
     if (!slot) {
         PyErr_Format(PyExc_TypeError, "Maker: %R is not a writable slot of %R", PyTuple_GET_ITEM(spec, 0), self->cls);
         return -1;
