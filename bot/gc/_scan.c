@@ -100,6 +100,22 @@ static int matches(PyObject *patterns, const char *s, Py_ssize_t n, int suffix) 
     return 0;
 }
 
+/* str's UTF-8 (its own cache), or for lone surrogates an encoding kept in *encoded. */
+static const char *utf8_of(PyObject *str, Py_ssize_t *n, PyObject **encoded) {
+    const char *s = PyUnicode_AsUTF8AndSize(str, n);
+    if (s != NULL) return s;
+    PyErr_Clear();
+    *encoded = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
+    if (*encoded == NULL) return NULL;
+    *n = PyBytes_GET_SIZE(*encoded);
+    return PyBytes_AS_STRING(*encoded);
+}
+
+/* UTF-8 read back as text (`surrogatepass`: what utf8_of encoded so). */
+static PyObject *decode(const char *s, Py_ssize_t n) {
+    return PyUnicode_DecodeUTF8(s, n, "surrogatepass");
+}
+
 static int collect(Scanner *self, const char *s, Py_ssize_t n) {
     int newline = n > 0 && s[n - 1] == '\n';
     if (self->ended < 0) self->ended = newline;
@@ -130,7 +146,7 @@ static int flush(Scanner *self) {
         self->ended = -1;
         return 0;
     }
-    PyObject *text = PyUnicode_DecodeUTF8(self->buf, self->len, "surrogatepass");
+    PyObject *text = decode(self->buf, self->len);
     if (text == NULL) return -1;
     int ended = self->ended;
     self->len = 0;
@@ -179,15 +195,9 @@ static int begin(Scanner *self, PyObject *header, const char *s, Py_ssize_t idx)
 static int begin_after_python(Scanner *self, PyObject *header) {
     if (header == NULL || self->last == NULL || !PyUnicode_Check(self->last)) return begin(self, header, NULL, 0);
     Py_ssize_t n;
-    const char *s = PyUnicode_AsUTF8AndSize(self->last, &n);
     PyObject *encoded = NULL;
-    if (s == NULL) {
-        PyErr_Clear();
-        encoded = PyUnicode_AsEncodedString(self->last, "utf-8", "surrogatepass");
-        if (encoded == NULL) return -1;
-        s = PyBytes_AS_STRING(encoded);
-        n = PyBytes_GET_SIZE(encoded);
-    }
+    const char *s = utf8_of(self->last, &n, &encoded);
+    if (s == NULL) return -1;
     int result = begin(self, header, s, find_colon_space(s, n));
     Py_XDECREF(encoded);
     return result;
@@ -198,10 +208,6 @@ static int end_explanation(Scanner *self, Target *t) {
     if (self->current == NULL) return 0;
     if (begin(self, NULL, NULL, 0) < 0) return -1;
     return PyObject_SetAttr(t->block, str_current, Py_None);
-}
-
-static PyObject *decode(const char *s, Py_ssize_t n) {
-    return PyUnicode_DecodeUTF8(s, n, "surrogatepass");
 }
 
 static int append_to(PyObject *dict, PyObject *key, PyObject *value) {
@@ -286,7 +292,8 @@ static PyObject *call(PyObject *type, PyObject **args, size_t nargs) {
     return PyObject_Vectorcall(type, args, nargs, NULL);
 }
 
-/* `POS: SUBJECT` of an escape kind: a Summary into the block. 1 made, 0 for Python, -1 error. */
+/* `POS: SUBJECT` of an escape kind: a Summary into the block. 1 made, 0 not an escape kind,
+   2 an escape kind whose position Python reads (its `parse_pos` decides), -1 error. */
 static int summary(Scanner *self, Target *t, const char *s, Py_ssize_t idx, const char *msg, Py_ssize_t m) {
     Py_ssize_t count = PyTuple_GET_SIZE(self->kinds);
     for (Py_ssize_t k = 0; k < count; k++) {
@@ -298,7 +305,7 @@ static int summary(Scanner *self, Target *t, const char *s, Py_ssize_t idx, cons
         if (!(suffix ? ends(msg, m, ms, mn) : starts(msg, m, ms, mn))) continue;
         Py_ssize_t file_len;
         long long line, column;
-        if (!parse_pos(s, idx, &file_len, &line, &column)) return 0;
+        if (!parse_pos(s, idx, &file_len, &line, &column)) return 2;
         if (end_explanation(self, t) < 0) return -1;
         const char *subject = suffix ? msg : msg + mn;
         PyObject *args[7] = {
@@ -421,15 +428,7 @@ static int message(Scanner *self, Target *t, const char *s, Py_ssize_t n, Py_ssi
     }
     if (m > 0 && msg[m - 1] == ':') return header(self, t, s, idx, msg, m);
     int made = summary(self, t, s, idx, msg, m);
-    if (made != 0) return made;
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(self->kinds); k++) {
-        PyObject *entry = PyTuple_GET_ITEM(self->kinds, k);
-        PyObject *marker = PyTuple_GET_ITEM(entry, 0);
-        int suffix = PyTuple_GET_ITEM(entry, 1) == Py_True;
-        const char *ms = PyBytes_AS_STRING(marker);
-        Py_ssize_t mn = PyBytes_GET_SIZE(marker);
-        if (suffix ? ends(msg, m, ms, mn) : starts(msg, m, ms, mn)) return 0; /* a bad position */
-    }
+    if (made != 0) return made == 2 ? 0 : made;
     if (starts(msg, m, CAN, sizeof CAN - 1) || starts(msg, m, CANNOT, sizeof CANNOT - 1)) {
         /* msg.split(" ", 3)[2].removesuffix(":") */
         const char *first = memchr(msg, ' ', (size_t)m);
@@ -514,17 +513,6 @@ static PyObject *hand_back(Scanner *self, PyObject *line) {
     if (flush(self) < 0) return NULL;
     if (line != Py_None) Py_XSETREF(self->last, Py_NewRef(line));
     return Py_NewRef(line);
-}
-
-/* str's UTF-8 (its own cache), or for lone surrogates an encoding kept in *encoded. */
-static const char *utf8_of(PyObject *str, Py_ssize_t *n, PyObject **encoded) {
-    const char *s = PyUnicode_AsUTF8AndSize(str, n);
-    if (s != NULL) return s;
-    PyErr_Clear();
-    *encoded = PyUnicode_AsEncodedString(str, "utf-8", "surrogatepass");
-    if (*encoded == NULL) return NULL;
-    *n = PyBytes_GET_SIZE(*encoded);
-    return PyBytes_AS_STRING(*encoded);
 }
 
 /* Bytes that may end a line in str.splitlines' sense (\n \r \v \f \x1c-\x1e; \x85, \u2028 and
