@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import AnyStr, Generic
 
+from bot.gc import native
+
 CHUNK = 1 << 20
 
 
@@ -33,9 +35,7 @@ class FramedPiece(Piece):
 def lines_in(batch: list[str]) -> int:
     """How many lines a batch of `LogParser.events` stands for."""
     if len(batch) == 1 and isinstance(batch[0], Piece):
-        from bot.gc import native  # only the C scanner asks for pieces
-
-        assert native.scan is not None
+        assert native.scan is not None  # only the C scanner asks for pieces
         count: int = native.scan.count_lines(batch[0])
         return count
     return len(batch)

@@ -6,6 +6,7 @@ None where they were not built.
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -14,10 +15,9 @@ def _load(name: str) -> ModuleType | None:
     if os.environ.get("ESCAPE_BOT_PURE_PYTHON", "") not in ("", "0"):
         return None
     try:
-        module = __import__(f"bot.gc.{name}", fromlist=[name])
+        return importlib.import_module(f"bot.gc.{name}")
     except ImportError:
         return None
-    return module
 
 
 scan = _load("_scan")

@@ -310,8 +310,7 @@ class LogParser:
         records = list(found)
         emitted = self._emitted.setdefault(package, set())
         if not emitted:
-            # _site_key, inline: once per record of the log
-            emitted.update([(e.file, e.line, e.column, e.kind, e.expression, e.function) for e in records])
+            emitted.update(map(_site_key, records))
             return records
         kept = []
         for e in records:
@@ -370,7 +369,7 @@ class LogParser:
             raw_function = self._function_from_source(block, printed, line, column)
         function = self._names.get(raw_function)
         if function is None:
-            if raw_function.startswith("init.func") or "#" in raw_function:  # see _stable_name
+            if _named_by_position(raw_function):  # not one name per raw name: not cached
                 function = collapse_generics(self._stable_name(raw_function, printed, line, column))
             else:
                 function = self._names[raw_function] = collapse_generics(raw_function)
@@ -478,7 +477,7 @@ class LogParser:
         (`pool.func1`) from the source, and so are copies compiled under an internal name
         (`F.func1.func1#hash#` is `F.func1.1`); without the source the hash is only dropped.
         """
-        if not raw.startswith("init.func") and "#" not in raw:
+        if not _named_by_position(raw):
             return raw
         if self._facts.file_spans(file) is not None:
             return self._function_from_source(Block(""), file, line, column)
@@ -529,12 +528,13 @@ def parse_lines(
     if head is None:
         yield from parser.close()
         return
+    in_c = native.scan is not None and native_scan
     if is_event(head):  # `go build -json`: events expanded to the lines of their output
-        pieces = native.scan is not None and native_scan  # the C scanner reads them in place
-        stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it), pieces=pieces))
+        # the C scanner reads each megabyte's lines in place
+        stream: Iterable[str] = chain.from_iterable(parser.events(chain((head,), it), pieces=in_c))
     else:  # a text log: only events come as bytes (the runner's big ones)
         stream = chain((text_of(head),), cast(Iterator[str], it))
-    if native.scan is not None and native_scan:
+    if in_c:
         yield from _scan_natively(stream, parser)
         return
     out = parser.ready
@@ -625,15 +625,15 @@ def _made(cls: type[object]) -> Callable[..., object]:
     """`cls`, or a constructor of its instances in C with the same fields and defaults
     (bot/gc/_scan.c's Maker) where its shape allows."""
     assert native.scan is not None
-    how = {"value": 1, "factory": 2}
+    given, value, factory = 0, 1, 2  # how Maker fills a field
     spec = []
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.default is not dataclasses.MISSING:
-            spec.append((f.name, how["value"], f.default))
+            spec.append((f.name, value, f.default))
         elif f.default_factory is not dataclasses.MISSING:
-            spec.append((f.name, how["factory"], f.default_factory))
+            spec.append((f.name, factory, f.default_factory))
         else:
-            spec.append((f.name, 0, None))
+            spec.append((f.name, given, None))
     try:
         maker: Callable[..., object] = native.scan.Maker(cls, tuple(spec))
     except TypeError:
@@ -648,6 +648,11 @@ def _absorb(header: Header) -> None:
     compact(header)
     if before is not None:
         header.text, header.ended = before + (header.text or ""), ended
+
+
+def _named_by_position(raw: str) -> bool:
+    """A compiler name `_stable_name` replaces by the source's name at the record's position."""
+    return raw.startswith("init.func") or "#" in raw
 
 
 def _site_key(e: Escape) -> tuple[object, ...]:
