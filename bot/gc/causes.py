@@ -326,7 +326,7 @@ def _decide(ev: Evidence, storage: StorageLookup | None, depth: int) -> Cause:
         if not reasons.isdisjoint(UNKNOWN_SIZE_REASONS):
             return Cause.UNKNOWN_SIZE
         return Cause.UNSAFE
-    if ev.root == "{storage for func literal}" and _captures_result(ev):  # the root: a cheap test first
+    if _captures_result(ev):
         return Cause.RETURNED
     last = ev.last
     if last is not None and last.why in CLOSURE_REASONS:
