@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.gc.events import CHUNK, BadEvent, pieces, read_event
+from bot.gc.events import CHUNK, BadEvent, action_and_package, pieces, read_event
 from bot.gc.parse import parse_log
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
@@ -84,3 +84,25 @@ def test_every_cut_of_tricky_text_decodes_the_same(size: int, monkeypatch: pytes
     line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))  # as cmd/go writes it
     assert _lines(read_event(line)[2]) == text.splitlines()
     assert _lines(pieces(text)) == text.splitlines()
+
+
+def test_action_and_package_are_read_events_without_the_output() -> None:
+    """Every event of a real log, as text and as bytes, and events of other shapes (Output not
+    last, no Output, escapes in the fields before it): what `read_event` says; ("", "") for a
+    text line or a line that is not an object."""
+    lines = GOLDEN.joinpath("go1.27.3.jsonl").read_text().splitlines(keepends=True)
+    others = [
+        '{"Action":"build-output","Output":"x\\n","ImportPath":"p"}\n',
+        '{"ImportPath":"a\\"b\\u00e9","Action":"build-fail"}\n',
+        '{"ImportPath":"q","Action":"build-output","Output":"\\"}\\n"}',
+        '{"ImportPath":"q","Output":"y","Action":"start"} ',
+    ]
+    seen = set()
+    for line in [*lines, *others, _big_event()[0]]:
+        for form in (line, line.encode()):
+            action, package, _ = read_event(form)
+            assert action_and_package(form) == (action, package)
+            seen.add(action)
+    assert {"build-output", "build-fail", "start"} <= seen
+    for bad in ("{not json", "[1]", "p.go:1:2: x escapes to heap\n", b"{", b"# p\n", ""):
+        assert action_and_package(bad) == ("", "")

@@ -93,6 +93,17 @@ BYTES = Marks(b'"', b"\\", b"\\n", b',"Output":"', b'"}', b"}")
 def _big_event(line: AnyStr, marks: Marks[AnyStr]) -> tuple[str, str, Iterator[str]] | None:
     """`read_event` of a line whose Output is its last field (cmd/go writes ImportPath, Action,
     Output in this order), without decoding the Output whole; None for any other shape."""
+    head = _head(line, marks)
+    if head is None:
+        return None
+    action, key, start, end = head
+    return action, key, _chunks(line, start, end, marks)
+
+
+def _head(line: AnyStr, marks: Marks[AnyStr]) -> tuple[str, str, int, int] | None:
+    """Action and ImportPath of an event whose Output is its last field, decoded from the fields
+    before Output alone, and where the Output's JSON string body starts and ends; None for any
+    other shape (then the whole line is decoded)."""
     output, last = marks.output, marks.last
     at = line.find(output)
     end = len(line.rstrip())
@@ -102,10 +113,25 @@ def _big_event(line: AnyStr, marks: Marks[AnyStr]) -> tuple[str, str, Iterator[s
         head = json.loads(text_of(line[:at] + marks.close))
     except ValueError:
         return None
-    if not isinstance(head, dict):
-        return None
-    body = _chunks(line, at + len(output), end - len(last), marks)
-    return str(head.get("Action")), str(head.get("ImportPath", "")), body
+    if not isinstance(head, dict) or "Action" not in head or "ImportPath" not in head:
+        return None  # they come after the Output: not cmd/go's order
+    return str(head["Action"]), str(head["ImportPath"]), at + len(output), end - len(last)
+
+
+def action_and_package(line: str | bytes) -> tuple[str, str]:
+    """An event's Action and ImportPath, as `read_event` gives them; ("", "") for a text line or a
+    bad event. The Output, most of an event, is not decoded when it is the last field (as cmd/go
+    writes it): `ReusingParser` asks this of every event it may take from its cache."""
+    if not is_event(line):
+        return "", ""
+    head = _head(line, TEXT) if isinstance(line, str) else _head(line, BYTES)
+    if head is not None:
+        return head[0], head[1]
+    try:
+        action, key, _ = read_event(line)
+    except BadEvent:
+        return "", ""
+    return action, key
 
 
 def _chunks(line: AnyStr, start: int, end: int, marks: Marks[AnyStr]) -> Iterator[str]:

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from bot.gc.events import BadEvent, is_event, lines_in, read_event
+from bot.gc.events import action_and_package, is_event, lines_in
 from bot.gc.lines import SourceLookup
 from bot.gc.model import Escape
 from bot.gc.parse import LogParser, _site_key
@@ -134,7 +134,7 @@ class ReusingParser(LogParser):
         pending: tuple[str | bytes, str, CachedBlock] | None = None
         for line in lines:
             if pending is not None:
-                action, key = _action_key(line)
+                action, key = action_and_package(line)
                 if action and action != "build-output":
                     yield from self._read(line, None, pieces)  # never part of a block: keep waiting
                     continue
@@ -179,7 +179,7 @@ class ReusingParser(LogParser):
             return None
         if any(self._tracking.digest(name) != seen for name, seen in cached.files):
             return None
-        action, key = _action_key(line)
+        action, key = action_and_package(line)
         if action != "build-output" or key == self._json_key:
             return None  # the current block goes on: not a block of its own
         return line, key, cached
@@ -227,17 +227,6 @@ class ReusingParser(LogParser):
             self.generated_skipped - skipped,
             self.collapsed - collapsed,
         )
-
-
-def _action_key(line: str | bytes) -> tuple[str, str]:
-    """An event's Action and ImportPath; ("", "") for a text line or a bad event."""
-    if not is_event(line):
-        return "", ""
-    try:
-        action, key, _ = read_event(line)
-    except BadEvent:
-        return "", ""
-    return action, key
 
 
 def _bytes(line: str | bytes) -> bytes:
