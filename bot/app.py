@@ -186,7 +186,7 @@ def snapshot_of(
         if later is None:
             store.record_snapshot(name, info, snapshot)
         else:
-            later(functools.partial(store.record_snapshot, name, info, snapshot))
+            later(store, name, info, snapshot)
     return snapshot, "built"
 
 

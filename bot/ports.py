@@ -7,7 +7,8 @@ of them against this Protocol where it is passed, so no caller asks `isinstance`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +49,10 @@ class SnapshotStore(Protocol):
 
     def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
         """Remember that the commit could not be analysed; False if anything was stored already."""
+
+    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
+        """While open, `record_snapshot` may run in another process that shares `shared` (the
+        escapes about to be recorded) without copying them; True when it does."""
 
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         """The key of a snapshot of `sha` stored by another Go version (before an upgrade)."""

@@ -3,7 +3,8 @@ the real ones (pyproject's [tool.mypy] files include this module)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from bot.commit import CommitInfo
 from bot.gc.model import Snapshot, Toolchain
@@ -46,6 +47,10 @@ class MemoryStore:
             return False
         self.failures[key] = error
         return True
+
+    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
+        """Never: the records live in this process's memory."""
+        return nullcontext(False)
 
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         """A snapshot of `sha` by another Go version with the same platform, tags and flags."""

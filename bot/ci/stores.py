@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
@@ -55,6 +56,10 @@ class TolerantStore:
             self.errors.append(exc.message)
             return False
 
+    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
+        """The inner store's: its errors come back to `record_snapshot` here, and are kept."""
+        return self.inner.writing_in_child(shared)
+
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         try:
             return self.inner.other_toolchain_key(repository, sha, toolchain)
@@ -88,6 +93,9 @@ class UnavailableStore:
         """Nothing recorded, and no error: the build's failure is the error the job reports."""
         return False
 
+    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
+        return nullcontext(False)
+
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         return None
 
@@ -115,6 +123,9 @@ class NotRecording:
 
     def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
         return False
+
+    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
+        return nullcontext(False)  # nothing is written
 
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         return self.inner.other_toolchain_key(repository, sha, toolchain)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,6 +26,7 @@ from bot.errors import StoreError
 from bot.gc.model import Snapshot, Toolchain
 from bot.memory import gc_paused
 from bot.ports import StoredPair
+from bot.store.child import ChildWriter, fork_is_safe
 from bot.store.content import FileContent, PackageContent, PackageMemo, split_escapes
 from bot.store.db import (
     Access,
@@ -93,6 +95,8 @@ class Store:
         self._repository_ids: dict[str, int] = {}
         self._contents: PackageMemo = {}  # head's unchanged packages are base's objects (split_escapes)
         self.read_only = read_only  # every write is then a StoreError saying so
+        self._child: ChildWriter | None = None  # where record_snapshot runs (writing_in_child)
+        self._inherited_pool: object = None  # a forked child's copy of its parent's connections
 
     @classmethod
     def open(cls, url: str, *, access: Access = "write") -> Store:
@@ -135,11 +139,45 @@ class Store:
 
     # --- writing --------------------------------------------------------------------------
 
+    @contextmanager
+    def writing_in_child(self, shared: Sequence[object]) -> Iterator[bool]:
+        """While open, `record_snapshot` runs in a child process forked now (bot/store/child.py),
+        which shares `shared` (the escapes of the snapshot about to be recorded) without a copy:
+        the caller's writer thread then only waits, and the work runs on another core. False,
+        and nothing changes, where forking is not safe or the store is read-only."""
+        if self._child is not None or self.read_only or not fork_is_safe():
+            yield False
+            return
+        try:
+            self._child = ChildWriter(self._record_snapshot, shared, self._forget_connections)
+        except OSError:  # no fork now (process or memory limits): the caller's thread writes
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            child, self._child = self._child, None
+            child.close()
+
+    def _forget_connections(self) -> None:
+        """In a forked child: new connections of its own. The parent's are left unclosed, as
+        SQLAlchemy advises after a fork, and referenced, so that no finaliser closes them here
+        (SQLite's close would act on the parent's locks and WAL; libpq's would end its session)."""
+        self._inherited_pool = self._engine.pool
+        self._engine.dispose(close=False)
+
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         """Store a snapshot in one transaction; False when it was already stored.
 
         A failure recorded earlier for the same commit and toolchain is replaced.
         """
+        child = self._child
+        if child is not None:
+            stored: bool = child(repository, commit, snapshot)
+            return stored
+        return self._record_snapshot(repository, commit, snapshot)
+
+    def _record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         if snapshot.commit != commit.sha:
             raise ValueError(f"snapshot of {snapshot.commit} recorded as commit {commit.sha}")
         # Hash and group before taking any lock: the transaction only moves rows.
