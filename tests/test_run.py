@@ -179,3 +179,22 @@ def test_a_package_whose_output_is_megabytes_reads_as_its_text_log(tmp_path: Pat
     assert stats.unknown_lines == 0 and built.stats.unknown_lines == 0
     assert len(text) >= 6000
     assert [(e, e.line_text) for e in built.escapes] == [(e, e.line_text) for e in text]
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux's pipe sizes")
+def test_go_s_pipe_is_widened_where_the_system_allows() -> None:
+    """A real pipe grows to PIPE_BUFFER; where the size cannot be set, nothing is raised."""
+    import fcntl
+    import os
+
+    from bot.gc import run
+
+    read, write = os.pipe()
+    try:
+        before = fcntl.fcntl(read, fcntl.F_GETPIPE_SZ)
+        run._widen(read)
+        assert fcntl.fcntl(write, fcntl.F_GETPIPE_SZ) == run.PIPE_BUFFER > before  # one pipe, both ends
+    finally:
+        os.close(read)
+        os.close(write)
+    run._widen(read)  # closed now: EBADF, ignored as any refusal is
