@@ -236,7 +236,8 @@ def compare(
             return _compared(base, built_head[0], result, "store", "built", renames, keep)
         return _compared(base, _joined(pair.head, pair.same), result, "store", "store", renames, keep)
     # head is built in base's worktree: its unchanged packages' blocks are base's (bot/gc/reuse.py);
-    # base is stored while head builds, each write finished before the diff
+    # base is stored while head builds, and the diff is made while the last write finishes (each
+    # has finished, and its error is raised, before the comparison is returned)
     reuse = BlockCache()
     with writes_in_background() as later:
         base, base_source, base_built = _side(
@@ -245,21 +246,21 @@ def compare(
         head, head_source, head_built = built_head or _side(
             root, head_rev, options, store, progress, repository, reuse, later
         )
-    if not base_built and not head_built:
-        _nothing_compared(base, head)
-    failed = failed_modules(base, head)
-    if failed:
-        # a module that failed on either side is compared on neither (bot/failures.py)
-        directories = set(git.module_directories(root, base_sha)) | set(
-            git.module_directories(root, head_sha)
-        )
-        dropped = [f.directory for f in failed]
-        base = replace(base, escapes=without_modules(base.escapes, dropped, directories))
-        head = replace(head, escapes=without_modules(head.escapes, dropped, directories))
-    # files identical on both sides (head reused base's blocks) are not matched one by one
-    rest_base, rest_head, same = split_same(base.escapes, head.escapes, renames)
-    result = diff(rest_base, rest_head, renames, skip=skip, counting=counting, same=same)
-    result = replace(result, failed_modules=failed)
+        if not base_built and not head_built:
+            _nothing_compared(base, head)
+        failed = failed_modules(base, head)
+        if failed:
+            # a module that failed on either side is compared on neither (bot/failures.py)
+            directories = set(git.module_directories(root, base_sha)) | set(
+                git.module_directories(root, head_sha)
+            )
+            dropped = [f.directory for f in failed]
+            base = replace(base, escapes=without_modules(base.escapes, dropped, directories))
+            head = replace(head, escapes=without_modules(head.escapes, dropped, directories))
+        # files identical on both sides (head reused base's blocks) are not matched one by one
+        rest_base, rest_head, same = split_same(base.escapes, head.escapes, renames)
+        result = diff(rest_base, rest_head, renames, skip=skip, counting=counting, same=same)
+        result = replace(result, failed_modules=failed)
     effect = None
     if store is not None and base_source == "built" and base_built:
         effect = toolchain_effect(root, base, store, skip=skip, counting=counting, repository=repository)
