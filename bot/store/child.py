@@ -120,7 +120,11 @@ class ChildWriter:
         _, status = os.waitpid(self.pid, 0)
         self.pid = 0
         if os.WIFSIGNALED(status):
-            return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+            number = os.WTERMSIG(status)
+            try:
+                return f"killed by {signal.Signals(number).name}"
+            except ValueError:  # a real-time signal has no name
+                return f"killed by signal {number}"
         return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 

@@ -90,6 +90,15 @@ def test_a_killed_child_is_an_error_saying_so(shared: list[object]) -> None:
     writer.close()  # nothing left to wait for: no error
 
 
+def test_a_child_killed_by_a_nameless_signal_says_its_number(shared: list[object]) -> None:
+    number = signal.SIGRTMIN + 3  # real-time signals between SIGRTMIN and SIGRTMAX have no name
+    writer = ChildWriter(lambda: None, shared)
+    os.kill(writer.pid, number)
+    with pytest.raises(StoreError, match=f"writer process stopped: killed by signal {number}$"):
+        writer()
+    writer.close()
+
+
 def test_close_waits_for_the_child(shared: list[object]) -> None:
     writer = ChildWriter(lambda: None, shared)
     pid = writer.pid
