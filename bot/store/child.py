@@ -91,7 +91,9 @@ class ChildWriter:
         self.pid = pid
         self._requests = os.fdopen(requests_out, "wb")
         self._replies = os.fdopen(replies_in, "rb")
-        self._lock = threading.Lock()  # one call on the pipes at a time
+        self._lock = threading.Lock()  # one call on the pipes at a time, and close after it
+        self._reaping = threading.Lock()  # one waitpid: the caller's thread and close() may both ask
+        self._how = ""  # how the child ended, once it was waited for
 
     def __call__(self, *args: Any) -> Any:
         """Run `call(*args)` in the child; its exception is raised here."""
@@ -107,25 +109,34 @@ class ChildWriter:
         raise value
 
     def close(self) -> None:
-        """No more calls: the child exits once it has answered the last one; wait for it."""
-        for pipe in (self._requests, self._replies):
-            with contextlib.suppress(OSError):  # the child is gone: the last call said so already
-                pipe.close()
+        """No more calls: the child exits once it has answered the last one; wait for it. A call
+        still in flight on another thread (a stop signal cut the wait for it short) is answered
+        first, so that the pipes are never closed under it."""
+        with self._lock:
+            for pipe in (self._requests, self._replies):
+                with contextlib.suppress(OSError):  # the child is gone: the last call said so already
+                    pipe.close()
         self._ended()
 
     def _ended(self) -> str:
-        """Wait for the child; how it ended."""
-        if self.pid == 0:
-            return "already waited for"
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = 0
-        if os.WIFSIGNALED(status):
-            number = os.WTERMSIG(status)
-            try:
-                return f"killed by {signal.Signals(number).name}"
-            except ValueError:  # a real-time signal has no name
-                return f"killed by signal {number}"
-        return f"exit status {os.waitstatus_to_exitcode(status)}"
+        """Wait for the child, once whoever asks first; how it ended."""
+        with self._reaping:
+            if self.pid != 0:
+                _, status = os.waitpid(self.pid, 0)
+                self.pid = 0
+                self._how = _how(status)
+            return self._how
+
+
+def _how(status: int) -> str:
+    """A wait status in words."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:  # a real-time signal has no name
+            return f"killed by signal {number}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
 def _child(

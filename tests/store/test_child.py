@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -97,6 +98,28 @@ def test_a_child_killed_by_a_nameless_signal_says_its_number(shared: list[object
     with pytest.raises(StoreError, match=f"writer process stopped: killed by signal {number}$"):
         writer()
     writer.close()
+
+
+def test_close_while_a_call_waits_on_another_thread_reaps_the_child_once(shared: list[object]) -> None:
+    """A stop signal cuts the main thread's wait for the writer thread short: closing then meets
+    the call still in flight, whose child is dying too. Both want to wait for it."""
+    for _ in range(10):
+        writer = ChildWriter(lambda: time.sleep(0.2), shared)
+        errors: list[str] = []
+
+        def call(writer: ChildWriter = writer, errors: list[str] = errors) -> None:
+            try:
+                writer()
+            except StoreError as exc:
+                errors.append(str(exc))
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        time.sleep(0.05)  # the call is in flight
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.close()  # no ChildProcessError
+        thread.join()
+        assert errors == ["the store's writer process stopped: killed by SIGKILL"]
 
 
 def test_close_waits_for_the_child(shared: list[object]) -> None:
