@@ -133,8 +133,9 @@ class ReusingParser(LogParser):
         other line sends it to be parsed after all."""
         pending: tuple[str | bytes, str, CachedBlock] | None = None
         for line in lines:
+            known = None  # the line's Action and package, read once whoever asks first
             if pending is not None:
-                action, key = action_and_package(line)
+                action, key = known = action_and_package(line)
                 if action and action != "build-output":
                     yield from self._read(line, None, pieces)  # never part of a block: keep waiting
                     continue
@@ -144,7 +145,7 @@ class ReusingParser(LogParser):
             digest = None
             if is_event(line):
                 digest = _digest(self._context, _bytes(line))
-                pending = self._lookup(line, digest)
+                pending = self._lookup(line, digest, known)
                 if pending is not None:
                     continue
             yield from self._read(line, digest, pieces)
@@ -173,13 +174,15 @@ class ReusingParser(LogParser):
         if first:
             self._candidate = None  # an event of another kind, or a bad one
 
-    def _lookup(self, line: str | bytes, digest: bytes) -> tuple[str | bytes, str, CachedBlock] | None:
+    def _lookup(
+        self, line: str | bytes, digest: bytes, known: tuple[str, str] | None
+    ) -> tuple[str | bytes, str, CachedBlock] | None:
         cached = self._cache.blocks.get(digest)
         if cached is None or self._emitted.get(cached.package):
             return None
         if any(self._tracking.digest(name) != seen for name, seen in cached.files):
             return None
-        action, key = action_and_package(line)
+        action, key = action_and_package(line) if known is None else known
         if action != "build-output" or key == self._json_key:
             return None  # the current block goes on: not a block of its own
         return line, key, cached
