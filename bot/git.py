@@ -1,7 +1,8 @@
 """The git adapter: revisions, commit metadata, temporary worktrees, renames.
 
-The user's working tree is never touched: other revisions are checked out in a temporary
-`git worktree` that is removed afterwards.
+The user's working tree is never written to: a revision is built in it only when it holds
+exactly that commit (`is_checkout_of`: a CI job's own checkout); other revisions are checked out
+in a temporary `git worktree` that is removed afterwards.
 """
 
 from __future__ import annotations
@@ -124,9 +125,43 @@ def renames(repo: Path, base: str, head: str) -> dict[str, str]:
     return result
 
 
+def is_checkout_of(repo: Path, sha: str) -> bool:
+    """Whether the working tree `repo` is in is exactly commit `sha`, so it can be built as it is
+    instead of checking `sha` out again (seconds on a large tree): see clean_head."""
+    return clean_head(repo, only=sha) == sha
+
+
+def clean_head(repo: Path, *, only: str | None = None) -> str | None:
+    """The commit the working tree `repo` is in is a clean checkout of, else None (also when it
+    is not `only`, without asking further): HEAD's commit, with no file modified, untracked or
+    ignored (an ignored generated .go file would be built too) and no index entry skip-worktree
+    or assume-unchanged (a sparse checkout lacks files)."""
+    head = run_git(repo, "rev-parse", "--show-toplevel", "HEAD^{commit}")
+    lines = head.stdout.split("\n")
+    if head.returncode != 0 or len(lines) < 2 or (only is not None and lines[1] != only):
+        return None
+    top = Path(lines[0])
+    status = run_git(
+        top, "status", "--porcelain", "-z", "--ignored", "--untracked-files=normal",
+        "--ignore-submodules=none",
+    )  # fmt: skip
+    if status.returncode != 0 or status.stdout:
+        return None
+    # `ls-files -v` tags each entry: H is a plain tracked file; S (skip-worktree), lower case
+    # (assume-unchanged) and the rest mean the tree may not hold what the commit does
+    listed = run_git(top, "ls-files", "-v", "-z")
+    if listed.returncode != 0 or not all(e.startswith("H ") for e in listed.stdout.split("\0") if e):
+        return None
+    return lines[1]
+
+
 @contextlib.contextmanager
 def worktree(repo: Path, sha: str) -> Iterator[Path]:
-    """A temporary detached worktree of `sha`, removed on exit."""
+    """A temporary detached worktree of `sha`, removed on exit; `repo` itself when it is a clean
+    checkout of `sha` (is_checkout_of: built as it is, never written to)."""
+    if is_checkout_of(repo, sha):
+        yield repo_root(repo)
+        return
     parent = Path(tempfile.mkdtemp(prefix="escape-bot-wt-"))
     path = parent / "src"
     try:
@@ -162,15 +197,24 @@ def _remove_worktree(repo: Path, parent: Path, path: Path) -> None:
 class Worktrees:
     """One temporary worktree reused for several revisions: the first is checked out with
     `git worktree add`, each next one in place (git writes only the files that differ, about one
-    file for a pull request instead of the whole tree). Use `worktrees()`, which removes it."""
+    file for a pull request instead of the whole tree). The repository's own working tree is
+    used instead for the commit it is a clean checkout of (is_checkout_of, asked once), as a CI
+    job's checkout of the pull request is. Use `worktrees()`, which removes the temporary one."""
 
     def __init__(self, repo: Path) -> None:
         self._repo = repo
         self._parent: Path | None = None
         self._path: Path | None = None
+        self._clean_head: str | None = None  # the commit the repository is a clean checkout of
+        self._asked = False
 
     def at(self, sha: str) -> Path:
-        """The worktree, holding exactly the tree of `sha` (nothing left of the previous one)."""
+        """A tree holding exactly the tree of `sha` (nothing left of the previous one)."""
+        if not self._asked:
+            self._asked = True
+            self._clean_head = clean_head(self._repo)
+        if sha == self._clean_head:
+            return self._repo
         if self._path is None:
             self._parent = Path(tempfile.mkdtemp(prefix="escape-bot-wt-"))
             self._path = self._parent / "src"

@@ -62,6 +62,9 @@ def test_a_reused_worktree_holds_exactly_each_revision(repo: GitRepo) -> None:
     head = repo.commit(
         {"a.go": "package a\n\n// changed\n", "b/b.go": "package b\n"}, "head", remove=("old.go",)
     )
+    # an untracked file: the repository is not a clean checkout of head, so head is checked out
+    # over base in the temporary worktree (the clean case is test_a_clean_checkout_is_built_in_place)
+    (repo.path / "notes.txt").write_text("x")
     with git.worktrees(repo.path) as trees:
         first = trees.at(base)
         assert _tree(first) == {"go.mod": go_mod(), "a.go": "package a\n", "old.go": "package a\n"}
@@ -77,3 +80,58 @@ def test_a_reused_worktree_holds_exactly_each_revision(repo: GitRepo) -> None:
         assert _tree(trees.at(base))["old.go"] == "package a\n"
     assert not first.exists()
     assert str(first) not in repo.git("worktree", "list")
+
+
+def test_a_clean_checkout_is_built_in_place(repo: GitRepo) -> None:
+    """A CI job's checkout of the pull request is head exactly: head is built where it is (no
+    `git worktree add`, seconds on a large tree), base in a temporary worktree, and closing the
+    worktrees leaves the repository as it was."""
+    base = repo.commit({"go.mod": go_mod(), "a.go": "package a\n", "old.go": "package a\n"}, "base")
+    head = repo.commit({"a.go": "package a\n\n// changed\n"}, "head", remove=("old.go",))
+    before = _tree(repo.path)
+    with git.worktrees(repo.path) as trees:
+        assert trees.at(head) == repo.path
+        assert "escape-bot-wt-" not in repo.git("worktree", "list")
+        other = trees.at(base)
+        assert other != repo.path and _tree(other)["old.go"] == "package a\n"
+        assert trees.at(head) == repo.path
+    assert not other.exists()
+    assert _tree(repo.path) == before and repo.git("status", "--porcelain") == ""
+    assert repo.git("worktree", "list").count("\n") == 1  # the repository's own, nothing else
+    (repo.path / "sub").mkdir()  # empty: git sees nothing, and from inside it the top is built
+    with git.worktree(repo.path / "sub", head) as tree:
+        assert tree == repo.path.resolve()
+
+
+def test_a_checkout_that_is_not_exactly_the_commit_is_not_built_in_place(repo: GitRepo) -> None:
+    """Whatever go would see and the commit does not hold (a modified, untracked or ignored file:
+    generated code is often ignored; a skip-worktree or assume-unchanged entry) or another HEAD
+    means a temporary worktree."""
+    base = repo.commit({"go.mod": go_mod(), "a.go": "package a\n", ".gitignore": "gen_*.go\n"}, "base")
+    head = repo.commit({"b.go": "package a\n"}, "head")
+    assert git.clean_head(repo.path) == head and git.is_checkout_of(repo.path, head)
+    assert not git.is_checkout_of(repo.path, base)
+
+    def dirty(make: object, undo: object) -> None:
+        make()  # type: ignore[operator]
+        try:
+            assert git.clean_head(repo.path) is None
+            with git.worktree(repo.path, head) as tree:
+                assert tree != repo.path and "escape-bot-wt-" in str(tree)
+        finally:
+            undo()  # type: ignore[operator]
+        assert git.clean_head(repo.path) == head
+
+    a = repo.path / "a.go"
+    dirty(lambda: a.write_text("package a // edited\n"), lambda: a.write_text("package a\n"))
+    extra = repo.path / "extra.go"
+    dirty(lambda: extra.write_text("package a\n"), extra.unlink)
+    generated = repo.path / "gen_x.go"
+    dirty(lambda: generated.write_text("package a\n"), generated.unlink)
+    for flag in ("skip-worktree", "assume-unchanged"):
+        dirty(
+            lambda flag=flag: repo.git("update-index", f"--{flag}", "a.go"),
+            lambda flag=flag: repo.git("update-index", f"--no-{flag}", "a.go"),
+        )
+    repo.git("checkout", "--quiet", "--detach", base)
+    assert git.clean_head(repo.path) == base and not git.is_checkout_of(repo.path, head)
