@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import BuildError
+from bot.gc import run
 from bot.gc.events import CHUNK
 from bot.gc.modules import Module, find_modules, select_modules, workspace_dirs
 from bot.gc.parse import module_file_mapper, parse_log
@@ -198,3 +199,28 @@ def test_go_s_pipe_is_widened_where_the_system_allows() -> None:
         os.close(read)
         os.close(write)
     run._widen(read)  # closed now: EBADF, ignored as any refusal is
+
+
+def test_an_early_build_is_taken_over_only_by_the_very_same_build(tmp_path: Path) -> None:
+    """`building_early` starts go before the caller knows it needs it: `collect` takes it over
+    when it runs the same command in the same directory and environment (one go, the same
+    escapes as without); another build (other tags) starts its own go and the early one is
+    stopped on leaving. Where there is nothing to build, nothing starts."""
+    write_files(tmp_path, {"go.mod": go_mod(), "a/a.go": RET.format(pkg="a")})
+    plain = collect(tmp_path, BuildOptions()).escapes
+    with run.building_early(tmp_path, BuildOptions()) as started:
+        assert started and len(run._EARLY) == 1
+        early = next(iter(run._EARLY.values()))
+        assert collect(tmp_path, BuildOptions()).escapes == plain
+        assert not run._EARLY and early.proc.poll() == 0
+    tagged = BuildOptions(tags=("extra",))
+    with run.building_early(tmp_path, BuildOptions()) as started:
+        early = next(iter(run._EARLY.values()))
+        assert collect(tmp_path, tagged).escapes == plain  # its own go: the early one not taken
+        assert list(run._EARLY.values()) == [early]
+    assert not run._EARLY and early.proc.poll() is not None
+    assert not Path(early._work.name).exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with run.building_early(empty, BuildOptions()) as started:
+        assert not started and not run._EARLY

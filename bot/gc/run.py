@@ -216,68 +216,127 @@ def _shard_packages(
     return build, tests, [w for w in proc.stderr.splitlines() if "matched no packages" in w]
 
 
+class _Go:
+    """A running go command: its log is read from `proc.stdout`; stderr goes to a temporary file
+    so that neither pipe can fill up and stall the build, and go's $WORK to a directory of ours
+    (a go stopped by a signal leaves its own behind)."""
+
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool) -> None:
+        # closed by `finish`: the go may outlive this call (building_early)
+        self.err_file = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._work = tempfile.TemporaryDirectory(
+            prefix="escape-bot-go-", dir=env.get("GOTMPDIR") or None, ignore_cleanup_errors=True
+        )
+        run_env = {**env, "GOTMPDIR": self._work.name}
+        # each go in its own process group, so that stopping it reaches the compilers it runs too
+        try:
+            if use_json:
+                self.proc: subprocess.Popen[bytes] | subprocess.Popen[str] = subprocess.Popen(
+                    cmd,
+                    cwd=cwd,
+                    env=run_env,
+                    stdout=subprocess.PIPE,
+                    stderr=self.err_file,
+                    process_group=0,
+                    bufsize=PIPE_BUFFER,
+                )
+            else:
+                self.proc = subprocess.Popen(
+                    cmd,
+                    cwd=cwd,
+                    env=run_env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    encoding="utf-8",
+                    errors="replace",
+                    process_group=0,
+                    bufsize=PIPE_BUFFER,
+                )
+        except BaseException:
+            self._remove()
+            raise
+        assert self.proc.stdout is not None
+        _widen(self.proc.stdout.fileno())
+
+    def finish(self, *, stop: bool) -> tuple[int, str]:
+        """Wait for go (stopped first when `stop`); its exit status and stderr. Nothing is left."""
+        try:
+            if stop:  # interrupted, or the reader gave up: never leave go running
+                stop_process_group(self.proc)
+            assert self.proc.stdout is not None
+            self.proc.stdout.close()
+            code = self.proc.wait()
+            self.err_file.seek(0)
+            return code, self.err_file.read()
+        finally:
+            self._remove()
+
+    def _remove(self) -> None:
+        self.err_file.close()
+        self._work.cleanup()
+
+
+_EARLY: dict[tuple[object, ...], _Go] = {}
+"""Builds started before anyone asked for them (`building_early`), by what `_stream` would run."""
+
+
+def _early_key(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[object, ...]:
+    return (tuple(cmd), str(cwd), tuple(sorted(env.items())))
+
+
+@contextlib.contextmanager
+def building_early(repo_root: Path, options: BuildOptions) -> Iterator[bool]:
+    """Start go on the first selected module of the checkout at `repo_root` now, while the caller
+    finds out whether it needs that build (a store lookup, the SQLAlchemy import before it: a
+    few tenths of a second a cold build need not wait for). `collect` takes the running go over
+    when it runs the same command in the same directory and environment; a go nobody took is
+    stopped on leaving. True when one was started; any problem is left for `collect` to report.
+    """
+    started: tuple[tuple[object, ...], _Go] | None = None
+    with contextlib.suppress(BuildError, ToolchainError, OSError):
+        if options.shard is None:  # a shard's packages come from `go list` first
+            found = find_modules(repo_root)
+            if found:
+                modules = select_modules(found, options.modules)
+                tc = toolchain(options, repo_root / modules[0].directory)
+                cmd, cwd, env, use_json = _plan(repo_root, modules[0], options, tc, tests=False)
+                key = _early_key(cmd, cwd, env)
+                if key not in _EARLY:
+                    started = key, _Go(cmd, cwd, env, use_json)
+                    _EARLY[key] = started[1]
+    try:
+        yield started is not None
+    finally:
+        if started is not None and _EARLY.get(started[0]) is started[1]:
+            del _EARLY[started[0]]
+            started[1].finish(stop=True)
+
+
 def _stream(
     cmd: list[str], cwd: Path, env: dict[str, str], use_json: bool, errors: BuildErrors
 ) -> Generator[str | bytes, None, None]:
-    """Lines of the compiler log as they arrive; raises BuildError on a failed build.
+    """Lines of the compiler log as they arrive (from a go `building_early` started, if it runs
+    this very build); raises BuildError on a failed build.
 
-    With `-json` the log is on stdout and stderr holds only the go command's own complaints;
-    stderr goes to a temporary file so that neither pipe can fill up and stall the build.
+    With `-json` the log is on stdout and stderr holds only the go command's own complaints.
     Events are read as bytes and a big one (a package's whole output) is handed on so: as text
     it would take two bytes a character (bot/gc/events.py decodes it a megabyte at a time).
     """
     failed_json = False
-    with (
-        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err_file,
-        # go's $WORK in a directory of ours: a go stopped by a signal leaves its own behind
-        tempfile.TemporaryDirectory(
-            prefix="escape-bot-go-", dir=env.get("GOTMPDIR") or None, ignore_cleanup_errors=True
-        ) as work,
-    ):
-        run_env = {**env, "GOTMPDIR": work}
-        # each go in its own process group, so that stopping it reaches the compilers it runs too
-        proc: subprocess.Popen[bytes] | subprocess.Popen[str]
-        if use_json:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=cwd,
-                env=run_env,
-                stdout=subprocess.PIPE,
-                stderr=err_file,
-                process_group=0,
-                bufsize=PIPE_BUFFER,
-            )
-        else:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=cwd,
-                env=run_env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                process_group=0,
-                bufsize=PIPE_BUFFER,
-            )
-        assert proc.stdout is not None
-        _widen(proc.stdout.fileno())
-        read = False
-        try:
-            for line in proc.stdout:
-                if isinstance(line, bytes):  # -json
-                    failed_json = failed_json or b'"Action":"build-fail"' in line
-                    yield line if len(line) > CHUNK else text_of(line)
-                else:
-                    yield line
-            read = True
-        finally:
-            if not read:  # interrupted, or the reader gave up: never leave go running
-                stop_process_group(proc)
-            proc.stdout.close()
-            code = proc.wait()
-        err_file.seek(0)
-        stderr = err_file.read()
+    go = _EARLY.pop(_early_key(cmd, cwd, env), None) or _Go(cmd, cwd, env, use_json)
+    assert go.proc.stdout is not None
+    read = False
+    try:
+        for line in go.proc.stdout:
+            if isinstance(line, bytes):  # -json
+                failed_json = failed_json or b'"Action":"build-fail"' in line
+                yield line if len(line) > CHUNK else text_of(line)
+            else:
+                yield line
+        read = True
+    finally:
+        code, stderr = go.finish(stop=not read)
     errors.stderr = stderr
     errors.failed = code != 0 or failed_json
     errors.status = code
@@ -325,6 +384,26 @@ def _vendored(directory: Path) -> bool:
     return (directory / "vendor" / "modules.txt").is_file()
 
 
+def _place(repo_root: Path, module: Module, options: BuildOptions) -> tuple[Path, dict[str, str]]:
+    """Where a module's build runs, and its environment."""
+    cwd = repo_root / module.directory
+    mod = "vendor" if not module.in_workspace and _vendored(cwd) else "readonly"
+    env = go_environment(options, mod=mod)
+    # GOWORK names the root's go.work (a go.work nearer the module must not be picked up)
+    env["GOWORK"] = str(repo_root / "go.work") if module.in_workspace else "off"
+    return cwd, env
+
+
+def _plan(
+    repo_root: Path, module: Module, options: BuildOptions, tc: Toolchain, *, tests: bool
+) -> tuple[list[str], Path, dict[str, str], bool]:
+    """The command, directory, environment and framing of a module's build of all its packages
+    (`build_module`'s first, unless sharded), for `building_early`."""
+    cwd, env = _place(repo_root, module, options)
+    use_json = version_tuple(tc.go_version) >= JSON_MIN_VERSION
+    return _build_command(options, use_json, tests), cwd, env, use_json
+
+
 def build_module(
     repo_root: Path,
     module: Module,
@@ -338,12 +417,8 @@ def build_module(
     """Build one module's packages and parse its log: its escapes, the parser's counters, and
     go's "matched no packages" warnings. BuildError (quoting go) when it does not build.
     `reuse`: package blocks of an earlier build in the same worktree (bot/gc/reuse.py)."""
-    cwd = repo_root / module.directory
+    cwd, env = _place(repo_root, module, options)
     use_json = version_tuple(tc.go_version) >= JSON_MIN_VERSION
-    mod = "vendor" if not module.in_workspace and _vendored(cwd) else "readonly"
-    env = go_environment(options, mod=mod)
-    # GOWORK names the root's go.work (a go.work nearer the module must not be picked up)
-    env["GOWORK"] = str(repo_root / "go.work") if module.in_workspace else "off"
     mapper = module_file_mapper({m.path: m.directory for m in modules})
     sources = _source_reader(repo_root, mapper)
     escapes: list[Escape] = []
