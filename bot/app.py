@@ -26,7 +26,7 @@ from bot.gc.modules import find_modules
 from bot.gc.parse import module_file_mapper
 from bot.gc.pprof import load_profiles
 from bot.gc.reuse import BlockCache
-from bot.gc.run import BuildOptions, collect, go_binary, toolchain
+from bot.gc.run import BuildOptions, building_early, collect, go_binary, toolchain
 from bot.insight import Insight, ToolchainEffect
 from bot.ports import SnapshotStore, StoredPair
 from bot.profile.hotness import rank
@@ -306,15 +306,20 @@ def _paired(
     name = repository or repository_name(root)
     key = toolchain(options, root).key
     base_sha, head_sha = git.resolve(root, base_rev), git.resolve(root, head_rev)
-    pair = store.find_pair(name, base_sha, head_sha, key, renames)
-    head: Side | None = None
-    if pair is None and store.snapshot_status(name, head_sha, key) is None:
-        if store.snapshot_status(name, base_sha, key) != "ok":
-            return None, None
-        head = _side(root, head_rev, options, store, progress, repository)
-        if not head[2]:
-            return None, head
+    trees = _TREES.get()
+    own = trees.checked_out(head_sha) if trees is not None else None
+    # a CI job's checkout of the pull request: head's go starts before the store is first asked
+    # (and SQLAlchemy imported); it is stopped when the store holds head, or has no base
+    with building_early(own, options) if own is not None else contextlib.nullcontext(False):
         pair = store.find_pair(name, base_sha, head_sha, key, renames)
+        head: Side | None = None
+        if pair is None and store.snapshot_status(name, head_sha, key) is None:
+            if store.snapshot_status(name, base_sha, key) != "ok":
+                return None, None
+            head = _side(root, head_rev, options, store, progress, repository)
+            if not head[2]:
+                return None, head
+            pair = store.find_pair(name, base_sha, head_sha, key, renames)
     if pair is None:
         return None, head
     shown = ((base_rev, base_sha),) if head is not None else ((base_rev, base_sha), (head_rev, head_sha))

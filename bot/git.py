@@ -210,11 +210,8 @@ class Worktrees:
 
     def at(self, sha: str) -> Path:
         """A tree holding exactly the tree of `sha` (nothing left of the previous one)."""
-        if not self._asked:
-            self._asked = True
-            self._clean_head = clean_head(self._repo)
-        if sha == self._clean_head:
-            return self._repo
+        if (own := self.checked_out(sha)) is not None:
+            return own
         if self._path is None:
             self._parent = Path(tempfile.mkdtemp(prefix="escape-bot-wt-"))
             self._path = self._parent / "src"
@@ -223,6 +220,13 @@ class Worktrees:
             git_output(self._path, "checkout", "--detach", "--force", "--quiet", sha)
             git_output(self._path, "clean", "-ffdxq")
         return self._path
+
+    def checked_out(self, sha: str) -> Path | None:
+        """The repository's own working tree when it is a clean checkout of `sha`, else None."""
+        if not self._asked:
+            self._asked = True
+            self._clean_head = clean_head(self._repo)
+        return self._repo if sha == self._clean_head else None
 
     def close(self) -> None:
         if self._parent is not None and self._path is not None:

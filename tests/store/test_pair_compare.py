@@ -4,9 +4,13 @@ content digest, and the comparison is the one built without a store."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
-from bot import app
+import pytest
+
+from bot import app, git
+from bot.gc import run
 from bot.gc.run import BuildOptions
 from bot.report.serialize import comparison_dict
 from bot.store import Store
@@ -53,3 +57,66 @@ def test_compare_by_file_digests_gives_the_built_comparison(repo: GitRepo, db_ur
             assert _json(again) == expected
             assert any("CASE" in statement.upper() for statement, _ in reads)  # identical files read light
         assert expected["counts"]["new"] >= 1
+
+
+class _Go(run._Go):
+    """The real go runner, remembered: which builds ran, and whether each was taken over."""
+
+    started: ClassVar[list[_Go]] = []
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        _Go.started.append(self)
+
+
+class _Watched:
+    """A store that notes, at each lookup, whether a go was already running for head (an early
+    start not yet taken over); everything else is the real store's."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.running_at_lookup: list[bool] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def find_pair(self, *args: Any) -> Any:
+        self.running_at_lookup.append(bool(run._EARLY))
+        return self.inner.find_pair(*args)
+
+
+def test_a_clean_checkout_of_head_is_built_while_the_store_is_asked(
+    repo: GitRepo, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI job's checkout is head exactly: head's go starts before the store's first lookup
+    (which imports SQLAlchemy on a new process) and the build takes that go over: one go, not two,
+    and the comparison of a build without a store. When the store holds head too (a re-run), the
+    early go is stopped and leaves nothing behind."""
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": P, "q/q.go": Q, "r/r.go": R}, "base")
+    head = repo.commit({"q/q.go": Q.replace("make([]byte, 8)", "make([]byte, 9)") + "\n// end\n"}, "h")
+    options = BuildOptions()
+    (repo.path / "untracked.txt").write_text("x")  # not a clean checkout: no early start here
+    expected = _json(app.compare(repo.path, base, head, options))
+    (repo.path / "untracked.txt").unlink()
+    monkeypatch.setattr(run, "_Go", _Go)
+    _Go.started = []
+    with Store.open(db_url) as real:
+        real.record_snapshot(
+            app.repository_name(repo.path),
+            git.commit_info(repo.path, base),
+            app.build_snapshot(repo.path, base, options),
+        )
+        assert len(_Go.started) == 1
+        store = _Watched(real)
+        first = app.compare(repo.path, base, head, options, store=store)
+        assert (first.base_source, first.head_source) == ("store", "built")
+        assert _json(first) == expected
+        assert store.running_at_lookup[0] is True  # go was running when the store was first asked
+        assert len(_Go.started) == 2 and not run._EARLY  # head's one go, taken over
+        again = app.compare(repo.path, base, head, options, store=store)
+        assert (again.base_source, again.head_source) == ("store", "store")
+        assert _json(again) == expected
+        assert len(_Go.started) == 3 and not run._EARLY  # started early, then stopped
+        stopped = _Go.started[-1]
+        assert stopped.proc.returncode is not None  # waited for: no go left running
+        assert not Path(stopped._work.name).exists()
