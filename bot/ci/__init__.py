@@ -47,7 +47,7 @@ from bot.ci.settings import (
     Publisher,
     Settings,
 )
-from bot.ci.stores import TolerantStore, UnavailableStore
+from bot.ci.stores import LazyStore, TolerantStore, UnavailableStore
 from bot.ci.text import check_annotations, status_description
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "MAX_COMMAND_ANNOTATIONS",
     "ArtifactPublisher",
     "CheckMode",
+    "LazyStore",
     "Mode",
     "Outcome",
     "Progress",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
+from types import TracebackType
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
@@ -126,6 +127,61 @@ class NotRecording:
 
     def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
         return nullcontext(False)  # nothing is written
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        return self.inner.other_toolchain_key(repository, sha, toolchain)
+
+
+class LazyStore:
+    """A store opened at its first use, not before: on a pull request's first run, head's go
+    starts before it (bot/gc/run.py, `building_early`), so that the SQLAlchemy import and the
+    lookups overlap the build instead of delaying it. A store that cannot be opened is an
+    UnavailableStore with the reason, as when `ci` opened it first. Closed on leaving."""
+
+    def __init__(self, opener: Callable[[], AbstractContextManager[SnapshotStore]]) -> None:
+        self._opener = opener
+        self._inner: SnapshotStore | None = None
+        self._stack = ExitStack()
+
+    def __enter__(self) -> LazyStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stack.close()
+
+    @property
+    def inner(self) -> SnapshotStore:
+        """The store, opened now if it was not yet."""
+        if self._inner is None:
+            try:
+                self._inner = self._stack.enter_context(self._opener())
+            except StoreError as exc:
+                # the result does not depend on the store: report and publish it first, then
+                # say the snapshot could not be recorded
+                self._inner = UnavailableStore(exc.message)
+        return self._inner
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        return self.inner.find_snapshot(repository, sha, toolchain_key)
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        return self.inner.snapshot_status(repository, sha, toolchain_key)
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        return self.inner.record_snapshot(repository, commit, snapshot)
+
+    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
+        return self.inner.record_failure(repository, commit, toolchain, error)
+
+    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
+        return self.inner.writing_in_child(shared)
 
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         return self.inner.other_toolchain_key(repository, sha, toolchain)

@@ -22,6 +22,7 @@ from bot.commands import (
     build_flags,
     config_option,
     configuration_options,
+    database_url,
     db_option,
     name_option,
     open_store,
@@ -29,7 +30,7 @@ from bot.commands import (
     repo_option,
     shard_option,
 )
-from bot.errors import EXIT_GATE, BotError, StoreError, UsageError
+from bot.errors import EXIT_GATE, BotError, UsageError
 
 if TYPE_CHECKING:  # imported when `ci` runs: every command's start-up stays short
     from bot.config import BuildConfig, Config
@@ -168,7 +169,7 @@ def ci(
     shard: str | None,
 ) -> None:
     """Inside GitHub Actions: diff a pull request and publish the result, or record a push."""
-    from bot.ci import CheckMode, Mode, Settings, UnavailableStore, run_ci
+    from bot.ci import CheckMode, LazyStore, Mode, Settings, run_ci
     from bot.config import Config, load_config
     from bot.gate import GateFailed, GatePolicy
     from bot.github import labels
@@ -268,12 +269,9 @@ def ci(
                 wants_store = use_store and run_mode != "publish"
                 store: SnapshotStore | None = None
                 if wants_store:
-                    try:
-                        store = stack.enter_context(open_store(db_url, repo, "auto"))
-                    except StoreError as exc:
-                        # the result does not depend on the store: report and publish it first,
-                        # then say the snapshot could not be recorded
-                        store = UnavailableStore(exc.message)
+                    url = database_url(db_url, repo)  # a directory outside git fails here, first
+                    # opened when first asked (LazyStore): head's build starts before
+                    store = stack.enter_context(LazyStore(lambda: open_store(url, repo, "auto")))
                 outcomes = [
                     run_ci(
                         one,

@@ -7,8 +7,10 @@ with GitHub, are in test_ci_e2e.py.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -253,3 +255,52 @@ def test_a_crash_still_completes_the_check(repo: GitRepo, tmp_path: Path, github
     assert "unexpected error: RuntimeError: the store fell over" in check.summary
     assert "could not give a verdict" in (tmp_path / "summary.md").read_text()
     assert github.comments == {}
+
+
+def test_the_store_is_opened_at_its_first_use_and_one_that_cannot_be_is_unavailable(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    """`ci` opens its store lazily (LazyStore), so that head's build starts first: the real
+    SQLite store is opened once, at the first lookup, and closed on leaving. A server that cannot
+    be reached (a real refused connection) makes the store unavailable, as an eager open did:
+    nothing is found, and recording says why, in one line without the password."""
+    from datetime import UTC, datetime
+
+    from bot.ci import LazyStore
+    from bot.commands import open_store
+    from bot.commit import CommitInfo
+    from bot.errors import StoreError
+    from bot.gc.model import Toolchain
+    from bot.store import Store
+
+    opened: list[Store] = []
+    closed: list[Store] = []
+
+    @contextlib.contextmanager
+    def opener() -> Iterator[Store]:
+        with open_store(f"sqlite:///{tmp_path / 'escapes.db'}", repo.path, "auto") as store:
+            opened.append(store)
+            yield store
+        closed.append(store)
+
+    with LazyStore(opener) as lazy:
+        assert opened == []
+        assert lazy.snapshot_status("r", "0" * 40, "k") is None
+        assert lazy.find_pair("r", "0" * 40, "1" * 40, "k", {}) is None
+        assert len(opened) == 1
+        assert closed == []
+    assert closed == opened
+
+    url = "postgresql://postgres:s3cret@127.0.0.1:1/test"  # nothing listens on port 1
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    commit = CommitInfo("0" * 40, (), "a", "a@example.invalid", now, now, "s")
+    snapshot = Snapshot("HEAD", "0" * 40, Toolchain("go1.24", "linux", "amd64"), ())
+    with LazyStore(lambda: open_store(url, repo.path, "auto")) as lazy:
+        assert lazy.find_snapshot("r", "0" * 40, "k") is None
+        assert lazy.snapshot_status("r", "0" * 40, "k") is None
+        with pytest.raises(StoreError) as raised:
+            lazy.record_snapshot("r", commit, snapshot)
+        assert "s3cret" not in raised.value.message and "\n" not in raised.value.message
+        assert "127.0.0.1" in raised.value.message
+        with lazy.writing_in_child(()) as forked:
+            assert forked is False
