@@ -308,18 +308,18 @@ def _paired(
     base_sha, head_sha = git.resolve(root, base_rev), git.resolve(root, head_rev)
     trees = _TREES.get()
     own = trees.checked_out(head_sha) if trees is not None else None
+    head: Side | None = None
     # a CI job's checkout of the pull request: head's go starts before the store is first asked
-    # (and SQLAlchemy imported); it is stopped when the store holds head, or has no base
+    # (and SQLAlchemy imported); it is stopped as soon as the store says it holds head (a check
+    # run again: nothing to build), or has no base (base is built first)
     with building_early(own, options) if own is not None else contextlib.nullcontext(False):
-        pair = store.find_pair(name, base_sha, head_sha, key, renames)
-        head: Side | None = None
-        if pair is None and store.snapshot_status(name, head_sha, key) is None:
+        if store.snapshot_status(name, head_sha, key) is None:
             if store.snapshot_status(name, base_sha, key) != "ok":
                 return None, None
             head = _side(root, head_rev, options, store, progress, repository)
             if not head[2]:
                 return None, head
-            pair = store.find_pair(name, base_sha, head_sha, key, renames)
+    pair = store.find_pair(name, base_sha, head_sha, key, renames)
     if pair is None:
         return None, head
     shown = ((base_rev, base_sha),) if head is not None else ((base_rev, base_sha), (head_rev, head_sha))

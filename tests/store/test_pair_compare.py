@@ -70,18 +70,23 @@ class _Go(run._Go):
 
 
 class _Watched:
-    """A store that notes, at each lookup, whether a go was already running for head (an early
-    start not yet taken over); everything else is the real store's."""
+    """A store that notes, at each lookup and each read of a pair, whether a go was running for
+    head (an early start not yet taken over); everything else is the real store's."""
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.running_at_lookup: list[bool] = []
+        self.running_at_pair: list[bool] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def find_pair(self, *args: Any) -> Any:
+    def snapshot_status(self, *args: Any) -> Any:
         self.running_at_lookup.append(bool(run._EARLY))
+        return self.inner.snapshot_status(*args)
+
+    def find_pair(self, *args: Any) -> Any:
+        self.running_at_pair.append(bool(run._EARLY))
         return self.inner.find_pair(*args)
 
 
@@ -117,6 +122,8 @@ def test_a_clean_checkout_of_head_is_built_while_the_store_is_asked(
         assert (again.base_source, again.head_source) == ("store", "store")
         assert _json(again) == expected
         assert len(_Go.started) == 3 and not run._EARLY  # started early, then stopped
+        # ...as soon as the store said it holds head: reading the pair never competes with it
+        assert store.running_at_pair == [False, False]
         stopped = _Go.started[-1]
         assert stopped.proc.returncode is not None  # waited for: no go left running
         assert not Path(stopped._work.name).exists()
