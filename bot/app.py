@@ -16,6 +16,7 @@ from bot import git
 from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
 from bot.background import Later, writes_in_background
+from bot.commit import CommitInfo
 from bot.config import Config
 from bot.diff import EXCLUDED, Counting, DiffResult, diff, split_same
 from bot.errors import BuildError
@@ -226,15 +227,20 @@ def compare(
     head_sha = git.resolve(root, head_rev)
     renames = git.renames(root, base_sha, head_sha)
     skip = (lambda e: None if keep(e) else EXCLUDED) if keep is not None else None
-    pair, built_head = _paired(root, base_rev, head_rev, options, store, renames, progress, repository)
-    if pair is not None:  # the store holds the base: only the files that differ are compared
-        result = diff(
-            pair.base.escapes, pair.head.escapes, renames, skip=skip, counting=counting, same=pair.same
+    # a head built here is stored while the diff is made (it has finished, and its error is
+    # raised, before the comparison is returned)
+    with writes_in_background() as later:
+        pair, built_head = _paired(
+            root, base_rev, head_rev, options, store, renames, progress, repository, later
         )
-        base = _joined(pair.base, pair.same)
-        if built_head is not None:
-            return _compared(base, built_head[0], result, "store", "built", renames, keep)
-        return _compared(base, _joined(pair.head, pair.same), result, "store", "store", renames, keep)
+        if pair is not None:  # the store holds the base: only the files that differ are compared
+            result = diff(
+                pair.base.escapes, pair.head.escapes, renames, skip=skip, counting=counting, same=pair.same
+            )
+            base = _joined(pair.base, pair.same)
+            if built_head is not None:
+                return _compared(base, built_head[0], result, "store", "built", renames, keep)
+            return _compared(base, _joined(pair.head, pair.same), result, "store", "store", renames, keep)
     # head is built in base's worktree: its unchanged packages' blocks are base's (bot/gc/reuse.py);
     # base is stored while head builds, and the diff is made while the last write finishes (each
     # has finished, and its error is raised, before the comparison is returned)
@@ -296,11 +302,13 @@ def _paired(
     renames: dict[str, str],
     progress: Progress,
     repository: str | None,
+    later: Later,
 ) -> tuple[StoredPair | None, Side | None]:
     """Both sides from the store split by file, when it holds both (every module built): a check
     run again. When it holds only the base (a pull request's first run: the push to the default
-    branch recorded it), the head is built and recorded first, then both are read so, and the
-    built head is returned with them; else (None, the head if it was built)."""
+    branch recorded it), the head is built and split against it by its files' digests, then
+    queued on `later` to be stored, and the built head is returned with the pair; else (None,
+    the head if it was built)."""
     if store is None:
         return None, None
     name = repository or repository_name(root)
@@ -309,6 +317,7 @@ def _paired(
     trees = _TREES.get()
     own = trees.checked_out(head_sha) if trees is not None else None
     head: Side | None = None
+    held: list[tuple[SnapshotStore, str, CommitInfo, Snapshot]] = []
     # a CI job's checkout of the pull request: head's go starts before the store is first asked
     # (and SQLAlchemy imported); it is stopped as soon as the store says it holds head (a check
     # run again: nothing to build), or has no base (base is built first)
@@ -316,10 +325,19 @@ def _paired(
         if store.snapshot_status(name, head_sha, key) is None:
             if store.snapshot_status(name, base_sha, key) != "ok":
                 return None, None
-            head = _side(root, head_rev, options, store, progress, repository)
+            head = _side(
+                root, head_rev, options, store, progress, repository, later=lambda *w: held.append(w)
+            )
             if not head[2]:
                 return None, head
-    pair = store.find_pair(name, base_sha, head_sha, key, renames)
+    if head is not None:
+        # head's digests are computed first: its write, queued next, forks a child process that
+        # inherits them (bot/store/content.py's memo) and stores head while the diff is made
+        pair = store.pair_with_base(name, base_sha, key, head[0], renames)
+        for write in held:
+            later(*write)
+    else:
+        pair = store.find_pair(name, base_sha, head_sha, key, renames)
     if pair is None:
         return None, head
     shown = ((base_rev, base_sha),) if head is not None else ((base_rev, base_sha), (head_rev, head_sha))

@@ -18,10 +18,11 @@ from bot.gc.model import Escape, Snapshot, Toolchain
 
 @dataclass(frozen=True, slots=True)
 class StoredPair:
-    """Two stored snapshots split by file for a diff that works in proportion to the change
+    """Two snapshots split by file for a diff that works in proportion to the change
     (`bot.diff.diff`'s `same`). Each side's `escapes` are those of its files whose escapes differ
     from the other side's (or are renamed); `same` are the records of the files identical on both
-    sides, read once and without their explanations (nothing reports an unchanged escape's)."""
+    sides: head's, read once and without their explanations when head is stored (nothing reports
+    an unchanged escape's), as built when it is not."""
 
     base: Snapshot
     head: Snapshot
@@ -40,6 +41,13 @@ class SnapshotStore(Protocol):
         """Both snapshots (status ok, every module built), split by file; None when either is not
         stored so, or the store cannot split (the caller then loads each with `find_snapshot`).
         `renames` (base path -> head path) are never counted as identical files."""
+
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        """The stored base (status ok, every module built) and `head`, built and not stored yet,
+        split by file as `find_pair` splits two stored snapshots; None when the base is not
+        stored so, or the store cannot split."""
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""

@@ -30,6 +30,12 @@ class MemoryStore:
         split is tested on SQLite and PostgreSQL in tests/store/test_pair.py)."""
         return None
 
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        """Not split either (tested on SQLite and PostgreSQL in tests/store/test_pair.py)."""
+        return None
+
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         key = (repository, sha, toolchain_key)
         return "ok" if key in self.snapshots else "failed" if key in self.failures else None

@@ -36,6 +36,15 @@ class TolerantStore:
             self.errors.append(exc.message)
             return None  # each side found or built instead
 
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        try:
+            return self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames)
+        except StoreError as exc:
+            self.errors.append(exc.message)
+            return None  # the base found or built instead
+
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         try:
             return self.inner.snapshot_status(repository, sha, toolchain_key)
@@ -84,6 +93,11 @@ class UnavailableStore:
     ) -> StoredPair | None:
         return None
 
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return None
+
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         return None
 
@@ -115,6 +129,11 @@ class NotRecording:
         self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
     ) -> StoredPair | None:
         return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
+
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames)
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         return self.inner.snapshot_status(repository, sha, toolchain_key)
@@ -170,6 +189,11 @@ class LazyStore:
         self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
     ) -> StoredPair | None:
         return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
+
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames)
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         return self.inner.snapshot_status(repository, sha, toolchain_key)

@@ -5,13 +5,17 @@ File results are content-addressed: a file whose escapes are identical on both s
 by file), so the diff needs them only as the head's unchanged records and for which functions
 exist. They are read once (not once per side) and without their `explanation` column; only the
 files whose result differs, or that git renamed, are read whole on both sides.
+
+A head just built and not stored yet (a pull request's first run) is split the same way against
+its stored base, by the digests of its files computed in memory (`pair_with_base`): only base's
+files that differ are read, and head's records are never read back.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Text, case, cast, func, literal, literal_column, select
@@ -179,3 +183,52 @@ def find_pair(
         for sha, side, keys in zip((base_sha, head_sha), sides, changed, strict=True)
     ]
     return StoredPair(base=snapshots[0], head=snapshots[1], same=same_escapes)
+
+
+def _digested_files(connection: Connection, package_ids: Sequence[int]) -> dict[FileKey, tuple[int, str]]:
+    """(package, file) -> (file result id, digest) of the package results `package_ids`."""
+    found: dict[FileKey, tuple[int, str]] = {}
+    for chunk in chunks(sorted(set(package_ids))):
+        query = (
+            select(PackageResult.c.package, FileResult.c.file, FileResult.c.id, FileResult.c.digest)
+            .join(PackageFile, PackageFile.c.package_result_id == PackageResult.c.id)
+            .join(FileResult, FileResult.c.id == PackageFile.c.file_result_id)
+            .where(PackageResult.c.id.in_(chunk))
+        )
+        for package, file, file_id, digest in connection.execute(query).all():
+            found[(package, file)] = (file_id, digest)
+    return found
+
+
+def pair_with_base(
+    connection: Connection,
+    repository: str,
+    base_sha: str,
+    key: str,
+    head: Snapshot,
+    digests: Mapping[FileKey, str],
+    renames: Mapping[str, str],
+) -> StoredPair | None:
+    """The stored base and `head` (built, in memory, its files' content `digests`) split by file
+    as `find_pair` splits two stored snapshots; None unless the base is stored ok with every
+    module built. Head's records come from `head`: identical files are its records (`same`)."""
+    row = _snapshot_rows(connection, repository, [base_sha], key).get(base_sha)
+    if row is None or row.status != OK or decode_failed_modules(row.error):
+        return None
+    files = _digested_files(connection, json.loads(row.package_result_ids))
+    renamed = set(renames) | set(renames.values())
+    stored = {k: digest for k, (_, digest) in files.items()}
+    same = {k for k, digest in digests.items() if k[1] not in renamed and stored.get(k) == digest}
+    changed = [k for k in files if k not in same]
+    ids = {k: file_id for k, (file_id, _) in files.items()}
+    whole = _rows(connection, [ids[k] for k in changed], whole=True)
+    base = Snapshot(
+        revision=base_sha,
+        commit=base_sha,
+        toolchain=toolchain_of(row),
+        escapes=tuple(_escapes(changed, ids, whole, flows=True)),
+        stats=stats_of(row),
+    )
+    rest = tuple(e for e in head.escapes if (e.package, e.file) not in same)
+    kept = tuple(e for e in head.escapes if (e.package, e.file) in same)
+    return StoredPair(base=base, head=replace(head, escapes=rest), same=kept)

@@ -48,7 +48,7 @@ from bot.store.models import (
     SnapshotCauseCount,
 )
 from bot.store.models import Snapshot as SnapshotRow
-from bot.store.pairs import find_pair, snapshot_escapes
+from bot.store.pairs import find_pair, pair_with_base, snapshot_escapes
 from bot.store.rows import (
     SITE_COLUMNS,
     chunks,
@@ -528,3 +528,15 @@ class Store:
         """Both snapshots (ok, every module built) split by file for the diff (bot/store/pairs.py)."""
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return find_pair(connection, repository, base_sha, head_sha, toolchain_key, renames)
+
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        """The stored base and `head`, built and not stored yet, split by file by content digest
+        (bot/store/pairs.py). Head's digests go to the per-package memo, so that recording head
+        next (here or in the child process, which inherits the memo) computes nothing again."""
+        with gc_paused():
+            packages = split_escapes(head.escapes, self._contents)
+        digests = {(p.package, f.file): f.digest for p in packages for f in p.files}
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            return pair_with_base(connection, repository, base_sha, toolchain_key, head, digests, renames)

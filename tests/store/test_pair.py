@@ -185,3 +185,42 @@ def test_a_pair_needs_both_snapshots_ok_with_every_module(db_url: str) -> None:
     assert diff((), (), same=same.same).counts([Kind.MOVED_TO_HEAP]) == diff(escapes, escapes).counts(
         [Kind.MOVED_TO_HEAP]
     )
+
+
+def test_a_built_head_splits_against_the_stored_base_as_a_stored_one_does(db_url: str) -> None:
+    """A pull request's first run: head is built, not stored. `pair_with_base` splits it against
+    the stored base by the digests of its files computed in memory: the same files differ as
+    `find_pair` finds once head is stored, only base's differing files are read (whole), head's
+    records are never read, and the diff is the diff of the whole snapshots. Recording head next
+    reuses the digests (the per-package memo): nothing is encoded again."""
+    base, head, renames = _sides()
+    base_sha, head_sha = sha_for("built-base"), sha_for("built-head")
+    built = snapshot_of(head, head_sha)
+    with Store.open(db_url) as store:
+        store.record_snapshot(REPOSITORY, make_commit(base_sha), snapshot_of(base, base_sha))
+        base_files = _files_of(store, base_sha)
+        with _site_reads(store) as reads:
+            pair = store.pair_with_base(REPOSITORY, base_sha, TOOLCHAIN.key, built, renames)
+        assert pair is not None
+        assert store.pair_with_base(REPOSITORY, sha_for("not stored"), TOOLCHAIN.key, built, {}) is None
+        memo = dict(store._contents)
+        store.record_snapshot(REPOSITORY, make_commit(head_sha, parents=[base_sha]), built)
+        assert all(store._contents[k] is v for k, v in memo.items())  # reused, not recomputed
+        stored = store.find_pair(REPOSITORY, base_sha, head_sha, TOOLCHAIN.key, renames)
+    assert stored is not None
+
+    def files(escapes: Sequence[Escape]) -> set[tuple[str, str]]:
+        return {(e.package, e.file) for e in escapes}
+
+    assert files(pair.same) == files(stored.same) and files(pair.head.escapes) == files(stored.head.escapes)
+    assert list(pair.base.escapes) == list(stored.base.escapes)  # read from the store alike
+    assert set(pair.head.escapes) == set(stored.head.escapes)
+    assert {e for e in built.escapes if (e.package, e.file) in files(pair.same)} == set(pair.same)
+    whole = set().union(*(_ids(p) for s, p in reads if "CASE" not in s.upper()))
+    assert not any("CASE" in s.upper() for s, _ in reads)  # no identical file read, not even light
+    assert whole == {base_files[k] for k in base_files if k not in files(pair.same)}
+    for counting in (Counting(), Counting(constants=True, generated=True)):
+        expected = diff(base, head, renames, counting=counting)
+        got = diff(pair.base.escapes, pair.head.escapes, renames, counting=counting, same=pair.same)
+        _same_result(expected, got)
+        assert got.new and got.fixed and got.unchanged

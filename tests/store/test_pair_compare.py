@@ -49,8 +49,14 @@ def test_compare_by_file_digests_gives_the_built_comparison(repo: GitRepo, db_ur
                 built = app.compare(repo.path, base, head, options, store=store)
             assert (built.base_source, built.head_source) == ("built" if head == first else "store", "built")
             assert _json(built) == expected
-            # the stored base and the recorded head compared by file: identical files read light
-            assert any("CASE" in statement.upper() for statement, _ in reads) == (head == second)
+            # `second`: the built head split against the stored base by its files' digests: only
+            # base's files that differ are read (whole), no record of an identical file at all
+            assert not any("CASE" in statement.upper() for statement, _ in reads)
+            assert bool(reads) == (head == second)
+            # ...and head was stored meanwhile, as built
+            stored = store.find_snapshot(app.repository_name(repo.path), head, built.head.toolchain.key)
+            assert stored is not None and len(stored.escapes) == len(built.head.escapes)
+            assert set(stored.escapes) == set(built.head.escapes)
             with _site_reads(store) as reads:
                 again = app.compare(repo.path, base, head, options, store=store)
             assert (again.base_source, again.head_source) == ("store", "store")
@@ -123,7 +129,8 @@ def test_a_clean_checkout_of_head_is_built_while_the_store_is_asked(
         assert _json(again) == expected
         assert len(_Go.started) == 3 and not run._EARLY  # started early, then stopped
         # ...as soon as the store said it holds head: reading the pair never competes with it
-        assert store.running_at_pair == [False, False]
+        # (the first run read no stored pair: head was split against the stored base)
+        assert store.running_at_pair == [False]
         stopped = _Go.started[-1]
         assert stopped.proc.returncode is not None  # waited for: no go left running
         assert not Path(stopped._work.name).exists()
