@@ -23,7 +23,7 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from bot.errors import BuildError, ToolchainError
+from bot.errors import BotError, BuildError, ToolchainError
 from bot.gc import gobin
 from bot.gc.builderrors import BuildErrors, watch
 from bot.gc.events import CHUNK, text_of
@@ -294,7 +294,8 @@ def building_early(repo_root: Path, options: BuildOptions) -> Iterator[bool]:
     stopped on leaving. True when one was started; any problem is left for `collect` to report.
     """
     started: tuple[tuple[object, ...], _Go] | None = None
-    with contextlib.suppress(BuildError, ToolchainError, OSError):
+    # whatever fails here fails again in `collect`, which reports it
+    with contextlib.suppress(BotError, OSError, ValueError):
         if options.shard is None:  # a shard's packages come from `go list` first
             found = find_modules(repo_root)
             if found:
