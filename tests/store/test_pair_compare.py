@@ -112,6 +112,7 @@ def test_a_clean_checkout_of_head_is_built_while_the_store_is_asked(
     expected = _json(app.compare(repo.path, base, head, options))
     (repo.path / "untracked.txt").unlink()
     monkeypatch.setattr(run, "_Go", _Go)
+    monkeypatch.delenv("GITHUB_RUN_ATTEMPT", raising=False)  # a first attempt, wherever this runs
     _Go.started = []
     with Store.open(db_url) as real:
         real.record_snapshot(
@@ -133,6 +134,11 @@ def test_a_clean_checkout_of_head_is_built_while_the_store_is_asked(
         # ...as soon as the store said it holds head: reading the pair never competes with it
         # (the first run read no stored pair: head was split against the stored base)
         assert store.running_at_pair == [False]
+        # a GitHub Actions job run again (attempt 2) starts no go before asking: head is stored
+        monkeypatch.setenv("GITHUB_RUN_ATTEMPT", "2")
+        third = app.compare(repo.path, base, head, options, store=store)
+        assert _json(third) == expected and len(_Go.started) == 3
+        assert store.running_at_lookup[-1] is False
         stopped = _Go.started[-1]
         assert stopped.proc.returncode is not None  # waited for: no go left running
         assert not Path(stopped._work.name).exists()
