@@ -134,8 +134,8 @@ def is_checkout_of(repo: Path, sha: str) -> bool:
 def clean_head(repo: Path, *, only: str | None = None) -> str | None:
     """The commit the working tree `repo` is in is a clean checkout of, else None (also when it
     is not `only`, without asking further): HEAD's commit, with no file modified, untracked or
-    ignored (an ignored generated .go file would be built too) and no index entry skip-worktree
-    or assume-unchanged (a sparse checkout lacks files)."""
+    ignored (an ignored generated .go file would be built too), no index entry skip-worktree
+    or assume-unchanged (a sparse checkout lacks files), and no submodule."""
     head = run_git(repo, "rev-parse", "--show-toplevel", "HEAD^{commit}")
     lines = head.stdout.split("\n")
     if head.returncode != 0 or len(lines) < 2 or (only is not None and lines[1] != only):
@@ -148,9 +148,12 @@ def clean_head(repo: Path, *, only: str | None = None) -> str | None:
     if status.returncode != 0 or status.stdout:
         return None
     # `ls-files -v` tags each entry: H is a plain tracked file; S (skip-worktree), lower case
-    # (assume-unchanged) and the rest mean the tree may not hold what the commit does
-    listed = run_git(top, "ls-files", "-v", "-z")
-    if listed.returncode != 0 or not all(e.startswith("H ") for e in listed.stdout.split("\0") if e):
+    # (assume-unchanged) and the rest mean the tree may not hold what the commit does. A
+    # submodule (mode 160000) is checked out here but not in a temporary worktree, so its Go
+    # code would be built on one side only
+    listed = run_git(top, "ls-files", "-v", "--stage", "-z")
+    plain = all(e.startswith("H ") and not e.startswith("H 160000 ") for e in listed.stdout.split("\0") if e)
+    if listed.returncode != 0 or not plain:
         return None
     return lines[1]
 

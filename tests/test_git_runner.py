@@ -135,3 +135,18 @@ def test_a_checkout_that_is_not_exactly_the_commit_is_not_built_in_place(repo: G
         )
     repo.git("checkout", "--quiet", "--detach", base)
     assert git.clean_head(repo.path) == base and not git.is_checkout_of(repo.path, head)
+
+
+def test_a_checkout_with_a_submodule_is_not_built_in_place(repo: GitRepo, tmp_path: Path) -> None:
+    """A submodule's files are in the job's checkout but not in a temporary worktree (`git
+    worktree add` does not check submodules out): building one side in place would build code
+    the other side does not have."""
+    other = GitRepo(tmp_path / "other")
+    other.commit({"go.mod": go_mod("example.com/other"), "o.go": "package other\n"}, "other")
+    repo.commit({"go.mod": go_mod(), "a.go": "package a\n"}, "base")
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "--quiet", str(other.path), "vendored")
+    head = repo.commit({}, "a submodule")
+    assert (repo.path / "vendored" / "o.go").is_file() and repo.git("status", "--porcelain") == ""
+    assert git.clean_head(repo.path) is None
+    with git.worktree(repo.path, head) as tree:
+        assert tree != repo.path and not (tree / "vendored" / "o.go").exists()
