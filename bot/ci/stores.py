@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from types import TracebackType
+from typing import TypeVar
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
 from bot.gc.model import Snapshot, Toolchain
 from bot.ports import SnapshotStore, StoredPair
+
+T = TypeVar("T")
 
 
 class TolerantStore:
@@ -20,62 +23,49 @@ class TolerantStore:
         self.inner = inner
         self.errors: list[str] = []
 
-    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+    def _kept(self, call: Callable[[], T], instead: T) -> T:
+        """`call()`, or `instead` when it fails with a StoreError, whose message is kept."""
         try:
-            return self.inner.find_snapshot(repository, sha, toolchain_key)
+            return call()
         except StoreError as exc:
             self.errors.append(exc.message)
-            return None  # built instead
+            return instead
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        # None: built instead
+        return self._kept(lambda: self.inner.find_snapshot(repository, sha, toolchain_key), None)
 
     def find_pair(
         self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
     ) -> StoredPair | None:
-        try:
-            return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
-        except StoreError as exc:
-            self.errors.append(exc.message)
-            return None  # each side found or built instead
+        # None: each side found or built instead
+        return self._kept(
+            lambda: self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames), None
+        )
 
     def pair_with_base(
         self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
     ) -> StoredPair | None:
-        try:
-            return self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames)
-        except StoreError as exc:
-            self.errors.append(exc.message)
-            return None  # the base found or built instead
+        # None: the base found or built instead
+        return self._kept(
+            lambda: self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames), None
+        )
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
-        try:
-            return self.inner.snapshot_status(repository, sha, toolchain_key)
-        except StoreError as exc:
-            self.errors.append(exc.message)
-            return None
+        return self._kept(lambda: self.inner.snapshot_status(repository, sha, toolchain_key), None)
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
-        try:
-            return self.inner.record_snapshot(repository, commit, snapshot)
-        except StoreError as exc:
-            self.errors.append(exc.message)
-            return False
+        return self._kept(lambda: self.inner.record_snapshot(repository, commit, snapshot), False)
 
     def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
-        try:
-            return self.inner.record_failure(repository, commit, toolchain, error)
-        except StoreError as exc:
-            self.errors.append(exc.message)
-            return False
+        return self._kept(lambda: self.inner.record_failure(repository, commit, toolchain, error), False)
 
     def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
         """The inner store's: its errors come back to `record_snapshot` here, and are kept."""
         return self.inner.writing_in_child(shared)
 
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
-        try:
-            return self.inner.other_toolchain_key(repository, sha, toolchain)
-        except StoreError as exc:
-            self.errors.append(exc.message)
-            return None
+        return self._kept(lambda: self.inner.other_toolchain_key(repository, sha, toolchain), None)
 
 
 class UnavailableStore:
@@ -115,28 +105,51 @@ class UnavailableStore:
         return None
 
 
-class NotRecording:
+class _Forwarding:
+    """Every store method passed on to `_store()`, the wrapped store; a subclass says what that is
+    and replaces the methods it changes."""
+
+    def _store(self) -> SnapshotStore:
+        raise NotImplementedError
+
+    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
+        return self._store().find_snapshot(repository, sha, toolchain_key)
+
+    def find_pair(
+        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return self._store().find_pair(repository, base_sha, head_sha, toolchain_key, renames)
+
+    def pair_with_base(
+        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
+    ) -> StoredPair | None:
+        return self._store().pair_with_base(repository, base_sha, toolchain_key, head, renames)
+
+    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
+        return self._store().snapshot_status(repository, sha, toolchain_key)
+
+    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
+        return self._store().record_snapshot(repository, commit, snapshot)
+
+    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
+        return self._store().record_failure(repository, commit, toolchain, error)
+
+    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
+        return self._store().writing_in_child(shared)
+
+    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
+        return self._store().other_toolchain_key(repository, sha, toolchain)
+
+
+class NotRecording(_Forwarding):
     """A store read but never written: `diff` on a read-only database takes the snapshots it holds
     and records nothing of what it builds."""
 
     def __init__(self, inner: SnapshotStore) -> None:
         self.inner = inner
 
-    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
-        return self.inner.find_snapshot(repository, sha, toolchain_key)
-
-    def find_pair(
-        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
-    ) -> StoredPair | None:
-        return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
-
-    def pair_with_base(
-        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
-    ) -> StoredPair | None:
-        return self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames)
-
-    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
-        return self.inner.snapshot_status(repository, sha, toolchain_key)
+    def _store(self) -> SnapshotStore:
+        return self.inner
 
     def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
         return False
@@ -147,11 +160,8 @@ class NotRecording:
     def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
         return nullcontext(False)  # nothing is written
 
-    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
-        return self.inner.other_toolchain_key(repository, sha, toolchain)
 
-
-class LazyStore:
+class LazyStore(_Forwarding):
     """A store opened at its first use, not before: on a pull request's first run, head's go
     starts before it (bot/gc/run.py, `building_early`), so that the SQLAlchemy import and the
     lookups overlap the build instead of delaying it. A store that cannot be opened is an
@@ -170,8 +180,7 @@ class LazyStore:
     ) -> None:
         self._stack.close()
 
-    @property
-    def inner(self) -> SnapshotStore:
+    def _store(self) -> SnapshotStore:
         """The store, opened now if it was not yet."""
         if self._inner is None:
             try:
@@ -181,31 +190,3 @@ class LazyStore:
                 # say the snapshot could not be recorded
                 self._inner = UnavailableStore(exc.message)
         return self._inner
-
-    def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
-        return self.inner.find_snapshot(repository, sha, toolchain_key)
-
-    def find_pair(
-        self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
-    ) -> StoredPair | None:
-        return self.inner.find_pair(repository, base_sha, head_sha, toolchain_key, renames)
-
-    def pair_with_base(
-        self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
-    ) -> StoredPair | None:
-        return self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames)
-
-    def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
-        return self.inner.snapshot_status(repository, sha, toolchain_key)
-
-    def record_snapshot(self, repository: str, commit: CommitInfo, snapshot: Snapshot) -> bool:
-        return self.inner.record_snapshot(repository, commit, snapshot)
-
-    def record_failure(self, repository: str, commit: CommitInfo, toolchain: Toolchain, error: str) -> bool:
-        return self.inner.record_failure(repository, commit, toolchain, error)
-
-    def writing_in_child(self, shared: Sequence[object]) -> AbstractContextManager[bool]:
-        return self.inner.writing_in_child(shared)
-
-    def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
-        return self.inner.other_toolchain_key(repository, sha, toolchain)

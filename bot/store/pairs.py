@@ -85,18 +85,19 @@ def _snapshot_rows(connection: Connection, repository: str, shas: Sequence[str],
     return {r.sha: r for r in rows}
 
 
-def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
-    """package result id -> its (package, file, file result id)."""
-    found: dict[int, list[tuple[str, str, int]]] = {}
+def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int, str]]]:
+    """package result id -> its (package, file, file result id, the file result's digest)."""
+    found: dict[int, list[tuple[str, str, int, str]]] = {}
     for chunk in chunks(sorted(set(package_ids))):
         query = (
-            select(PackageResult.c.id, PackageResult.c.package, FileResult.c.file, FileResult.c.id)
+            select(PackageResult.c.id, PackageResult.c.package)
+            .add_columns(FileResult.c.file, FileResult.c.id, FileResult.c.digest)
             .join(PackageFile, PackageFile.c.package_result_id == PackageResult.c.id)
             .join(FileResult, FileResult.c.id == PackageFile.c.file_result_id)
             .where(PackageResult.c.id.in_(chunk))
         )
-        for package_id, package, file, file_id in connection.execute(query).all():
-            found.setdefault(package_id, []).append((package, file, file_id))
+        for package_id, package, file, file_id, digest in connection.execute(query).all():
+            found.setdefault(package_id, []).append((package, file, file_id, digest))
     return found
 
 
@@ -133,7 +134,7 @@ def snapshot_escapes(connection: Connection, row: Any) -> list[Escape]:
     result: no view, and no sort of every row in SQL."""
     files: dict[FileKey, int] = {}
     for entries in _files(connection, json.loads(row.package_result_ids)).values():
-        for package, file, file_id in entries:
+        for package, file, file_id, _ in entries:
             files[(package, file)] = file_id
     return _escapes(files, files, _rows(connection, files.values(), whole=True), flows=True)
 
@@ -160,7 +161,7 @@ def find_pair(
     files = _files(connection, [p for ids in package_ids.values() for p in ids])
     for side in sides:
         for package_id in package_ids[side.row.id]:
-            for package, file, file_id in files.get(package_id, ()):
+            for package, file, file_id, _ in files.get(package_id, ()):
                 side.files[(package, file)] = file_id
     renamed = set(renames) | set(renames.values())
     same = {k for k, file_id in head.files.items() if base.files.get(k) == file_id and k[1] not in renamed}
@@ -185,21 +186,6 @@ def find_pair(
     return StoredPair(base=snapshots[0], head=snapshots[1], same=same_escapes)
 
 
-def _digested_files(connection: Connection, package_ids: Sequence[int]) -> dict[FileKey, tuple[int, str]]:
-    """(package, file) -> (file result id, digest) of the package results `package_ids`."""
-    found: dict[FileKey, tuple[int, str]] = {}
-    for chunk in chunks(sorted(set(package_ids))):
-        query = (
-            select(PackageResult.c.package, FileResult.c.file, FileResult.c.id, FileResult.c.digest)
-            .join(PackageFile, PackageFile.c.package_result_id == PackageResult.c.id)
-            .join(FileResult, FileResult.c.id == PackageFile.c.file_result_id)
-            .where(PackageResult.c.id.in_(chunk))
-        )
-        for package, file, file_id, digest in connection.execute(query).all():
-            found[(package, file)] = (file_id, digest)
-    return found
-
-
 def pair_with_base(
     connection: Connection,
     repository: str,
@@ -215,12 +201,14 @@ def pair_with_base(
     row = _snapshot_rows(connection, repository, [base_sha], key).get(base_sha)
     if row is None or row.status != OK or decode_failed_modules(row.error):
         return None
-    files = _digested_files(connection, json.loads(row.package_result_ids))
+    ids: dict[FileKey, int] = {}
+    stored: dict[FileKey, str] = {}
+    for entries in _files(connection, json.loads(row.package_result_ids)).values():
+        for package, file, file_id, digest in entries:
+            ids[(package, file)], stored[(package, file)] = file_id, digest
     renamed = set(renames) | set(renames.values())
-    stored = {k: digest for k, (_, digest) in files.items()}
     same = {k for k, digest in digests.items() if k[1] not in renamed and stored.get(k) == digest}
-    changed = [k for k in files if k not in same]
-    ids = {k: file_id for k, (file_id, _) in files.items()}
+    changed = [k for k in ids if k not in same]
     whole = _rows(connection, [ids[k] for k in changed], whole=True)
     base = Snapshot(
         revision=base_sha,
