@@ -201,15 +201,15 @@ class Worktrees:
     """One temporary worktree reused for several revisions: the first is checked out with
     `git worktree add`, each next one in place (git writes only the files that differ, about one
     file for a pull request instead of the whole tree). The repository's own working tree is
-    used instead for the commit it is a clean checkout of (is_checkout_of, asked once), as a CI
+    used instead for the commit it is a clean checkout of (asked once, for HEAD's commit), as a CI
     job's checkout of the pull request is. Use `worktrees()`, which removes the temporary one."""
 
     def __init__(self, repo: Path) -> None:
         self._repo = repo
         self._parent: Path | None = None
         self._path: Path | None = None
-        self._clean_head: str | None = None  # the commit the repository is a clean checkout of
-        self._asked = False
+        self._head: str | None = None  # the repository's HEAD commit ("" when it has none)
+        self._clean: bool | None = None  # whether its working tree is exactly that commit
 
     def at(self, sha: str) -> Path:
         """A tree holding exactly the tree of `sha` (nothing left of the previous one)."""
@@ -226,10 +226,14 @@ class Worktrees:
 
     def checked_out(self, sha: str) -> Path | None:
         """The repository's own working tree when it is a clean checkout of `sha`, else None."""
-        if not self._asked:
-            self._asked = True
-            self._clean_head = clean_head(self._repo)
-        return self._repo if sha == self._clean_head else None
+        if self._head is None:
+            head = run_git(self._repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+            self._head = head.stdout.strip() if head.returncode == 0 else ""
+        if sha != self._head:
+            return None  # git status is asked only for HEAD's commit: seconds on a large tree
+        if self._clean is None:
+            self._clean = clean_head(self._repo, only=sha) == sha
+        return self._repo if self._clean else None
 
     def close(self) -> None:
         if self._parent is not None and self._path is not None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot import git
 from bot.history import gitlog
 from tests.conftest import GitRepo, go_mod
@@ -150,3 +152,27 @@ def test_a_checkout_with_a_submodule_is_not_built_in_place(repo: GitRepo, tmp_pa
     assert git.clean_head(repo.path) is None
     with git.worktree(repo.path, head) as tree:
         assert tree != repo.path and not (tree / "vendored" / "o.go").exists()
+
+
+def test_the_working_tree_is_examined_only_for_heads_commit(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`git status` over a large tree takes time: it is run once, and only when a revision to
+    build is the repository's HEAD (here neither side of a diff is, and then base is)."""
+    base = repo.commit({"go.mod": go_mod(), "a.go": "package a\n"}, "base")
+    middle = repo.commit({"b.go": "package a\n"}, "middle")
+    head = repo.commit({"c.go": "package a\n"}, "head")
+    repo.git("checkout", "--quiet", "--detach", base)
+    asked: list[str | None] = []
+    real = git.clean_head
+
+    def counted(path: Path, *, only: str | None = None) -> str | None:
+        asked.append(only)
+        return real(path, only=only)
+
+    monkeypatch.setattr(git, "clean_head", counted)
+    with git.worktrees(repo.path) as trees:
+        assert trees.at(middle) != repo.path and trees.at(head) != repo.path
+        assert asked == []
+        assert trees.at(base) == repo.path and trees.at(base) == repo.path
+        assert asked == [base]
