@@ -125,6 +125,12 @@ def renames(repo: Path, base: str, head: str) -> dict[str, str]:
     return result
 
 
+OWN_DIRECTORY = ".escape-bot"
+"""The bot's directory in a repository: the default database (which a workflow restores from the
+Actions cache before escape-bot runs) and, outside Actions, the reports. The go command never
+reads it (it skips directories whose name starts with a dot), so a checkout is clean with it."""
+
+
 def is_checkout_of(repo: Path, sha: str) -> bool:
     """Whether the working tree `repo` is in is exactly commit `sha`, so it can be built as it is
     instead of checking `sha` out again (seconds on a large tree): see clean_head."""
@@ -134,8 +140,9 @@ def is_checkout_of(repo: Path, sha: str) -> bool:
 def clean_head(repo: Path, *, only: str | None = None) -> str | None:
     """The commit the working tree `repo` is in is a clean checkout of, else None (also when it
     is not `only`, without asking further): HEAD's commit, with no file modified, untracked or
-    ignored (an ignored generated .go file would be built too), no index entry skip-worktree
-    or assume-unchanged (a sparse checkout lacks files), and no submodule."""
+    ignored (an ignored generated .go file would be built too) but the bot's own directory, no
+    index entry skip-worktree or assume-unchanged (a sparse checkout lacks files), and no
+    submodule."""
     head = run_git(repo, "rev-parse", "--show-toplevel", "HEAD^{commit}")
     lines = head.stdout.split("\n")
     if head.returncode != 0 or len(lines) < 2 or (only is not None and lines[1] != only):
@@ -145,7 +152,7 @@ def clean_head(repo: Path, *, only: str | None = None) -> str | None:
         top, "status", "--porcelain", "-z", "--ignored", "--untracked-files=normal",
         "--ignore-submodules=none",
     )  # fmt: skip
-    if status.returncode != 0 or status.stdout:
+    if status.returncode != 0 or not all(_ours(entry) for entry in status.stdout.split("\0") if entry):
         return None
     # `ls-files -v` tags each entry: H is a plain tracked file; S (skip-worktree), lower case
     # (assume-unchanged) and the rest mean the tree may not hold what the commit does. A
@@ -156,6 +163,12 @@ def clean_head(repo: Path, *, only: str | None = None) -> str | None:
     if listed.returncode != 0 or not plain:
         return None
     return lines[1]
+
+
+def _ours(entry: str) -> bool:
+    """Whether a `git status --porcelain` entry is an untracked or ignored path of the bot's own
+    directory (OWN_DIRECTORY), the one thing a clean checkout may hold beyond its commit."""
+    return entry[:3] in ("?? ", "!! ") and (entry[3:] + "/").startswith(OWN_DIRECTORY + "/")
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -135,8 +136,35 @@ def test_a_checkout_that_is_not_exactly_the_commit_is_not_built_in_place(repo: G
             lambda flag=flag: repo.git("update-index", f"--{flag}", "a.go"),
             lambda flag=flag: repo.git("update-index", f"--no-{flag}", "a.go"),
         )
+    extra_config = repo.path / ".escape-bot.toml"  # untracked: the worktree would not have it
+    dirty(lambda: extra_config.write_text("[gate]\n"), extra_config.unlink)
+    near = repo.path / ".escape-botx" / "x.go"  # not the bot's directory, only a name like it
+    near.parent.mkdir()
+    dirty(lambda: near.write_text("package x\n"), lambda: shutil.rmtree(near.parent))
     repo.git("checkout", "--quiet", "--detach", base)
     assert git.clean_head(repo.path) == base and not git.is_checkout_of(repo.path, head)
+
+
+def test_the_bots_own_directory_leaves_a_checkout_clean(repo: GitRepo) -> None:
+    """The documented workflows restore the history database into `.escape-bot/escapes.db` before
+    escape-bot runs (and reports go to `.escape-bot/reports/` outside Actions): untracked or
+    ignored, that directory, which the go command never reads, still lets head be built in place."""
+    repo.commit({"go.mod": go_mod(), "a.go": "package a\n"}, "base")
+    head = repo.commit({".gitignore": "bin/\n"}, "head")
+    own = repo.path / ".escape-bot"
+    (own / "reports" / "default").mkdir(parents=True)
+    (own / "escapes.db").write_bytes(b"SQLite format 3\x00")
+    (own / "reports" / "default" / "report.json").write_text("{}")
+    assert repo.git("status", "--porcelain") == "?? .escape-bot/\n"
+    assert git.clean_head(repo.path) == head
+    (repo.path / ".gitignore").write_text(".escape-bot/\n")
+    repo.git("commit", "--quiet", "-am", "ignored")  # tracked changes only: the directory stays out
+    assert repo.git("status", "--porcelain", "--ignored") == "!! .escape-bot/\n"
+    ignored = git.resolve(repo.path, "HEAD")
+    assert git.clean_head(repo.path) == ignored
+    with git.worktrees(repo.path) as trees:
+        assert trees.at(ignored) == repo.path
+    assert (own / "escapes.db").read_bytes() == b"SQLite format 3\x00"
 
 
 def test_a_checkout_with_a_submodule_is_not_built_in_place(repo: GitRepo, tmp_path: Path) -> None:
