@@ -12,7 +12,8 @@ this order and each from a cold build cache (a fresh GOCACHE):
 - bot, base in the store: `escape-bot ci --mode analyze` (everything but the HTTP posts: worktree,
   build, parse, store lookup, diff, gate, JSON, SARIF, job summary, the results artifact) with a
   database that already holds the base snapshot, as the cached history of the default branch
-  gives it: only the head is built;
+  gives it, restored where the documented workflows restore it (`.escape-bot/escapes.db` in the
+  checkout): only the head is built;
 - bot, base built too: the same with an empty database: base, then head, sharing the cache.
 
 Prints, per variant, the best and the median wall time and the median CPU time (user + system
@@ -294,8 +295,16 @@ def ci_env(scratch: Path, base: str, head: str, merge: str, db: Path) -> dict[st
 def bot(
     repo: Path, scratch: Path, base: str, head: str, merge: str, db: Path
 ) -> tuple[Clock, dict[str, str]]:
-    """`escape-bot ci --mode analyze` end to end (a new process, as the action runs it), cold cache."""
+    """`escape-bot ci --mode analyze` end to end (a new process, as the action runs it), cold cache.
+    The database is where the documented workflows restore it from the Actions cache: the default
+    `.escape-bot/escapes.db` in the checkout (a copy of `db`, or none when `db` does not exist)."""
     env = ci_env(scratch, base, head, merge, db)
+    del env["ESCAPE_BOT_DATABASE_URL"]
+    own = repo / ".escape-bot"
+    shutil.rmtree(own, ignore_errors=True)
+    if db.exists():
+        own.mkdir()
+        shutil.copy(db, own / "escapes.db")
     with Clock() as clock:
         proc = subprocess.run(
             [sys.executable, "-m", "bot", "ci", "--repo", str(repo), "--mode", "analyze"],
