@@ -325,7 +325,13 @@ def _stream(
     it would take two bytes a character (bot/gc/events.py decodes it a megabyte at a time).
     """
     failed_json = False
-    go = _EARLY.pop(_early_key(cmd, cwd, env), None) or _Go(cmd, cwd, env, use_json)
+    go = _EARLY.pop(_early_key(cmd, cwd, env), None)
+    if go is None:
+        # builds run one after another: an early go that is not this build will never be taken,
+        # and must not compile alongside it
+        while _EARLY:
+            _EARLY.popitem()[1].finish(stop=True)
+        go = _Go(cmd, cwd, env, use_json)
     assert go.proc.stdout is not None
     read = False
     try:
