@@ -16,7 +16,6 @@ from bot import git
 from bot.annotations import Annotations, scan
 from bot.attribution import Attribution, ChangedLines, attribute
 from bot.background import Later, writes_in_background
-from bot.commit import CommitInfo
 from bot.config import Config
 from bot.diff import EXCLUDED, Counting, DiffResult, diff, split_same
 from bot.errors import BuildError
@@ -317,7 +316,6 @@ def _paired(
     trees = _TREES.get()
     own = trees.checked_out(head_sha) if trees is not None and _first_attempt() else None
     head: Side | None = None
-    held: list[tuple[SnapshotStore, str, CommitInfo, Snapshot]] = []
     # a CI job's checkout of the pull request: head's go starts before the store is first asked
     # (and SQLAlchemy imported); it is stopped as soon as the store says it holds head (a check
     # run again: nothing to build), or has no base (base is built first)
@@ -325,17 +323,14 @@ def _paired(
         if store.snapshot_status(name, head_sha, key) is None:
             if store.snapshot_status(name, base_sha, key) != "ok":
                 return None, None
-            head = _side(
-                root, head_rev, options, store, progress, repository, later=lambda *w: held.append(w)
-            )
+            head = _side(root, head_rev, options, None, progress, repository)  # built, not stored yet
             if not head[2]:
                 return None, head
     if head is not None:
         # head's digests are computed first: its write, queued next, forks a child process that
         # inherits them (bot/store/content.py's memo) and stores head while the diff is made
         pair = store.pair_with_base(name, base_sha, key, head[0], renames)
-        for write in held:
-            later(*write)
+        later(store, name, git.commit_info(root, head_sha), head[0])
     else:
         pair = store.find_pair(name, base_sha, head_sha, key, renames)
     if pair is None:

@@ -240,8 +240,10 @@ class Worktrees:
     def checked_out(self, sha: str) -> Path | None:
         """The repository's own working tree when it is a clean checkout of `sha`, else None."""
         if self._head is None:
-            head = run_git(self._repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-            self._head = head.stdout.strip() if head.returncode == 0 else ""
+            try:
+                self._head = resolve(self._repo, "HEAD")
+            except GitError:  # no commit yet
+                self._head = ""
         if sha != self._head:
             return None  # git status is asked only for HEAD's commit: seconds on a large tree
         if self._clean is None:
