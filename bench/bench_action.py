@@ -241,6 +241,28 @@ def fresh_cache(scratch: Path) -> Path:
     return cache
 
 
+def record_base(repo: Path, base: str, db: Path, cache: Path) -> None:
+    """Record `base` in the SQLite file `db`, as the history of the default branch holds it, under
+    the name `escape-bot ci` looks it up by (GITHUB_REPOSITORY)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "collect",
+            "--repo",
+            str(repo),
+            "--rev",
+            base,
+            "--db",
+            f"sqlite:///{db}",
+        ],
+        env={**go_env(cache), "GITHUB_REPOSITORY": "bench/bench"},
+        capture_output=True,
+        check=True,
+    )
+
+
 def bare(repo: Path, scratch: Path) -> Clock:
     """`go build -gcflags=-m=2 ./...` of the checked-out merge commit, cold cache."""
     env = go_env(fresh_cache(scratch))
@@ -345,25 +367,7 @@ def main() -> None:
 
         # the history of the default branch: a database holding the base snapshot only
         template = scratch / "with-base.db"
-        # recorded under the name `escape-bot ci` looks it up by: GITHUB_REPOSITORY
-        env = {**go_env(scratch / "setup-cache"), "GITHUB_REPOSITORY": "bench/bench"}
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "collect",
-                "--repo",
-                str(repo),
-                "--rev",
-                base,
-                "--db",
-                f"sqlite:///{template}",
-            ],
-            env=env,
-            capture_output=True,
-            check=True,
-        )
+        record_base(repo, base, template, scratch / "setup-cache")
         clocks: dict[str, list[Clock]] = {"bare": [], "stored": [], "built": []}
         outputs: dict[str, str] = {}
         for n in range(args.runs):

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_action import ci_env, go_env, make_pull_request  # noqa: E402
+from bench.bench_action import ci_env, make_pull_request, record_base  # noqa: E402
 
 # runs the CLI of the checkout named by the first argument and notes when `go build` is spawned
 # (in the file named by the second); the cwd is never a checkout, so that no other `bot` is found
@@ -102,24 +102,7 @@ def main() -> None:
         base, head, merge = make_pull_request(repo, 100, 4)
         cache = scratch / "gocache"
         with_base = scratch / "with-base.db"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bot",
-                "collect",
-                "--repo",
-                str(repo),
-                "--rev",
-                base,
-                "--db",
-                f"sqlite:///{with_base}",
-            ],
-            env={**go_env(cache), "GITHUB_REPOSITORY": "bench/bench"},
-            cwd=ROOT,
-            capture_output=True,
-            check=True,
-        )
+        record_base(repo, base, with_base, cache)
         env = ci_env(scratch, base, head, merge, with_base)
         env["GOCACHE"] = str(cache)
         del env["ESCAPE_BOT_DATABASE_URL"]
