@@ -140,3 +140,15 @@ def test_the_ci_use_case_imports_pygithub_only_to_talk_to_github() -> None:
     assert _loaded_after(code, ("github", "requests")) == set()
     # the control: the client does bring them, so the assertion above can fail
     assert {"github", "requests"} <= _loaded_after("import bot.github.client", ("github", "requests"))
+
+
+# What `ci` needs and `diff` / `collect` do not: its flows, reports and the comment's templates
+CI_ONLY = ("bot.ci.flows", "bot.ci.outputs", "bot.report.render", "jinja2")
+
+
+def test_the_store_wrappers_diff_uses_load_nothing_only_ci_needs() -> None:
+    # `diff --no-record` and `diff` on a store wrap it with bot.ci.stores (about 45 ms otherwise)
+    assert _loaded_after("from bot.ci.stores import NotRecording, TolerantStore", CI_ONLY) == set()
+    assert _loaded_after("import bot.commands.diff, bot.app", CI_ONLY) == set()
+    # the control: the use case does load them, from the same package
+    assert set(CI_ONLY) <= _loaded_after("from bot.ci import run_ci", CI_ONLY)

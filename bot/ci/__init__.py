@@ -34,21 +34,56 @@ the real compiler and git, a fake GitHub server on loopback, and an in-memory st
 
 from __future__ import annotations
 
-from bot.ci.flows import run_ci
-from bot.ci.outputs import report_directory
-from bot.ci.settings import (
-    DEFAULT_AUTHOR,
-    MAX_COMMAND_ANNOTATIONS,
-    ArtifactPublisher,
-    CheckMode,
-    Mode,
-    Outcome,
-    Progress,
-    Publisher,
-    Settings,
-)
-from bot.ci.stores import LazyStore, TolerantStore, UnavailableStore
-from bot.ci.text import check_annotations, status_description
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.ci.flows import run_ci
+    from bot.ci.outputs import report_directory
+    from bot.ci.settings import (
+        DEFAULT_AUTHOR,
+        MAX_COMMAND_ANNOTATIONS,
+        ArtifactPublisher,
+        CheckMode,
+        Mode,
+        Outcome,
+        Progress,
+        Publisher,
+        Settings,
+    )
+    from bot.ci.stores import LazyStore, TolerantStore, UnavailableStore
+    from bot.ci.text import check_annotations, status_description
+
+# Each name's room, imported at first use: `diff` and `collect` use only stores.py, and the
+# rest (flows, reports, Jinja2's templates) would cost them ~45 ms of start-up.
+_ROOMS = {
+    "run_ci": "flows",
+    "report_directory": "outputs",
+    **dict.fromkeys(
+        (
+            "DEFAULT_AUTHOR",
+            "MAX_COMMAND_ANNOTATIONS",
+            "ArtifactPublisher",
+            "CheckMode",
+            "Mode",
+            "Outcome",
+            "Progress",
+            "Publisher",
+            "Settings",
+        ),
+        "settings",
+    ),
+    **dict.fromkeys(("LazyStore", "TolerantStore", "UnavailableStore"), "stores"),
+    **dict.fromkeys(("check_annotations", "status_description"), "text"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    room = _ROOMS.get(name)
+    if room is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"bot.ci.{room}"), name)
+
 
 __all__ = [
     "DEFAULT_AUTHOR",
