@@ -185,13 +185,15 @@ def database_url(db_url: str | None, repo: Path) -> str:
 @contextmanager
 def open_store(db_url: str | None, repo: Path, access: Access = "write") -> Iterator[Store]:
     """The Store at `db_url` (or the repository's default SQLite file), closed afterwards; `read`
-    and `auto` open a database that cannot be written read-only (bot/store/db.py, `Access`)."""
+    and `auto` open a database that cannot be written read-only (bot/store/db.py, `Access`). An
+    empty database gets its schema when first written (Store.open's `create`): a command's
+    first run does not wait for it, and one that records nothing leaves the database as it was."""
     from bot.memory import gc_paused
 
     with gc_paused():  # SQLAlchemy's modules and the dialect's, loaded at the first connection
         from bot.store.repo import Store
 
-        store = Store.open(database_url(db_url, repo), access=access)
+        store = Store.open(database_url(db_url, repo), access=access, create="at-first-write")
     try:
         yield store
     finally:

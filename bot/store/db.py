@@ -416,9 +416,11 @@ def _unknown_revision(url: URL, revision: str) -> StoreError:
     )
 
 
-def check_schema(engine: Engine, *, create: bool = True) -> None:
+def check_schema(engine: Engine, *, create: bool = True, defer: bool = False) -> bool:
     """Make sure the database is at head: create an empty one (unless not `create`: a read-only
-    open never migrates), refuse an older or unknown one."""
+    open never migrates), refuse an older or unknown one. With `defer`, an empty database is
+    left empty and True returned: its creator then creates it (`Store._born`) when it first
+    writes, which is where Alembic is imported (~0.1 s)."""
     url = engine.url
     with database_errors(url):
         with engine.connect() as connection:
@@ -429,7 +431,9 @@ def check_schema(engine: Engine, *, create: bool = True) -> None:
             ours = _OWN_TABLES & tables
             revision = _current(connection, url, has_table=VERSION_TABLE in tables)
         if revision is not None and revision == file_head():
-            return  # the common case, decided without importing Alembic
+            return False  # the common case, decided without importing Alembic
+        if revision is None and not ours and create and defer:
+            return True
         head = head_revision()
         if revision is None:
             if ours:
@@ -448,7 +452,7 @@ def check_schema(engine: Engine, *, create: bool = True) -> None:
             with engine.connect() as connection:
                 revision = _current(connection, url)
     if revision == head:
-        return
+        return False
     if revision in revisions():
         raise SchemaOutdatedError(
             f"database {redact(url)} is at revision {revision}, this escape-bot needs {head}: "

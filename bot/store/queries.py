@@ -76,7 +76,10 @@ class FunctionCount:
 
 
 def _engine(store: Store) -> Engine:
-    # Same package: the Store keeps its engine private to everything outside bot.store.
+    # Same package: the Store keeps its engine private to everything outside bot.store. A
+    # database opened empty gets its schema first (Store.open's `create`): these queries read
+    # its tables.
+    store._born()
     return store._engine
 
 

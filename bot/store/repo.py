@@ -10,13 +10,14 @@ SQLite writers are serialised by `BEGIN IMMEDIATE` and the busy timeout.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -66,6 +67,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+Creation = Literal["now", "at-first-write"]
+"""When `Store.open` creates an empty database's schema."""
+
 
 OK = "ok"
 FAILED = "failed"
@@ -86,12 +90,29 @@ def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES
 
 
+def _checked(engine: Engine, *, create: bool, defer: bool) -> bool:
+    """`check_schema`, again while SQLite refuses at once ("database is locked", without waiting
+    out the busy timeout) as another process switches a new file to WAL or recovers its WAL index."""
+    for attempt in range(_OPEN_ATTEMPTS):
+        try:
+            return check_schema(engine, create=create, defer=defer)
+        except StoreError as exc:
+            if "database is locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 class Store:
     """Snapshots of many repositories and commits in one database."""
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False, unborn: bool = False) -> None:
         """Wrap an engine whose schema was checked; use `Store.open`."""
         self._engine = engine
+        # empty when opened, and left so until the first write creates its schema (`_born`):
+        # until then every lookup finds nothing, without a query
+        self._unborn = unborn
+        self._birth = threading.Lock()
         self._repository_ids: dict[str, int] = {}
         self._contents: PackageMemo = {}  # head's unchanged packages are base's objects (split_escapes)
         self.read_only = read_only  # every write is then a StoreError saying so
@@ -99,26 +120,32 @@ class Store:
         self._inherited_pool: object = None  # a forked child's copy of its parent's connections
 
     @classmethod
-    def open(cls, url: str, *, access: Access = "write") -> Store:
+    def open(cls, url: str, *, access: Access = "write", create: Creation = "now") -> Store:
         """Open the database at `url`: create an empty one at head, refuse an outdated one. Read-only
-        (`access`, `?mode=ro`, a SQLite file that cannot be changed) it is never created nor migrated."""
+        (`access`, `?mode=ro`, a SQLite file that cannot be changed) it is never created nor migrated.
+
+        `create="at-first-write"`: an empty database is created by the first write instead, in the
+        process that writes (the child process of `writing_in_child`), so that a run's start does
+        not wait for Alembic's import and the migrations (~0.15 s); until then it holds nothing
+        and every lookup says so."""
         ro = read_only(url, access)
         engine = make_engine(url, read_only=ro)
         try:
-            for attempt in range(_OPEN_ATTEMPTS):
-                try:
-                    check_schema(engine, create=not ro)
-                    break
-                except StoreError as exc:
-                    # SQLite can refuse at once, without waiting out the busy timeout, while
-                    # another process switches a new file to WAL or recovers its WAL index
-                    if "database is locked" not in str(exc) or attempt == _OPEN_ATTEMPTS - 1:
-                        raise
-                    time.sleep(0.1 * 2**attempt)
+            unborn = _checked(engine, create=not ro, defer=create == "at-first-write")
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, read_only=ro)
+        return cls(engine, read_only=ro, unborn=unborn)
+
+    def _born(self) -> None:
+        """Create the schema of a database that was empty when opened (`create="at-first-write"`);
+        nothing once it exists."""
+        if not self._unborn:
+            return
+        with self._birth:
+            if self._unborn:
+                _checked(self._engine, create=True, defer=False)
+                self._unborn = False
 
     @property
     def url(self) -> str:
@@ -174,6 +201,7 @@ class Store:
         child = self._child
         if child is not None:
             stored: bool = child(repository, commit, snapshot)
+            self._unborn = False  # the child created the schema if it had to
             return stored
         return self._record_snapshot(repository, commit, snapshot)
 
@@ -242,6 +270,7 @@ class Store:
         """Run `work` in a write transaction, again from scratch after a lost race."""
         if self.read_only:
             raise StoreError(f"database {self.url} is read-only: nothing can be recorded in it")
+        self._born()
         for attempt in range(1, _ATTEMPTS + 1):
             try:
                 with begin_write(self._engine) as connection:
@@ -456,6 +485,8 @@ class Store:
 
     def find_snapshot(self, repository: str, sha: str, toolchain_key: str) -> Snapshot | None:
         """The stored snapshot (status ok), escapes in canonical order; None if there is none."""
+        if self._unborn:
+            return None
         with database_errors(self._engine.url), self._engine.connect() as connection:
             row = self._snapshot_row(connection, repository, sha, toolchain_key)
             if row is None or row.status != OK:
@@ -473,6 +504,8 @@ class Store:
     def other_toolchain_key(self, repository: str, sha: str, toolchain: Toolchain) -> str | None:
         """The key of the newest good snapshot of `sha` built by another Go version with the same
         platform, tags, flags and records (a base stored before a Go upgrade), or None."""
+        if self._unborn:
+            return None
         suffix = toolchain.key.removeprefix(toolchain.go_version)
         with database_errors(self._engine.url), self._engine.connect() as connection:
             keys = connection.execute(
@@ -494,12 +527,16 @@ class Store:
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""
+        if self._unborn:
+            return None
         with database_errors(self._engine.url), self._engine.connect() as connection:
             row = self._snapshot_row(connection, repository, sha, toolchain_key)
         return None if row is None else str(row.status)
 
     def failure(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """The error recorded for a failed snapshot; None when it did not fail."""
+        if self._unborn:
+            return None
         with database_errors(self._engine.url), self._engine.connect() as connection:
             row = self._snapshot_row(connection, repository, sha, toolchain_key)
         return None if row is None or row.status != FAILED else str(row.error)
@@ -508,6 +545,8 @@ class Store:
         self, repository: str, toolchain_key: str | None = None, *, include_failed: bool = False
     ) -> set[str]:
         """Shas with a stored snapshot (ok only, unless `include_failed`), for any or one toolchain."""
+        if self._unborn:
+            return set()
         query = (
             select(Commit.c.sha)
             .join(Repository, Repository.c.id == Commit.c.repository_id)
@@ -526,6 +565,8 @@ class Store:
         self, repository: str, base_sha: str, head_sha: str, toolchain_key: str, renames: Mapping[str, str]
     ) -> StoredPair | None:
         """Both snapshots (ok, every module built) split by file for the diff (bot/store/pairs.py)."""
+        if self._unborn:
+            return None
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return find_pair(connection, repository, base_sha, head_sha, toolchain_key, renames)
 
@@ -535,6 +576,8 @@ class Store:
         """The stored base and `head`, built and not stored yet, split by file by content digest
         (bot/store/pairs.py). Head's digests go to the per-package memo, so that recording head
         next (here or in the child process, which inherits the memo) computes nothing again."""
+        if self._unborn:
+            return None
         with gc_paused():
             packages = split_escapes(head.escapes, self._contents)
         digests = {(p.package, f.file): f.digest for p in packages for f in p.files}
