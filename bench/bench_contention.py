@@ -1,6 +1,6 @@
 """Benchmark (issue #18): what CPU used alongside a cold `go build -gcflags=-m=2 std` costs the build.
 
-    python bench/bench_contention.py [--rounds N] [--burn SECONDS]
+    python bench/bench_contention.py [--rounds N] [--burn SECONDS] [--bot]
 
 bench/bench_diff_std.py's std-sized cold rows are at the goal's edge, and the bot's timeline says
 where: go itself runs ~3 s longer than the bare build, while the bot parses its output. This
@@ -14,6 +14,14 @@ measures, on the same module and each with a fresh GOCACHE, a bare cold build:
 - alone, beside a CPU-bound Python loop at nice 0, at nice 19, and under SCHED_IDLE (the lowest
   priority Linux has): if a lower priority freed the compiler's time, the last two would cost
   the build next to nothing.
+
+--bot adds escape-bot itself (this checkout's), against the same bare build:
+
+- `escape-bot collect` of the same packages (the parse with its source files; nothing stored);
+- `escape-bot diff` with the base stored (recorded once, warm, into a template database copied
+  for each run) and head built in the clone: the pull request's usual case. Its go processes are
+  watched (the process tree, every 20 ms), so the row also says how much longer than the bare
+  build go itself ran, and how long the bot worked after go ended.
 
 Prints each variant's wall time and its ratio to the bare build of the same round (variants
 alternate in order from round to round). The loop runs at most --burn seconds, and is stopped
@@ -35,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_diff_std import STD_PACKAGES, std_repo  # noqa: E402
+from bench.bench_diff_std import BOT, STD_PACKAGES, std_repo  # noqa: E402
 from bot.gc.run import go_binary  # noqa: E402
 
 READ = "import sys\nfor _ in sys.stdin.buffer: pass\n"
@@ -63,11 +71,89 @@ def _burner(how: str, seconds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", BURN, str(seconds)], preexec_fn=lower)  # noqa: PLW1509
 
 
-def run_variant(name: str, go: str, repo: Path, scratch: Path, burn: float) -> float:
+def _tree(pid: int) -> list[str]:
+    """The command names of `pid`'s descendants (from /proc)."""
+    parents: dict[int, tuple[int, str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            name, rest = stat.split("(", 1)[1].rsplit(")", 1)
+            parents[int(entry)] = (int(rest.split()[1]), name)
+    found, names, grew = {pid}, [], True
+    while grew:
+        grew = False
+        for child, (parent, name) in parents.items():
+            if parent in found and child not in found:
+                found.add(child)
+                names.append(name)
+                grew = True
+    return names
+
+
+def _watched(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Run `cmd`: its wall seconds, and when its last `go` process was last seen."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    go_seen = 0.0
+    while proc.poll() is None:
+        if "go" in _tree(proc.pid):
+            go_seen = time.perf_counter() - start
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    assert proc.stderr is not None
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{cmd[3:5]} failed: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+    return wall, go_seen
+
+
+class Bot:
+    """escape-bot runs: the clone, its base and head, and a template database holding base."""
+
+    def __init__(self, repo: Path, base: str, head: str, scratch: Path) -> None:
+        self.repo, self.base, self.head, self.scratch = repo, base, head, scratch
+        self.packages = [a for p in STD_PACKAGES for a in ("--package", p)]
+        self.template = scratch / "base.db"
+        warm = _go_env(scratch / "warm")
+        record = ["collect", "--rev", base, "--record", *self.packages, "--db", f"sqlite:///{self.template}"]
+        subprocess.run(self._cmd(record), cwd=scratch, env=warm, check=True, capture_output=True)
+        self.after_go: list[float] = []
+        self.go_longer: list[float] = []
+
+    def _cmd(self, args: list[str]) -> list[str]:
+        return [sys.executable, "-c", BOT, str(ROOT), *args, "--repo", str(self.repo)]
+
+    def collect(self, env: dict[str, str]) -> float:
+        args = ["collect", *self.packages, "--format", "json"]
+        return _watched(self._cmd(args), self.scratch, env)[0]
+
+    def diff(self, env: dict[str, str], bare: float) -> float:
+        db = self.scratch / "run.db"
+        shutil.copy(self.template, db)
+        args = ["diff", "--base", self.base, "--head", self.head, "--format", "json", *self.packages]
+        wall, go_seen = _watched(self._cmd([*args, "--db", f"sqlite:///{db}"]), self.scratch, env)
+        self.after_go.append(wall - go_seen)
+        self.go_longer.append(go_seen - bare)
+        return wall
+
+
+def _go_env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "GOCACHE": str(cache), "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+
+
+def run_variant(
+    name: str, go: str, repo: Path, scratch: Path, burn: float, bot: Bot | None, bare: float
+) -> float:
     """Wall seconds of one cold build under `name`."""
     cache = scratch / "cache"
     shutil.rmtree(cache, ignore_errors=True)
-    env = {**os.environ, "GOCACHE": str(cache), "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+    env = _go_env(cache)
+    if name == "escape-bot collect" and bot is not None:
+        return bot.collect(env)
+    if name == "escape-bot diff, base stored" and bot is not None:
+        return bot.diff(env, bare)
     reader = {"json | cat": ["cat"], "json | read": [sys.executable, "-c", READ]}.get(name)
     if name == "json | parse":
         reader = [sys.executable, "-c", PARSE, str(ROOT)]
@@ -103,33 +189,41 @@ VARIANTS = (
     "beside a loop, nice 19",
     "beside a loop, SCHED_IDLE",
 )
+BOT_VARIANTS = ("escape-bot collect", "escape-bot diff, base stored")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--burn", type=float, default=120.0, help="the loop's longest run (seconds)")
+    ap.add_argument("--bot", action="store_true", help="escape-bot collect and diff too")
     args = ap.parse_args()
     go = go_binary()
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout.strip()
     print(f"go: {version}")
     print(f"cpus: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}", flush=True)
-    ratios: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    variants = (*VARIANTS, *BOT_VARIANTS) if args.bot else VARIANTS
+    ratios: dict[str, list[float]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="bench-contention-") as tmp:
         scratch = Path(tmp)
-        repo, _, _ = std_repo(scratch)
+        repo, base, head = std_repo(scratch)
+        bot = Bot(repo, base, head, scratch) if args.bot else None
         for r in range(args.rounds):
-            order = VARIANTS if r % 2 == 0 else (VARIANTS[0], *reversed(VARIANTS[1:]))
-            bare = run_variant("bare", go, repo, scratch, args.burn)
+            order = variants if r % 2 == 0 else (variants[0], *reversed(variants[1:]))
+            bare = run_variant("bare", go, repo, scratch, args.burn, bot, 0.0)
             print(f"round {r + 1}: bare {bare:.1f} s", flush=True)
             ratios["bare"].append(1.0)
             for name in order[1:]:
-                seconds = run_variant(name, go, repo, scratch, args.burn)
+                seconds = run_variant(name, go, repo, scratch, args.burn, bot, bare)
                 ratios[name].append(seconds / bare)
                 print(f"round {r + 1}: {name:<28} {seconds:6.1f} s  {seconds / bare:5.2f}x", flush=True)
     print(f"\nmedian ratio to the bare build of the same round ({args.rounds} rounds)")
-    for name in VARIANTS[1:]:
+    for name in variants[1:]:
         print(f"  {name:<28} {statistics.median(ratios[name]):5.2f}x")
+    if bot is not None:
+        longer, after = statistics.median(bot.go_longer), statistics.median(bot.after_go)
+        print(f"  escape-bot diff: its go ended {longer:+.1f} s after the bare build would have (start-up")
+        print(f"  included), and the bot ran {after:.1f} s after go ended (medians)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
