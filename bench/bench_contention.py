@@ -1,6 +1,6 @@
 """Benchmark (issue #18): what CPU used alongside a cold `go build -gcflags=-m=2 std` costs the build.
 
-    python bench/bench_contention.py [--rounds N] [--burn SECONDS] [--bot]
+    python bench/bench_contention.py [--rounds N] [--burn SECONDS] [--bot] [--only VARIANT ...]
 
 bench/bench_diff_std.py's std-sized cold rows are at the goal's edge, and the bot's timeline says
 where: go itself runs ~3 s longer than the bare build, while the bot parses its output. This
@@ -19,13 +19,14 @@ measures, on the same module and each with a fresh GOCACHE, a bare cold build:
 
 - `escape-bot collect` of the same packages (the parse with its source files; nothing stored);
 - `escape-bot diff` with the base stored (recorded once, warm, into a template database copied
-  for each run) and head built in the clone: the pull request's usual case. Its go processes are
-  watched (the process tree, every 20 ms), so the row also says how much longer than the bare
-  build go itself ran, and how long the bot worked after go ended.
+  for each run) and head built in the clone: the pull request's usual case. Its go runs through
+  a shell wrapper (ESCAPE_BOT_GO) that notes when each go command ends, so the row also says
+  how much later than the bare build go ended, and how long the bot worked after it. Nothing
+  polls while the build runs: a poller's CPU would come out of the build's too.
 
 Prints each variant's wall time and its ratio to the bare build of the same round (variants
-alternate in order from round to round). The loop runs at most --burn seconds, and is stopped
-when the build ends.
+alternate in order from round to round; `--only` keeps the bare build and the variants named).
+The loop runs at most --burn seconds, and is stopped when the build ends.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_diff_std import BOT, STD_PACKAGES, std_repo  # noqa: E402
+from bench.bench_diff_std import BOT, STD_PACKAGES, go_env, std_repo  # noqa: E402
 from bot.gc.run import go_binary  # noqa: E402
 
 READ = "import sys\nfor _ in sys.stdin.buffer: pass\n"
@@ -71,76 +72,58 @@ def _burner(how: str, seconds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", BURN, str(seconds)], preexec_fn=lower)  # noqa: PLW1509
 
 
-def _tree(pid: int) -> list[str]:
-    """The command names of `pid`'s descendants (from /proc)."""
-    parents: dict[int, tuple[int, str]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            name, rest = stat.split("(", 1)[1].rsplit(")", 1)
-            parents[int(entry)] = (int(rest.split()[1]), name)
-    found, names, grew = {pid}, [], True
-    while grew:
-        grew = False
-        for child, (parent, name) in parents.items():
-            if parent in found and child not in found:
-                found.add(child)
-                names.append(name)
-                grew = True
-    return names
-
-
-def _watched(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Run `cmd`: its wall seconds, and when its last `go` process was last seen."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    go_seen = 0.0
-    while proc.poll() is None:
-        if "go" in _tree(proc.pid):
-            go_seen = time.perf_counter() - start
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    assert proc.stderr is not None
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{cmd[3:5]} failed: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-    return wall, go_seen
+# go, noting when it ends (`date`'s clock is time.time()'s)
+GO_WRAPPER = '#!/bin/sh\n"$BENCH_GO" "$@"\nstatus=$?\ndate +%s.%N >> "$BENCH_GO_ENDS"\nexit $status\n'
 
 
 class Bot:
     """escape-bot runs: the clone, its base and head, and a template database holding base."""
 
-    def __init__(self, repo: Path, base: str, head: str, scratch: Path) -> None:
+    def __init__(self, repo: Path, base: str, head: str, scratch: Path, go: str) -> None:
         self.repo, self.base, self.head, self.scratch = repo, base, head, scratch
         self.packages = [a for p in STD_PACKAGES for a in ("--package", p)]
         self.template = scratch / "base.db"
-        warm = _go_env(scratch / "warm")
+        self.wrapper, self.ends = scratch / "go-wrapper", scratch / "go-ends"
+        self.wrapper.write_text(GO_WRAPPER)
+        self.wrapper.chmod(0o755)
+        self.go = go
         record = ["collect", "--rev", base, "--record", *self.packages, "--db", f"sqlite:///{self.template}"]
-        subprocess.run(self._cmd(record), cwd=scratch, env=warm, check=True, capture_output=True)
+        subprocess.run(
+            self._cmd(record), cwd=scratch, env=go_env(scratch / "warm"), check=True, capture_output=True
+        )
         self.after_go: list[float] = []
         self.go_longer: list[float] = []
 
     def _cmd(self, args: list[str]) -> list[str]:
         return [sys.executable, "-c", BOT, str(ROOT), *args, "--repo", str(self.repo)]
 
+    def _run(self, args: list[str], env: dict[str, str]) -> tuple[float, float]:
+        """Wall seconds of one escape-bot run, and when its last go command ended (from its start)."""
+        self.ends.unlink(missing_ok=True)
+        env = {
+            **env,
+            "ESCAPE_BOT_GO": str(self.wrapper),
+            "BENCH_GO": self.go,
+            "BENCH_GO_ENDS": str(self.ends),
+        }
+        started, start = time.time(), time.perf_counter()
+        proc = subprocess.run(self._cmd(args), cwd=self.scratch, env=env, capture_output=True, check=False)
+        wall = time.perf_counter() - start
+        if proc.returncode not in (0, 1):
+            raise SystemExit(f"{args[0]} failed: {proc.stderr.decode(errors='replace')[-2000:]}")
+        return wall, max(float(t) for t in self.ends.read_text().split()) - started
+
     def collect(self, env: dict[str, str]) -> float:
-        args = ["collect", *self.packages, "--format", "json"]
-        return _watched(self._cmd(args), self.scratch, env)[0]
+        return self._run(["collect", *self.packages, "--format", "json"], env)[0]
 
     def diff(self, env: dict[str, str], bare: float) -> float:
         db = self.scratch / "run.db"
         shutil.copy(self.template, db)
         args = ["diff", "--base", self.base, "--head", self.head, "--format", "json", *self.packages]
-        wall, go_seen = _watched(self._cmd([*args, "--db", f"sqlite:///{db}"]), self.scratch, env)
-        self.after_go.append(wall - go_seen)
-        self.go_longer.append(go_seen - bare)
+        wall, go_ended = self._run([*args, "--db", f"sqlite:///{db}"], env)
+        self.after_go.append(wall - go_ended)
+        self.go_longer.append(go_ended - bare)
         return wall
-
-
-def _go_env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "GOCACHE": str(cache), "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
 
 
 def run_variant(
@@ -149,7 +132,7 @@ def run_variant(
     """Wall seconds of one cold build under `name`."""
     cache = scratch / "cache"
     shutil.rmtree(cache, ignore_errors=True)
-    env = _go_env(cache)
+    env = go_env(cache)
     if name == "escape-bot collect" and bot is not None:
         return bot.collect(env)
     if name == "escape-bot diff, base stored" and bot is not None:
@@ -197,17 +180,25 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--burn", type=float, default=120.0, help="the loop's longest run (seconds)")
     ap.add_argument("--bot", action="store_true", help="escape-bot collect and diff too")
+    ap.add_argument("--only", action="append", metavar="VARIANT", help="only these, beside the bare build")
     args = ap.parse_args()
     go = go_binary()
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout.strip()
     print(f"go: {version}")
     print(f"cpus: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}", flush=True)
-    variants = (*VARIANTS, *BOT_VARIANTS) if args.bot else VARIANTS
+    variants: tuple[str, ...] = (*VARIANTS, *BOT_VARIANTS) if args.bot else VARIANTS
+    if args.only:
+        unknown = set(args.only).difference(variants)
+        if unknown:
+            raise SystemExit(
+                f"unknown variant(s): {', '.join(sorted(unknown))}; known: {', '.join(variants)}"
+            )
+        variants = (variants[0], *(v for v in variants[1:] if v in args.only))
     ratios: dict[str, list[float]] = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="bench-contention-") as tmp:
         scratch = Path(tmp)
         repo, base, head = std_repo(scratch)
-        bot = Bot(repo, base, head, scratch) if args.bot else None
+        bot = Bot(repo, base, head, scratch, go) if args.bot else None
         for r in range(args.rounds):
             order = variants if r % 2 == 0 else (variants[0], *reversed(variants[1:]))
             bare = run_variant("bare", go, repo, scratch, args.burn, bot, 0.0)
@@ -222,7 +213,7 @@ def main() -> None:
         print(f"  {name:<28} {statistics.median(ratios[name]):5.2f}x")
     if bot is not None:
         longer, after = statistics.median(bot.go_longer), statistics.median(bot.after_go)
-        print(f"  escape-bot diff: its go ended {longer:+.1f} s after the bare build would have (start-up")
+        print(f"  escape-bot diff: its go ended {longer:+.1f} s later than the bare build took (start-up")
         print(f"  included), and the bot ran {after:.1f} s after go ended (medians)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 

@@ -148,6 +148,11 @@ def small_repo(root: Path, packages: int = 12) -> tuple[Path, str, str]:
     return repo, base, git(repo, "rev-parse", "HEAD")
 
 
+def go_env(cache: Path) -> dict[str, str]:
+    """The environment of a build with the build cache `cache` (no module download, local Go)."""
+    return {**os.environ, "GOCACHE": str(cache), "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+
+
 class Bench:
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
@@ -155,7 +160,7 @@ class Bench:
         self.go = go_binary()
 
     def env(self, cache: Path) -> dict[str, str]:
-        return {**os.environ, "GOCACHE": str(cache), "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+        return go_env(cache)
 
     def fresh(self, what: str) -> Path:
         self.n += 1
