@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -138,8 +138,9 @@ def build_snapshot(
             built = collect(tree, options, on_package=progress, reuse=reuse)
         except BuildError as exc:
             raise BuildError(f"{label}: {exc.message}", details=exc.details) from None
+    blocks = reuse.keys_for(built.escapes) if reuse is not None else ()
     snapshot = Snapshot(
-        rev or "", sha, built.toolchain, tuple(built.escapes), built.stats, tuple(built.failed)
+        rev or "", sha, built.toolchain, tuple(built.escapes), built.stats, tuple(built.failed), blocks
     )
     if built.failed and len(built.failed) == len(built.modules):
         first = built.failed[0]
@@ -180,6 +181,8 @@ def snapshot_of(
         if stored is not None and not stored.failed_modules:
             progress(f"{rev} ({sha[:12]}) taken from the store")
             return Snapshot(rev, sha, stored.toolchain, stored.escapes, stored.stats), "store"
+        if reuse is None:
+            reuse = BlockCache()  # its keys are stored with the results, for a later head to reuse
     snapshot = build_snapshot(repo, rev, options, progress, reuse=reuse)
     if store is not None:
         info = git.commit_info(repo, sha)
@@ -323,7 +326,12 @@ def _paired(
         if store.snapshot_status(name, head_sha, key) is None:
             if store.snapshot_status(name, base_sha, key) != "ok":
                 return None, None
-            head = _side(root, head_rev, options, None, progress, repository)  # built, not stored yet
+            # head's packages whose events and sources are base's are taken from the store,
+            # not parsed again (bot/gc/reuse.py, bot/store/blocks.py); built, not stored yet
+            cache = stored_cache(store, name, base_sha, key, renames)
+            head = _side(root, head_rev, options, None, progress, repository, cache)
+            if cache.reused:
+                progress(f"{plural(cache.reused, 'unchanged package')} taken from the store")
             if not head[2]:
                 return None, head
     if head is not None:
@@ -340,6 +348,16 @@ def _paired(
         progress(f"{rev} ({sha[:12]}) taken from the store")
     base = replace(pair.base, revision=base_rev)
     return replace(pair, base=base, head=replace(pair.head, revision=head_rev)), head
+
+
+def stored_cache(
+    store: SnapshotStore, repository: str, sha: str, key: str, renames: Mapping[str, str]
+) -> BlockCache:
+    """A block cache holding the stored snapshot's package blocks (none when it has none)."""
+    cache = BlockCache()
+    for block, records in store.stored_blocks(repository, sha, key, renames):
+        cache.add_stored(block, records)
+    return cache
 
 
 def _first_attempt() -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.commit import CommitInfo
-from bot.gc.model import Escape, Snapshot, Toolchain
+from bot.gc.model import BlockKey, Escape, Snapshot, Toolchain
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,14 @@ class SnapshotStore(Protocol):
         """The stored base (status ok, every module built) and `head`, built and not stored yet,
         split by file as `find_pair` splits two stored snapshots; None when the base is not
         stored so, or the store cannot split."""
+
+    def stored_blocks(
+        self, repository: str, sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> list[tuple[BlockKey, tuple[Escape, ...]]]:
+        """The parsed blocks of a stored snapshot's packages (bot/gc/reuse.py), each key with its
+        package's records (possibly without explanations: a store that reads them so also takes
+        them as they are when recording a snapshot that holds them); packages with a file in
+        `renames` are left out. Empty when none are stored."""
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         """`'ok'`, `'failed'`, or None when nothing is stored for this commit and toolchain."""

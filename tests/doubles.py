@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 from bot.commit import CommitInfo
-from bot.gc.model import Snapshot, Toolchain
+from bot.gc.model import BlockKey, Escape, Snapshot, Toolchain
 from bot.ports import SnapshotStore, StoredPair
 
 
@@ -35,6 +35,23 @@ class MemoryStore:
     ) -> StoredPair | None:
         """Not split either (tested on SQLite and PostgreSQL in tests/store/test_pair.py)."""
         return None
+
+    def stored_blocks(
+        self, repository: str, sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> list[tuple[BlockKey, tuple[Escape, ...]]]:
+        """The snapshot's blocks with its records, whole (the real store reads them without their
+        explanations: tests/store/test_blocks.py)."""
+        found = self.snapshots.get((repository, sha, toolchain_key))
+        if found is None:
+            return []
+        snapshot = found[1]
+        skip = set(renames) | set(renames.values())
+        blocks = []
+        for block in snapshot.blocks:
+            records = tuple(e for e in snapshot.escapes if e.package == block.package)
+            if not any(e.file in skip for e in records):
+                blocks.append((block, records))
+        return blocks
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         key = (repository, sha, toolchain_key)

@@ -28,6 +28,7 @@ from bot.ci.settings import (
 )
 from bot.ci.stores import TolerantStore
 from bot.errors import EXIT_GATE, EXIT_OK, BuildError, GitError, StoreError, UsageError
+from bot.gc.reuse import BlockCache
 from bot.gc.run import toolchain
 from bot.github.actions import WorkflowCommands, append_summary, write_outputs
 from bot.github.artifact import write_artifact
@@ -308,7 +309,10 @@ def _push(
     git.ensure_commit(repo, environment.sha, "pushed")
     try:
         with commands.group(f"escape-bot: build {environment.sha[:12]}"), commands.untrusted():
-            snapshot = app.build_snapshot(repo, environment.sha, settings.build, progress)
+            # with a cache, the snapshot names its packages' blocks: stored, a pull request's
+            # head takes them instead of parsing the packages it did not change again
+            cache = BlockCache() if store is not None else None
+            snapshot = app.build_snapshot(repo, environment.sha, settings.build, progress, reuse=cache)
     except BuildError as exc:
         # the history keeps the commit as failed, with the compiler's error, and goes on
         if store is not None:

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Snapshot, Toolchain
+from bot.gc.model import BlockKey, Escape, Snapshot, Toolchain
 from bot.ports import SnapshotStore, StoredPair
 
 T = TypeVar("T")
@@ -51,6 +51,12 @@ class TolerantStore:
             lambda: self.inner.pair_with_base(repository, base_sha, toolchain_key, head, renames), None
         )
 
+    def stored_blocks(
+        self, repository: str, sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> list[tuple[BlockKey, tuple[Escape, ...]]]:
+        # nothing: head's packages are parsed instead
+        return self._kept(lambda: self.inner.stored_blocks(repository, sha, toolchain_key, renames), [])
+
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         return self._kept(lambda: self.inner.snapshot_status(repository, sha, toolchain_key), None)
 
@@ -88,6 +94,11 @@ class UnavailableStore:
     ) -> StoredPair | None:
         return None
 
+    def stored_blocks(
+        self, repository: str, sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> list[tuple[BlockKey, tuple[Escape, ...]]]:
+        return []
+
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         return None
 
@@ -124,6 +135,11 @@ class _Forwarding:
         self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
     ) -> StoredPair | None:
         return self._store().pair_with_base(repository, base_sha, toolchain_key, head, renames)
+
+    def stored_blocks(
+        self, repository: str, sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> list[tuple[BlockKey, tuple[Escape, ...]]]:
+        return self._store().stored_blocks(repository, sha, toolchain_key, renames)
 
     def snapshot_status(self, repository: str, sha: str, toolchain_key: str) -> str | None:
         return self._store().snapshot_status(repository, sha, toolchain_key)

@@ -292,11 +292,31 @@ class FailedModule:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockKey:
+    """What a package's records were parsed from, when they are exactly one block of the log
+    (bot/gc/reuse.py): the digest of the parser's setup and the package's `-json` event, and the
+    digest of each source file the parser read facts from. Stored with the package's result, so
+    that a later build printing the same event over the same files takes the stored records
+    instead of parsing them again; `lines`, `generated_skipped` and `collapsed` are the counters
+    the block added to the parser's."""
+
+    package: str
+    key: str  # hex
+    files: tuple[tuple[str, str], ...]  # printed name, hex digest of its text (b"-" unreadable)
+    lines: int
+    generated_skipped: int
+    collapsed: int
+    count: int  # the package's records
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """All escapes of one revision built with one toolchain.
 
     `failed_modules` are the modules that did not build (with `[build] on-failure = "report"`):
-    the snapshot holds the escapes of the others only.
+    the snapshot holds the escapes of the others only. `blocks` say which packages' records a
+    later build may take from the store when it prints their events again (not part of what the
+    snapshot is: two snapshots with the same escapes are equal).
     """
 
     revision: str
@@ -305,3 +325,4 @@ class Snapshot:
     escapes: tuple[Escape, ...]
     stats: ParseStats = ParseStats()
     failed_modules: tuple[ModuleFailure, ...] = ()
+    blocks: tuple[BlockKey, ...] = field(default=(), compare=False, repr=False)

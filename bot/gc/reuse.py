@@ -9,17 +9,23 @@ caller's `context`: module paths and directories) and, for a package compiled mo
 all of these are known: exactly one event, no line the parser did not understand, the package's
 first variant; it is reused only when the event's digest, the context and every file's digest
 are equal. Anything else is parsed as usual, so records are the same with and without reuse.
+
+The same keys, stored with a package's result (`BlockKey`), let a pull request's head reuse its
+stored base's blocks across jobs: the context then also names the parser's own code
+(`parser_fingerprint`), since a stored block is only as good as the code that parsed it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.gc.events import action_and_package, is_event, lines_in
 from bot.gc.lines import SourceLookup
-from bot.gc.model import Escape
+from bot.gc.model import RECORDS_VERSION, BlockKey, Escape
 from bot.gc.parse import LogParser, _site_key
 from bot.gc.source import FuncSpan
 from bot.gc.sourcefacts import SourceFacts
@@ -43,6 +49,55 @@ class BlockCache:
 
     blocks: dict[bytes, CachedBlock] = field(default_factory=dict)
     reused: int = 0
+
+    def keys_for(self, escapes: Sequence[Escape]) -> tuple[BlockKey, ...]:
+        """The key of each package of `escapes` whose records are exactly one block of the cache
+        (the very objects: a package compiled twice, or filtered after the parse, has none)."""
+        by_first = {id(b.records[0]): (key, b) for key, b in self.blocks.items() if b.records}
+        grouped: dict[str, list[Escape]] = {}
+        for escape in escapes:
+            grouped.setdefault(escape.package, []).append(escape)
+        keys = []
+        for package, records in sorted(grouped.items()):
+            found = next((by_first[id(e)] for e in records if id(e) in by_first), None)
+            if found is None:
+                continue
+            key, block = found
+            if block.package != package or len(block.records) != len(records):
+                continue
+            if {id(e) for e in block.records} != {id(e) for e in records}:
+                continue
+            keys.append(
+                BlockKey(
+                    package,
+                    key.hex(),
+                    tuple((name, digest.hex()) for name, digest in block.files),
+                    block.lines,
+                    block.generated_skipped,
+                    block.collapsed,
+                    len(records),
+                )
+            )
+        return tuple(keys)
+
+    def add_stored(self, key: BlockKey, records: tuple[Escape, ...]) -> None:
+        """A stored package result as a block of an earlier build (its records as read back)."""
+        files = tuple((name, bytes.fromhex(digest)) for name, digest in key.files)
+        self.blocks[bytes.fromhex(key.key)] = CachedBlock(
+            key.package, records, files, key.lines, key.generated_skipped, key.collapsed
+        )
+
+
+@functools.cache
+def parser_fingerprint() -> str:
+    """The records' version and a digest of the parser's sources (bot/gc: Python and C), for the
+    keys of stored blocks: a block parsed by other code is never taken for this code's."""
+    digest = hashlib.sha256(f"records={RECORDS_VERSION}\0".encode())
+    here = Path(__file__).parent
+    for path in sorted(here.iterdir()):
+        if path.suffix in (".py", ".c", ".h"):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _digest(context: bytes, event: bytes) -> bytes:
@@ -236,4 +291,4 @@ def _bytes(line: str | bytes) -> bytes:
     return line.encode() if isinstance(line, str) else line
 
 
-__all__ = ["BlockCache", "CachedBlock", "ReusingParser"]
+__all__ = ["BlockCache", "CachedBlock", "ReusingParser", "parser_fingerprint"]

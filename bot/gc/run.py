@@ -30,7 +30,7 @@ from bot.gc.events import CHUNK, text_of
 from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
-from bot.gc.reuse import BlockCache, ReusingParser
+from bot.gc.reuse import BlockCache, ReusingParser, parser_fingerprint
 from bot.gc.shard import Shard, own_escapes
 from bot.interrupt import stop_process_group
 from bot.memory import gc_paused
@@ -438,7 +438,8 @@ def build_module(
     for tests in runs:
         if options.shard is not None and not own[tests]:
             continue  # none of the module's packages is this shard's
-        context = repr((sorted((m.path, m.directory) for m in modules), module.path, tests))
+        modules_at = sorted((m.path, m.directory) for m in modules)
+        context = repr((parser_fingerprint(), modules_at, module.path, tests))
         parser = (
             LogParser(files=mapper, sources=sources)
             if reuse is None

@@ -24,6 +24,7 @@ from bot import app
 from bot.commit import CommitInfo
 from bot.errors import BotError, BuildError, GitError, ParseError, ToolchainError
 from bot.gc.model import Toolchain
+from bot.gc.reuse import BlockCache
 from bot.gc.run import BuildOptions, toolchain
 from bot.history import gitlog
 from bot.store import Store
@@ -116,7 +117,8 @@ def build_one(
     """Build and record one commit; a build failure is recorded, never raised."""
     started = time.monotonic()
     try:
-        snapshot = app.build_snapshot(root, commit.sha, options, on_package)
+        # with a cache, the snapshot names its blocks (stored: a later head reuses them)
+        snapshot = app.build_snapshot(root, commit.sha, options, on_package, reuse=BlockCache())
     except _COMMIT_FAILURES as exc:
         store.record_failure(repository, commit, tc, _failure_text(exc))
         return Outcome(commit, "failed", 0, time.monotonic() - started, exc.message)

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring as _string  # the C escaper `_compact` uses
 from typing import Any
@@ -268,12 +268,16 @@ PackageMemo = dict[str, tuple[tuple[Escape, ...], PackageContent]]
 """The last content computed per package, with the very escape objects it was computed from."""
 
 
-def split_escapes(escapes: Iterable[Escape], memo: PackageMemo | None = None) -> list[PackageContent]:
+def split_escapes(
+    escapes: Iterable[Escape], memo: PackageMemo | None = None, light: Container[int] = ()
+) -> list[PackageContent]:
     """Group escapes by package and file into digested content, sorted by package.
 
     With `memo`, a package whose escapes are the same objects as last time (head's records that
     the parser took from base, bot/gc/reuse.py) gets last time's content without encoding or
     hashing anything again: escapes are immutable, so the same objects give the same content.
+    `light` are the ids of records read without their explanations (bot/store/blocks.py): their
+    content is only ever the memo's, and encoding one is refused (it would store them without).
     """
     grouped: dict[str, list[Escape]] = {}
     for escape in escapes:
@@ -285,6 +289,8 @@ def split_escapes(escapes: Iterable[Escape], memo: PackageMemo | None = None) ->
         if seen is not None and len(seen[0]) == len(found) and all(map(operator.is_, seen[0], found)):
             contents.append(seen[1])
             continue
+        if light and any(id(e) in light for e in found):
+            raise ValueError(f"package {package}: records read without their explanations cannot be encoded")
         files: dict[str, list[SiteRow]] = {}
         for escape in found:
             files.setdefault(escape.file, []).append(site_row(escape, writer))

@@ -9,6 +9,7 @@ who write SQL against it):
 
     repository ─< git_commit ─< snapshot ─< snapshot_cause_count
     snapshot.package_result_ids ─> package_result ─< package_file >─ file_result ─< escape_site
+                                   package_result ─< package_block
 
 `package_result` and `file_result` are content-addressed (unique sha256 `digest`), so a
 commit that edits one file of one package adds one `file_result` with its escape rows,
@@ -166,6 +167,22 @@ FileResult = Table(
     _column("digest", String(DIGEST_LENGTH), unique=True),
     _column("file", Text),
     _column("escape_count", Integer),
+)
+
+# What a package result was parsed from, when it was one block of the compiler's `-json` log
+# (bot/gc/reuse.py): a later build that prints the same event over the same source files takes
+# the stored records instead of parsing them. `digest` addresses the row's content.
+PackageBlock = Table(
+    "package_block",
+    metadata,
+    _key("id", Integer),
+    _column("digest", String(DIGEST_LENGTH), unique=True),
+    _column("package_result_id", Integer, ForeignKey("package_result.id", ondelete="CASCADE"), index=True),
+    _column("block_key", String(DIGEST_LENGTH)),  # hex sha256 of the parser's setup and the event
+    _column("files", Text),  # JSON [[printed name, hex digest of its text], ...]
+    _column("lines", Integer),
+    _column("generated_skipped", Integer),
+    _column("collapsed", Integer),
 )
 
 # Which file results make up a package result.

@@ -85,7 +85,9 @@ def _snapshot_rows(connection: Connection, repository: str, shas: Sequence[str],
     return {r.sha: r for r in rows}
 
 
-def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int, str]]]:
+def result_files(
+    connection: Connection, package_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str, int, str]]]:
     """package result id -> its (package, file, file result id, the file result's digest)."""
     found: dict[int, list[tuple[str, str, int, str]]] = {}
     for chunk in chunks(sorted(set(package_ids))):
@@ -101,7 +103,7 @@ def _files(connection: Connection, package_ids: Sequence[int]) -> dict[int, list
     return found
 
 
-def _rows(connection: Connection, file_ids: Iterable[int], *, whole: bool) -> dict[int, list[Any]]:
+def site_rows(connection: Connection, file_ids: Iterable[int], *, whole: bool) -> dict[int, list[Any]]:
     """file result id -> its escape rows in canonical order; `whole`: with the explanations."""
     found: dict[int, list[Any]] = {}
     explanation = EscapeSite.c.explanation if whole else extras_only(connection.dialect.name)
@@ -133,10 +135,10 @@ def snapshot_escapes(connection: Connection, row: Any) -> list[Escape]:
     """A stored snapshot's escapes in canonical order (`row`: its `snapshot` row), read by file
     result: no view, and no sort of every row in SQL."""
     files: dict[FileKey, int] = {}
-    for entries in _files(connection, json.loads(row.package_result_ids)).values():
+    for entries in result_files(connection, json.loads(row.package_result_ids)).values():
         for package, file, file_id, _ in entries:
             files[(package, file)] = file_id
-    return _escapes(files, files, _rows(connection, files.values(), whole=True), flows=True)
+    return _escapes(files, files, site_rows(connection, files.values(), whole=True), flows=True)
 
 
 def find_pair(
@@ -158,7 +160,7 @@ def find_pair(
         sides.append(_Side(row, {}))
     base, head = sides
     package_ids = {s.row.id: json.loads(s.row.package_result_ids) for s in sides}
-    files = _files(connection, [p for ids in package_ids.values() for p in ids])
+    files = result_files(connection, [p for ids in package_ids.values() for p in ids])
     for side in sides:
         for package_id in package_ids[side.row.id]:
             for package, file, file_id, _ in files.get(package_id, ()):
@@ -166,12 +168,12 @@ def find_pair(
     renamed = set(renames) | set(renames.values())
     same = {k for k, file_id in head.files.items() if base.files.get(k) == file_id and k[1] not in renamed}
     changed = [[k for k in side.files if k not in same] for side in sides]
-    whole = _rows(
+    whole = site_rows(
         connection,
         [side.files[k] for side, keys in zip(sides, changed, strict=True) for k in keys],
         whole=True,
     )
-    light = _rows(connection, [head.files[k] for k in same], whole=False)
+    light = site_rows(connection, [head.files[k] for k in same], whole=False)
     same_escapes = tuple(_escapes(same, head.files, light, flows=False))
     snapshots = [
         Snapshot(
@@ -203,13 +205,13 @@ def pair_with_base(
         return None
     ids: dict[FileKey, int] = {}
     stored: dict[FileKey, str] = {}
-    for entries in _files(connection, json.loads(row.package_result_ids)).values():
+    for entries in result_files(connection, json.loads(row.package_result_ids)).values():
         for package, file, file_id, digest in entries:
             ids[(package, file)], stored[(package, file)] = file_id, digest
     renamed = set(renames) | set(renames.values())
     same = {k for k, digest in digests.items() if k[1] not in renamed and stored.get(k) == digest}
     changed = [k for k in ids if k not in same]
-    whole = _rows(connection, [ids[k] for k in changed], whole=True)
+    whole = site_rows(connection, [ids[k] for k in changed], whole=True)
     base = Snapshot(
         revision=base_sha,
         commit=base_sha,

@@ -24,9 +24,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from bot.commit import CommitInfo
 from bot.errors import StoreError
-from bot.gc.model import Snapshot, Toolchain
+from bot.gc.model import BlockKey, Escape, Snapshot, Toolchain
 from bot.memory import gc_paused
 from bot.ports import StoredPair
+from bot.store.blocks import block_rows, stored_blocks
 from bot.store.child import ChildWriter, fork_is_safe
 from bot.store.content import FileContent, PackageContent, PackageMemo, split_escapes
 from bot.store.db import (
@@ -43,6 +44,7 @@ from bot.store.db import (
 from bot.store.models import (
     Commit,
     FileResult,
+    PackageBlock,
     PackageFile,
     PackageResult,
     Repository,
@@ -115,6 +117,8 @@ class Store:
         self._birth = threading.Lock()
         self._repository_ids: dict[str, int] = {}
         self._contents: PackageMemo = {}  # head's unchanged packages are base's objects (split_escapes)
+        self._light: set[int] = set()  # ids of records read without explanations (stored_blocks)
+        self._light_kept: list[tuple[Escape, ...]] = []  # what keeps those ids from being reused
         self.read_only = read_only  # every write is then a StoreError saying so
         self._child: ChildWriter | None = None  # where record_snapshot runs (writing_in_child)
         self._inherited_pool: object = None  # a forked child's copy of its parent's connections
@@ -210,7 +214,7 @@ class Store:
             raise ValueError(f"snapshot of {snapshot.commit} recorded as commit {commit.sha}")
         # Hash and group before taking any lock: the transaction only moves rows.
         with gc_paused():
-            packages = split_escapes(snapshot.escapes, self._contents)
+            packages = split_escapes(snapshot.escapes, self._contents, self._light)
         causes = Counter((e.cause.value, e.kind.value) for e in snapshot.escapes)
         stats = snapshot.stats
         values = {
@@ -232,13 +236,18 @@ class Store:
             commit_id = self._commit_id(connection, repository_id, commit)
             if self._status(connection, commit_id, snapshot.toolchain.key) == OK:
                 return False  # the common case of a re-run: no work at all
-            package_ids = sorted(set(self._package_ids(connection, packages)))
+            package_ids_in_order = self._package_ids(connection, packages)
+            package_ids = sorted(set(package_ids_in_order))
             snapshot_id = self._put_snapshot(
                 connection,
                 {**values, "commit_id": commit_id, "package_result_ids": compact_ids(package_ids)},
             )
             if snapshot_id is None:
                 raise _AlreadyStored
+            ids = dict(zip((p.package for p in packages), package_ids_in_order, strict=True))
+            blocks = block_rows(snapshot.blocks, ids)
+            if blocks:
+                self._insert_new(connection, PackageBlock, blocks)
             if causes:
                 connection.execute(
                     self._insert(SnapshotCauseCount),
@@ -570,6 +579,28 @@ class Store:
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return find_pair(connection, repository, base_sha, head_sha, toolchain_key, renames)
 
+    def stored_blocks(
+        self, repository: str, sha: str, toolchain_key: str, renames: Mapping[str, str]
+    ) -> list[tuple[BlockKey, tuple[Escape, ...]]]:
+        """The blocks of a stored snapshot's packages (bot/store/blocks.py), for a build of a
+        later commit to take in place of the events it prints again: each key with its package's
+        records read without explanations. Their content goes to the per-package memo (as
+        `pair_with_base` leaves head's), so that pairing and recording a head that took them
+        computes nothing for them; packages with a file in `renames` are left out."""
+        if self._unborn:
+            return []
+        skip = frozenset(renames) | frozenset(renames.values())
+        with database_errors(self._engine.url), self._engine.connect() as connection:
+            row = self._snapshot_row(connection, repository, sha, toolchain_key)
+            if row is None or row.status != OK:
+                return []
+            found = stored_blocks(connection, json.loads(row.package_result_ids), skip)
+        for block in found:
+            self._contents[block.key.package] = (block.records, block.content)
+            self._light.update(map(id, block.records))
+            self._light_kept.append(block.records)
+        return [(block.key, block.records) for block in found]
+
     def pair_with_base(
         self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
     ) -> StoredPair | None:
@@ -579,7 +610,7 @@ class Store:
         if self._unborn:
             return None
         with gc_paused():
-            packages = split_escapes(head.escapes, self._contents)
+            packages = split_escapes(head.escapes, self._contents, self._light)
         digests = {(p.package, f.file): f.digest for p in packages for f in p.files}
         with database_errors(self._engine.url), self._engine.connect() as connection:
             return pair_with_base(connection, repository, base_sha, toolchain_key, head, digests, renames)

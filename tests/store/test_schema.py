@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from bot.errors import EXIT_FAILURE, SchemaOutdatedError, StoreError
-from bot.gc.model import Cause, Escape, Kind, Snapshot
+from bot.gc.model import BlockKey, Cause, Escape, Kind, Snapshot
 from bot.store import Store, current, redact, upgrade
 from bot.store.content import split_escapes
 from bot.store.db import alembic_config, head_revision, make_engine, revisions, sqlite_path
@@ -183,11 +183,16 @@ def test_upgrade_from_the_first_revision_carries_data_forward(db_url: str) -> No
         found = store.find_snapshot("acme/old", "a" * 40, TOOLCHAIN.key)
         assert found is not None
         assert found.escapes == tuple(escapes)
+        # 0003: an old snapshot has no parsed blocks to offer, a new one stores its own
+        assert store.stored_blocks("acme/old", "a" * 40, TOOLCHAIN.key, {}) == []
+        block = BlockKey("m/p", "ab" * 32, (("p/a.go", "cd" * 20),), 12, 0, 1, 2)
         # the old rows are found by digest: recording the same content again adds no result rows
         sha = "b" * 40
         assert store.record_snapshot(
-            "acme/old", make_commit(sha), Snapshot(sha, sha, TOOLCHAIN, found.escapes)
+            "acme/old", make_commit(sha), Snapshot(sha, sha, TOOLCHAIN, found.escapes, blocks=(block,))
         )
+        [(stored, records)] = store.stored_blocks("acme/old", sha, TOOLCHAIN.key, {})
+        assert stored == block and records == found.escapes[:2]
     engine = make_engine(db_url)
     try:
         with engine.connect() as db:
