@@ -1,6 +1,7 @@
 """Benchmark (issue #18): what CPU used alongside a cold `go build -gcflags=-m=2 std` costs the build.
 
-    python bench/bench_contention.py [--rounds N] [--burn SECONDS] [--bot] [--only VARIANT ...]
+    python bench/bench_contention.py [--rounds N] [--burn SECONDS] [--bot [--code DIR ...]]
+                                     [--only VARIANT ...]
 
 bench/bench_diff_std.py's std-sized cold rows are at the goal's edge, and the bot's timeline says
 where: go itself runs ~3 s longer than the bare build, while the bot parses its output. This
@@ -23,6 +24,9 @@ measures, on the same module and each with a fresh GOCACHE, a bare cold build:
   a shell wrapper (ESCAPE_BOT_GO) that notes when each go command ends, so the row also says
   how much later than the bare build go ended, and how long the bot worked after it. Nothing
   polls while the build runs: a poller's CPU would come out of the build's too.
+
+`--code DIR` (with --bot) adds the `diff` row as another checkout's bot runs it (its own template
+database: the schemas may differ), in turn with this checkout's.
 
 Prints each variant's wall time and its ratio to the bare build of the same round (variants
 alternate in order from round to round; `--only` keeps the bare build and the variants named).
@@ -79,10 +83,10 @@ GO_WRAPPER = '#!/bin/sh\n"$BENCH_GO" "$@"\nstatus=$?\ndate +%s.%N >> "$BENCH_GO_
 class Bot:
     """escape-bot runs: the clone, its base and head, and a template database holding base."""
 
-    def __init__(self, repo: Path, base: str, head: str, scratch: Path, go: str) -> None:
-        self.repo, self.base, self.head, self.scratch = repo, base, head, scratch
+    def __init__(self, repo: Path, base: str, head: str, scratch: Path, go: str, code: Path = ROOT) -> None:
+        self.repo, self.base, self.head, self.scratch, self.code = repo, base, head, scratch, code
         self.packages = [a for p in STD_PACKAGES for a in ("--package", p)]
-        self.template = scratch / "base.db"
+        self.template = scratch / f"base-{abs(hash(code))}.db"  # each code records its own base
         self.wrapper, self.ends = scratch / "go-wrapper", scratch / "go-ends"
         self.wrapper.write_text(GO_WRAPPER)
         self.wrapper.chmod(0o755)
@@ -95,7 +99,7 @@ class Bot:
         self.go_longer: list[float] = []
 
     def _cmd(self, args: list[str]) -> list[str]:
-        return [sys.executable, "-c", BOT, str(ROOT), *args, "--repo", str(self.repo)]
+        return [sys.executable, "-c", BOT, str(self.code), *args, "--repo", str(self.repo)]
 
     def _run(self, args: list[str], env: dict[str, str]) -> tuple[float, float]:
         """Wall seconds of one escape-bot run, and when its last go command ended (from its start)."""
@@ -127,7 +131,14 @@ class Bot:
 
 
 def run_variant(
-    name: str, go: str, repo: Path, scratch: Path, burn: float, bot: Bot | None, bare: float
+    name: str,
+    go: str,
+    repo: Path,
+    scratch: Path,
+    burn: float,
+    bot: Bot | None,
+    bare: float,
+    others: dict[str, Bot] | None = None,
 ) -> float:
     """Wall seconds of one cold build under `name`."""
     cache = scratch / "cache"
@@ -137,6 +148,8 @@ def run_variant(
         return bot.collect(env)
     if name == "escape-bot diff, base stored" and bot is not None:
         return bot.diff(env, bare)
+    if name.startswith("escape-bot diff, base stored, ") and others is not None:
+        return others[name.removeprefix("escape-bot diff, base stored, ")].diff(env, bare)
     reader = {"json | cat": ["cat"], "json | read": [sys.executable, "-c", READ]}.get(name)
     if name == "json | parse":
         reader = [sys.executable, "-c", PARSE, str(ROOT)]
@@ -181,12 +194,23 @@ def main() -> None:
     ap.add_argument("--burn", type=float, default=120.0, help="the loop's longest run (seconds)")
     ap.add_argument("--bot", action="store_true", help="escape-bot collect and diff too")
     ap.add_argument("--only", action="append", metavar="VARIANT", help="only these, beside the bare build")
+    ap.add_argument(
+        "--code",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="with --bot: `diff` with the base stored by another checkout's bot too (variant "
+        "'escape-bot diff, base stored, DIR'), in turn with this one's",
+    )
     args = ap.parse_args()
     go = go_binary()
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout.strip()
     print(f"go: {version}")
     print(f"cpus: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.1f}", flush=True)
     variants: tuple[str, ...] = (*VARIANTS, *BOT_VARIANTS) if args.bot else VARIANTS
+    if args.bot:
+        variants += tuple(f"escape-bot diff, base stored, {code}" for code in args.code)
     if args.only:
         unknown = set(args.only).difference(variants)
         if unknown:
@@ -199,22 +223,26 @@ def main() -> None:
         scratch = Path(tmp)
         repo, base, head = std_repo(scratch)
         bot = Bot(repo, base, head, scratch, go) if args.bot else None
+        others = {str(c): Bot(repo, base, head, scratch, go, c) for c in args.code} if args.bot else {}
         for r in range(args.rounds):
             order = variants if r % 2 == 0 else (variants[0], *reversed(variants[1:]))
-            bare = run_variant("bare", go, repo, scratch, args.burn, bot, 0.0)
+            bare = run_variant("bare", go, repo, scratch, args.burn, bot, 0.0, others)
             print(f"round {r + 1}: bare {bare:.1f} s", flush=True)
             ratios["bare"].append(1.0)
             for name in order[1:]:
-                seconds = run_variant(name, go, repo, scratch, args.burn, bot, bare)
+                seconds = run_variant(name, go, repo, scratch, args.burn, bot, bare, others)
                 ratios[name].append(seconds / bare)
                 print(f"round {r + 1}: {name:<28} {seconds:6.1f} s  {seconds / bare:5.2f}x", flush=True)
     print(f"\nmedian ratio to the bare build of the same round ({args.rounds} rounds)")
     for name in variants[1:]:
         print(f"  {name:<28} {statistics.median(ratios[name]):5.2f}x")
     if bot is not None:
-        longer, after = statistics.median(bot.go_longer), statistics.median(bot.after_go)
-        print(f"  escape-bot diff: its go ended {longer:+.1f} s later than the bare build took (start-up")
-        print(f"  included), and the bot ran {after:.1f} s after go ended (medians)")
+        for label, each in (("", bot), *((f" [{code}]", other) for code, other in others.items())):
+            if not each.go_longer:
+                continue
+            longer, after = statistics.median(each.go_longer), statistics.median(each.after_go)
+            print(f"  escape-bot diff{label}: its go ended {longer:+.1f} s later than the bare build took")
+            print(f"  (start-up included), and the bot ran {after:.1f} s after go ended (medians)")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -199,13 +199,15 @@ def std_rows(b: Bench, codes: list[Path], warm_rounds: int = 0, stored_rounds: i
     diff = ["diff", "--base", base, "--head", head, "--format", "json", *pk]
     if stored_rounds:  # the base stored, warm cache: the bot's own work on a pull request's first run
         cache = b.fresh("cache")
-        template = b.fresh("db")
-        b.bot(codes[0], ["collect", "--rev", base, "--record", *pk], repo, cache, template)
+        templates = {}  # each code records its own base: their schemas and stored keys may differ
+        for code in codes:
+            templates[code] = b.fresh("db")
+            b.bot(code, ["collect", "--rev", base, "--record", *pk], repo, cache, templates[code])
         b.bare(repo, [head], STD_PACKAGES, cache)  # head's packages in the cache too
         for r in range(stored_rounds):
             for code in codes:
                 db = b.fresh("db")
-                shutil.copy(template, db)
+                shutil.copy(templates[code], db)
                 bare_warm = b.bare(repo, [head], STD_PACKAGES, cache)
                 run = b.bot(code, diff, repo, cache, db)
                 print(
