@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot import app
-from bot.gc.model import Snapshot
-from bot.gc.reuse import BlockCache
+from bot.gc.model import BlockKey, Cause, Escape, Kind, Snapshot
+from bot.gc.reuse import BlockCache, CachedBlock
 from bot.gc.run import BuildOptions
 from tests.conftest import GitRepo, go_mod
 
@@ -126,3 +126,31 @@ def test_pgo_variants_with_reuse_are_those_without(repo: GitRepo) -> None:
     assert with_reuse[1].stats == without[1].stats
     assert cache.reused >= 1
     assert any(e.package == "example.com/m/p" for e in with_reuse[1].escapes)
+
+
+def test_keys_name_only_packages_that_are_one_block() -> None:
+    """A package whose records are not exactly one cached block (filtered, or compiled twice) has
+    no key; the others have theirs, with the block's counters."""
+
+    def escape(package: str, line: int) -> Escape:
+        return Escape(
+            package=package,
+            file=f"{package}/f.go",
+            line=line,
+            column=2,
+            function="F",
+            kind=Kind.MOVED_TO_HEAP,
+            expression="x",
+            message="moved to heap: x",
+            cause=Cause.RETURNED,
+        )
+
+    a1, a2, b1, b2 = escape("a", 1), escape("a", 2), escape("b", 1), escape("b", 2)
+    cache = BlockCache()
+    cache.blocks[b"\x01" * 32] = CachedBlock("a", (a1, a2), (("a/f.go", b"\x02"),), 10, 1, 0)
+    cache.blocks[b"\x03" * 32] = CachedBlock("b", (b1, b2), (), 7, 0, 0)
+    keys = cache.keys_for([a2, a1, b1])  # b filtered after the parse
+    assert keys == (BlockKey("a", "01" * 32, (("a/f.go", "02"),), 10, 1, 0, 2),)
+    again = BlockCache()
+    again.add_stored(keys[0], (a1, a2))
+    assert again.blocks == {b"\x01" * 32: CachedBlock("a", (a1, a2), (("a/f.go", b"\x02"),), 10, 1, 0)}

@@ -4,15 +4,16 @@ PostgreSQL. The comparison, and the head as stored, are exactly those of a build
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from bot import app, git
+from bot.ci.stores import TolerantStore
 from bot.gc import run
-from bot.gc.model import BlockKey, Escape, Snapshot
-from bot.gc.reuse import BlockCache
+from bot.gc.model import Escape, Snapshot
 from bot.gc.run import BuildOptions
 from bot.store import Store
 from bot.store.content import split_escapes
@@ -167,36 +168,6 @@ def test_records_read_light_are_never_encoded(repo: GitRepo, db_url: str) -> Non
             split_escapes(q, {}, light)
 
 
-def test_keys_name_only_packages_that_are_one_block() -> None:
-    """A package whose records are not exactly one cached block (filtered, or compiled twice) has
-    no key; the others have theirs, with the block's counters."""
-    from bot.gc.model import Cause, Kind
-    from bot.gc.reuse import CachedBlock
-
-    def escape(package: str, line: int) -> Escape:
-        return Escape(
-            package=package,
-            file=f"{package}/f.go",
-            line=line,
-            column=2,
-            function="F",
-            kind=Kind.MOVED_TO_HEAP,
-            expression="x",
-            message="moved to heap: x",
-            cause=Cause.RETURNED,
-        )
-
-    a1, a2, b1, b2 = escape("a", 1), escape("a", 2), escape("b", 1), escape("b", 2)
-    cache = BlockCache()
-    cache.blocks[b"\x01" * 32] = CachedBlock("a", (a1, a2), (("a/f.go", b"\x02"),), 10, 1, 0)
-    cache.blocks[b"\x03" * 32] = CachedBlock("b", (b1, b2), (), 7, 0, 0)
-    keys = cache.keys_for([a2, a1, b1])  # b filtered after the parse
-    assert keys == (BlockKey("a", "01" * 32, (("a/f.go", "02"),), 10, 1, 0, 2),)
-    again = BlockCache()
-    again.add_stored(keys[0], (a1, a2))
-    assert again.blocks == {b"\x01" * 32: CachedBlock("a", (a1, a2), (("a/f.go", b"\x02"),), 10, 1, 0)}
-
-
 def test_a_base_recorded_before_blocks_were_stored_is_parsed_as_before(repo: GitRepo, db_url: str) -> None:
     base = repo.commit({"go.mod": go_mod(), "p/p.go": P, "q/q.go": Q}, "base")
     head = repo.commit({"p/p.go": P + "\n// end\n"}, "head")
@@ -209,3 +180,18 @@ def test_a_base_recorded_before_blocks_were_stored_is_parsed_as_before(repo: Git
         assert store.stored_blocks(_repository(repo), base, old.toolchain.key, {}) == []
         built = app.compare(repo.path, base, head, options, store=store)
         assert built.base_source == "store" and _json(built) == expected
+
+
+def test_a_failing_store_only_means_head_is_parsed_whole(repo: GitRepo, tmp_path: Path) -> None:
+    """`ci`'s tolerant store: a store that fails when asked for the blocks gives none, and keeps the
+    error for the report (a real SQLite file, overwritten after opening)."""
+    base = repo.commit({"go.mod": go_mod(), "p/p.go": P}, "base")
+    path = tmp_path / "broken.db"
+    options = BuildOptions()
+    with Store.open(f"sqlite:///{path}") as store:
+        key = _store_base(store, repo, base, options).toolchain.key
+        store.close()  # its connections go; the next query opens the file anew
+        path.write_bytes(b"not a database" * 512)
+        tolerant = TolerantStore(store)
+        assert tolerant.stored_blocks(_repository(repo), base, key, {}) == []
+        assert tolerant.errors and "sqlite" in tolerant.errors[0].lower()
