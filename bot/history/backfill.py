@@ -3,7 +3,9 @@
 Each commit is built in its own temporary worktree (bot.app.build_snapshot); the Go build cache
 is shared and `-trimpath` makes the compiler's output independent of the checkout directory,
 so a commit recompiles only the packages it changed (and their dependants) and the compiler
-replays the diagnostics of the others from the cache.
+replays the diagnostics of the others from the cache; the parser then takes those packages'
+records from the previous commit's (bot/gc/reuse.py) instead of reading them again, and the
+store their digests.
 
 Resumable by construction: every commit is one transaction, and a run first asks the store
 which commits it has for this toolchain key. A commit that does not build is recorded as
@@ -113,17 +115,24 @@ def build_one(
     options: BuildOptions,
     tc: Toolchain,
     on_package: Callable[[str], None],
+    cache: BlockCache | None = None,
 ) -> Outcome:
-    """Build and record one commit; a build failure is recorded, never raised."""
+    """Build and record one commit; a build failure is recorded, never raised. `cache` holds the
+    previous commit's package blocks: the packages this commit did not change are taken from it
+    instead of parsed (bot/gc/reuse.py), and it is left holding this commit's."""
     started = time.monotonic()
+    cache = cache if cache is not None else BlockCache()
     try:
-        # with a cache, the snapshot names its blocks (stored: a later head reuses them)
-        snapshot = app.build_snapshot(root, commit.sha, options, on_package, reuse=BlockCache())
+        # with a cache, the snapshot also names its blocks (stored: a later head reuses them)
+        snapshot = app.build_snapshot(root, commit.sha, options, on_package, reuse=cache)
     except _COMMIT_FAILURES as exc:
         store.record_failure(repository, commit, tc, _failure_text(exc))
         return Outcome(commit, "failed", 0, time.monotonic() - started, exc.message)
     except GitError as exc:
         return Outcome(commit, "error", 0, time.monotonic() - started, exc.message)
+    # only this commit's blocks are kept: the next commit is compared with this one
+    kept = {bytes.fromhex(block.key) for block in snapshot.blocks}
+    cache.blocks = {key: block for key, block in cache.blocks.items() if key in kept}
     new = store.record_snapshot(repository, commit, snapshot)
     heap = sum(1 for e in snapshot.escapes if e.kind.allocates)
     # recorded without the modules that did not build: say which, and why
@@ -142,11 +151,12 @@ def run(
 ) -> Iterator[Outcome]:
     """Build and record `todo` in order, yielding each outcome. A commit's failure never stops the
     run; a StoreError, another BotError or a KeyboardInterrupt does (what was recorded stays)."""
+    cache = BlockCache()  # the last commit's package blocks, for the next to take (oldest first)
     for index, commit in enumerate(todo):
         listener.building(index, commit)
         started = time.monotonic()
         try:
-            outcome = build_one(root, store, repository, commit, options, tc, listener.package)
+            outcome = build_one(root, store, repository, commit, options, tc, listener.package, cache)
         except BotError:
             raise  # the store or the toolchain: every later commit would fail the same way
         except Exception as exc:  # a bug met on this commit: report it, and record the others
