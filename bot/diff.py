@@ -33,7 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.gc.model import Escape, FailedModule, Kind
+from bot.gc.model import Escape, FailedModule, Kind, record_order
 
 _SPACE = re.compile(r"\s+")
 
@@ -192,7 +192,7 @@ def _match_rewrites(
 
 
 def _units(records: Iterable[Escape]) -> list[Unit]:
-    ordered = sorted(records, key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+    ordered = sorted(records, key=record_order)
     return [(i, e) for e in ordered for i in range(e.count)]
 
 
@@ -263,7 +263,7 @@ def _regroup(units: Iterable[Unit], whole: Iterable[Escape] = ()) -> tuple[Escap
         records[id(e)] = e
     out = [e if counts[i] == e.count else replace(e, count=counts[i]) for i, e in records.items()]
     out.extend(whole)
-    out.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+    out.sort(key=record_order)
     return tuple(out)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bot.errors import ParseError
-from bot.gc.model import MAX_ERROR_LINES, Escape, ParseStats
+from bot.gc.model import MAX_ERROR_LINES, Escape, ParseStats, record_order
 from bot.gc.parse import LogParser, parse_lines
 from bot.memory import gc_paused
 
@@ -187,7 +187,7 @@ def read_log(source: str, package: str | None = None) -> LogResult:
         census = _Census(parser)
         with gc_paused():
             records = list(parse_lines(census.watch(lines), parser))
-            records.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+            records.sort(key=record_order)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

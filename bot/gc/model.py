@@ -204,6 +204,13 @@ def replace(record: _Record, /, **changes: Any) -> _Record:
 fast_frozen_init(Escape)
 
 
+def record_order(e: Escape) -> tuple[str, str, int, int, Kind, str]:
+    """The order records are kept in (package, file, position, kind, expression): `collect`'s and
+    the parser's output, and what a package's stored records are sorted back into when a build
+    takes them (bot/store/blocks.py; the store's memo matches them by position)."""
+    return (e.package, e.file, e.line, e.column, e.kind, e.expression)
+
+
 # go's error lines quoted for a module that does not build: the first ones say what broke
 MAX_ERROR_LINES = 20
 RECORDS_VERSION = 2

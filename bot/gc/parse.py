@@ -46,7 +46,7 @@ from bot.gc.lines import (
     parse_pos,
     storage_lookup,
 )
-from bot.gc.model import Escape, Flow, Kind, ParseStats, replace
+from bot.gc.model import Escape, Flow, Kind, ParseStats, record_order, replace
 from bot.gc.names import collapse_generics, enclosing_names, strip_internal
 from bot.gc.source import enclosing_function
 from bot.gc.sourcefacts import SourceFacts
@@ -669,7 +669,7 @@ def parse_log(
     parser = LogParser(files=files, sources=sources)
     with gc_paused():
         records = list(parse_lines(lines, parser))
-        records.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+        records.sort(key=record_order)
     return records, parser.stats()
 
 

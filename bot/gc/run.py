@@ -27,7 +27,7 @@ from bot.errors import BotError, BuildError, ToolchainError
 from bot.gc import gobin
 from bot.gc.builderrors import BuildErrors, watch
 from bot.gc.events import CHUNK, text_of
-from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain
+from bot.gc.model import Escape, ModuleFailure, ParseStats, Toolchain, record_order
 from bot.gc.modules import Module, find_modules, select_modules
 from bot.gc.parse import LogParser, module_file_mapper, parse_lines
 from bot.gc.reuse import BlockCache, ReusingParser, parser_fingerprint
@@ -537,5 +537,5 @@ def collect(
     if built and len(warnings) >= built * len(options.packages) and not result.stats.packages:
         # every pattern matched nothing in every module: go only warns, and 0 escapes would pass
         raise BuildError(f"no package to build: {warnings[0].removeprefix('go: warning: ')}")
-    result.escapes.sort(key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
+    result.escapes.sort(key=record_order)
     return result

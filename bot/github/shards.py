@@ -33,7 +33,7 @@ import msgspec
 from bot.annotations import Annotations
 from bot.diff import DiffResult, Skipped, merge_skipped
 from bot.failures import module_of, without_modules
-from bot.gc.model import MAX_ERROR_LINES, Cause, Escape, FailedModule, Kind
+from bot.gc.model import MAX_ERROR_LINES, Cause, Escape, FailedModule, Kind, record_order
 from bot.gc.shard import MAX_SHARDS, Shard, base_package, shard_of
 from bot.github.artifact_format import (
     ARTIFACT_FILE,
@@ -272,9 +272,7 @@ def merge_results(shards: Sequence[ShardResults]) -> Results:
 
     def joined(pick: Any) -> tuple[Escape, ...]:
         escapes = without_modules((e for r in parts for e in pick(r.result)), dropped, directories)
-        return tuple(
-            sorted(escapes, key=lambda e: (e.package, e.file, e.line, e.column, e.kind, e.expression))
-        )
+        return tuple(sorted(escapes, key=record_order))
 
     # the dropped modules' units the other shards counted (a shard without counts: its totals)
     left_out = [s.counts[d] for s in ordered if s.counts is not None for d in dropped if d in s.counts]

@@ -18,22 +18,23 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bot.gc.model import BlockKey, Escape
+from bot.gc.model import BlockKey, Escape, record_order
 from bot.memory import gc_paused
-from bot.store.content import ExplanationReader, FileContent, PackageContent, escape_from_row
+from bot.store.content import FileContent, PackageContent
 from bot.store.models import PackageBlock, PackageResult
-from bot.store.pairs import result_files, site_rows
+from bot.store.pairs import escapes_of, result_files, site_rows
 from bot.store.rows import chunks
 
 _PREFIX = b"escape-bot package-block v1\n"
 
 
 @dataclass(frozen=True, slots=True)
-class StoredBlock:
-    """A stored package result as a block: its key, its records read light (sorted as `collect`
-    sorts them) and its content as stored (file digests; no rows: it is never written again)."""
+class StoredBlocks:
+    """A stored package result and the blocks it was parsed from: their keys, its records read
+    light (in `record_order`, as `collect` keeps them) and its content as stored (file digests; no
+    rows: it is never written again)."""
 
-    key: BlockKey
+    keys: tuple[BlockKey, ...]
     records: tuple[Escape, ...]
     content: PackageContent
 
@@ -63,55 +64,44 @@ def block_rows(blocks: Iterable[BlockKey], package_ids: Mapping[str, int]) -> li
     return rows
 
 
-def _sort_key(e: Escape) -> tuple[Any, ...]:
-    return (e.package, e.file, e.line, e.column, e.kind, e.expression)  # bot/gc/run.py's collect
-
-
 def stored_blocks(
     connection: Connection, package_ids: Sequence[int], skip_files: frozenset[str]
-) -> list[StoredBlock]:
+) -> list[StoredBlocks]:
     """The blocks of the package results `package_ids` (a snapshot's), except packages with a file
     in `skip_files` (renamed by the change: never taken as identical)."""
     blocks: dict[int, list[Any]] = {}
+    digests: dict[int, str] = {}  # package result id -> its digest
     for chunk in chunks(sorted(set(package_ids))):
-        query = select(PackageBlock).where(PackageBlock.c.package_result_id.in_(chunk))
+        query = (
+            select(PackageBlock, PackageResult.c.digest.label("result_digest"))
+            .join(PackageResult, PackageResult.c.id == PackageBlock.c.package_result_id)
+            .where(PackageBlock.c.package_result_id.in_(chunk))
+        )
         for row in connection.execute(query).all():
             blocks.setdefault(row.package_result_id, []).append(row)
+            digests[row.package_result_id] = row.result_digest
     if not blocks:
         return []
-    digests: dict[int, str] = {}
-    for chunk in chunks(sorted(blocks)):
-        query = select(PackageResult.c.id, PackageResult.c.digest).where(PackageResult.c.id.in_(chunk))
-        digests.update({id_: digest for id_, digest in connection.execute(query).all()})
     files = result_files(connection, sorted(blocks))
     wanted = {
         package_id: entries
         for package_id, entries in files.items()
         if not any(file in skip_files for _, file, _, _ in entries)
     }
-    file_ids = [file_id for entries in wanted.values() for _, _, file_id, _ in entries]
-    rows = site_rows(connection, file_ids, whole=False)
-    reader = ExplanationReader()
+    ids = {(package, file): file_id for entries in wanted.values() for package, file, file_id, _ in entries}
+    rows = site_rows(connection, ids.values(), whole=False)
     found = []
-    with gc_paused():  # many acyclic records (see bot.memory)
+    with gc_paused():  # many acyclic records, one pause for them all (see bot.memory)
         for package_id, entries in sorted(wanted.items()):
             package = entries[0][0]
-            records = tuple(
-                sorted(
-                    (
-                        escape_from_row(package, file, row, flows=False, reader=reader)
-                        for _, file, file_id, _ in entries
-                        for row in rows.get(file_id, ())
-                    ),
-                    key=_sort_key,
-                )
-            )
+            keys = [(package, file) for _, file, _, _ in entries]
+            records = tuple(sorted(escapes_of(keys, ids, rows, flows=False), key=record_order))
             if not records:
                 continue  # a package without escapes has no result to reuse
             stored = [FileContent(file, (), digest) for _, file, _, digest in sorted(entries)]
             content = PackageContent(package, tuple(stored), digests[package_id])
-            for row in blocks[package_id]:
-                key = BlockKey(
+            block_keys = tuple(
+                BlockKey(
                     package,
                     row.block_key,
                     tuple((name, digest) for name, digest in json.loads(row.files)),
@@ -120,5 +110,7 @@ def stored_blocks(
                     row.collapsed,
                     len(records),
                 )
-                found.append(StoredBlock(key, records, content))
+                for row in blocks[package_id]
+            )
+            found.append(StoredBlocks(block_keys, records, content))
     return found

@@ -118,7 +118,7 @@ def site_rows(connection: Connection, file_ids: Iterable[int], *, whole: bool) -
     return found
 
 
-def _escapes(
+def escapes_of(
     keys: Iterable[FileKey], files: Mapping[FileKey, int], rows: Mapping[int, list[Any]], *, flows: bool
 ) -> list[Escape]:
     """The escapes of the files `keys`, in the store's canonical order (package, file, ordinal)."""
@@ -138,7 +138,7 @@ def snapshot_escapes(connection: Connection, row: Any) -> list[Escape]:
     for entries in result_files(connection, json.loads(row.package_result_ids)).values():
         for package, file, file_id, _ in entries:
             files[(package, file)] = file_id
-    return _escapes(files, files, site_rows(connection, files.values(), whole=True), flows=True)
+    return escapes_of(files, files, site_rows(connection, files.values(), whole=True), flows=True)
 
 
 def find_pair(
@@ -174,13 +174,13 @@ def find_pair(
         whole=True,
     )
     light = site_rows(connection, [head.files[k] for k in same], whole=False)
-    same_escapes = tuple(_escapes(same, head.files, light, flows=False))
+    same_escapes = tuple(escapes_of(same, head.files, light, flows=False))
     snapshots = [
         Snapshot(
             revision=sha,
             commit=sha,
             toolchain=toolchain_of(side.row),
-            escapes=tuple(_escapes(keys, side.files, whole, flows=True)),
+            escapes=tuple(escapes_of(keys, side.files, whole, flows=True)),
             stats=stats_of(side.row),
         )
         for sha, side, keys in zip((base_sha, head_sha), sides, changed, strict=True)
@@ -216,7 +216,7 @@ def pair_with_base(
         revision=base_sha,
         commit=base_sha,
         toolchain=toolchain_of(row),
-        escapes=tuple(_escapes(changed, ids, whole, flows=True)),
+        escapes=tuple(escapes_of(changed, ids, whole, flows=True)),
         stats=stats_of(row),
     )
     rest = tuple(e for e in head.escapes if (e.package, e.file) not in same)

@@ -595,11 +595,11 @@ class Store:
             if row is None or row.status != OK:
                 return []
             found = stored_blocks(connection, json.loads(row.package_result_ids), skip)
-        for block in found:
-            self._contents[block.key.package] = (block.records, block.content)
-            self._light.update(map(id, block.records))
-            self._light_kept.append(block.records)
-        return [(block.key, block.records) for block in found]
+        for package in found:
+            self._contents[package.content.package] = (package.records, package.content)
+            self._light.update(map(id, package.records))
+            self._light_kept.append(package.records)
+        return [(key, package.records) for package in found for key in package.keys]
 
     def pair_with_base(
         self, repository: str, base_sha: str, toolchain_key: str, head: Snapshot, renames: Mapping[str, str]
